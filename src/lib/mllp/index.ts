@@ -1,0 +1,1 @@
+export { MllpDecoder, encodeFrame, VT, FS, CR, type MllpEvent } from './decoder';
