@@ -76,7 +76,7 @@ export function buildAck(original: Message | undefined, opts: AckOptions): strin
       ['ACK', escapeHl7(event, d), 'ACK'].join(d.component), escapeHl7(controlId, d), escapeHl7(processingId, d), escapeHl7(version, d),
     ].join(f),
   );
-  const acked = original ? original.controlId : opts.acknowledgedControlId ?? '';
+  const acked = opts.acknowledgedControlId ?? original?.controlId ?? '';
   const msa = ['MSA', opts.code, escapeHl7(acked, d)];
   if (opts.text) msa.push(escapeHl7(opts.text, d));
   segs.push(msa.join(f));

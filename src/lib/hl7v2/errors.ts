@@ -59,17 +59,27 @@ export function formatLocation(loc: Hl7Location): string {
   return s;
 }
 
+const LOCATION_RE = /^([A-Z0-9]{2,3})(?:\[(\d+)\])?(?:-(\d+)(?:\((\d+)\))?(?:\.(\d+)(?:\.(\d+))?)?)?$/;
+
+/** The inverse of formatLocation (stored error locations are turned back into ERR-2). */
+export function parseLocation(text: string): Hl7Location | undefined {
+  const m = LOCATION_RE.exec(text);
+  if (!m) return undefined;
+  const n = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
+  return { segment: m[1] as string, sequence: n(m[2]), field: n(m[3]), repetition: n(m[4]), component: n(m[5]), subcomponent: n(m[6]) };
+}
+
 /**
  * A problem with the content of a message. The text must never carry field values (PHI):
  * it names the place and the rule, not the data.
  */
 export class Hl7Error extends Error {
   constructor(
-    message: string,
+    readonly detail: string,
     readonly code: Hl7ErrorCode,
     readonly location?: Hl7Location,
   ) {
-    super(location ? `${formatLocation(location)}: ${message}` : message);
+    super(location ? `${formatLocation(location)}: ${detail}` : detail);
     this.name = 'Hl7Error';
   }
 }

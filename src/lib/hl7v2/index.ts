@@ -8,5 +8,6 @@ export {
   parseHl7DateTime, hl7DateToIso, hl7DateTimeToIso, hl7DateTimeToInstant, formatHl7DateTime,
   type Hl7DateTime, type Hl7Precision,
 } from './datetime';
-export { Hl7Error, Hl7ParseError, Hl7ErrorCode, HL7_ERROR_TEXT, formatLocation, type Hl7Location } from './errors';
+export { Hl7Error, Hl7ParseError, Hl7ErrorCode, HL7_ERROR_TEXT, formatLocation, parseLocation, type Hl7Location } from './errors';
 export { checkEnvelope, recoverSpaceSeparatedSegments, SUPPORTED_VERSIONS, SUPPORTED_PROCESSING_IDS, type EnvelopeProblem } from './validate';
+export { decodeHl7Bytes, encodeHl7Text, charsetOfMsh18, readMsh18, type Hl7Charset } from './charset';

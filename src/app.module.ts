@@ -1,0 +1,28 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { ApiExceptionFilter } from './common/api.exception';
+import { API_TOKEN, BearerAuthGuard } from './common/auth.guard';
+import { AppConfig } from './config/config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { EncountersModule } from './modules/encounters/encounters.module';
+import { HealthModule } from './modules/health/health.module';
+import { IntakeModule } from './modules/intake/intake.module';
+import { MessagesModule } from './modules/messages/messages.module';
+import { MllpModule } from './modules/mllp/mllp.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, dataSource: DataSource, apiToken: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule],
+      providers: [
+        { provide: API_TOKEN, useValue: apiToken },
+        { provide: APP_GUARD, useClass: BearerAuthGuard },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+      ],
+    };
+  }
+}

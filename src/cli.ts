@@ -1,0 +1,149 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+import { logger, PinoNestLogger } from './common/logger';
+import { ConfigError, loadConfig, type AppConfig } from './config/config';
+import { migrate, openDatabase } from './database/database';
+import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
+import type { StoredMessage } from './modules/intake/intake.types';
+import { startService } from './service';
+
+const USAGE = `hl7-claims — HL7 v2 billing intake
+
+Usage:
+  hl7-claims serve                              run the MLLP listener and the HTTP API
+  hl7-claims ingest FILE... [--json]            ingest files (single messages, multi-message files, FHS/BHS batches)
+  hl7-claims messages reprocess ID... [--json]  re-run messages in status error
+  hl7-claims messages reprocess --status error  re-run every message in error
+  hl7-claims db migrate [--json]                apply pending migrations
+
+Configuration comes from the environment (see README). Without DATABASE_URL an embedded
+PostgreSQL under DATA_DIR (./data) is used.`;
+
+function out(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n');
+}
+
+async function withIntake<T>(config: AppConfig, fn: (intake: IntakeService) => Promise<T>): Promise<T> {
+  const db = await openDatabase(config);
+  try {
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, db.dataSource, 'cli-has-no-http'), { logger: new PinoNestLogger(), abortOnError: false });
+    try {
+      return await fn(app.get(IntakeService));
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const args = argv.filter((a) => a !== '--json');
+  const [command, sub, ...rest] = args;
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(e.message + '\n');
+      return 2;
+    }
+    throw e;
+  }
+  switch (command) {
+    case 'serve':
+    case undefined: {
+      const svc = await startService(config);
+      process.stdout.write(`hl7-claims: MLLP on ${config.MLLP_HOST}:${svc.mllpPort}, HTTP on http://${config.HTTP_HOST}:${svc.httpPort} (API docs at /docs)\n`);
+      if (config.API_TOKEN === undefined) process.stdout.write(`API token: in ${resolve(config.DATA_DIR, 'api-token')}\n`);
+      await new Promise<void>((done) => {
+        const stop = (): void => {
+          void svc.stop().then(done);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      return 0;
+    }
+    case 'ingest': {
+      const files = [sub, ...rest].filter((f): f is string => f !== undefined);
+      if (files.length === 0) {
+        process.stderr.write('ingest needs at least one FILE\n');
+        return 2;
+      }
+      const stored = await withIntake(config, async (intake) => {
+        const all: StoredMessage[] = [];
+        for (const f of files) {
+          const r = await intake.ingestBytes(readFileSync(f), { source: 'file', connectionId: `file:${f}`, charset: config.MLLP_CHARSET });
+          all.push(...r.stored);
+        }
+        return all;
+      });
+      const summary = summarize(stored);
+      out(json, summary, `${summary.messages} messages: ${summary.processed} processed, ${summary.duplicates} duplicates, ${summary.errors} errors, ${summary.rejected} rejected, ${summary.ignored} ignored`);
+      return summary.errors + summary.rejected > 0 ? 1 : 0;
+    }
+    case 'messages': {
+      if (sub !== 'reprocess') break;
+      const all = rest[0] === '--status';
+      if (all && rest[1] !== 'error') {
+        process.stderr.write('only --status error can be reprocessed\n');
+        return 2;
+      }
+      const results = await withIntake(config, async (intake) => {
+        const ids = all ? await intake.errorIds() : rest;
+        const r: { id: string; status: string; error?: string; charges: number }[] = [];
+        for (const id of ids) {
+          try {
+            const x = await intake.reprocess(id);
+            r.push({ id, status: x.status, error: x.error, charges: x.charges });
+          } catch (e) {
+            if (!(e instanceof ReprocessError)) throw e;
+            r.push({ id, status: e.code, error: e.message, charges: 0 });
+          }
+        }
+        return r;
+      });
+      const fixed = results.filter((r) => r.status === 'processed' || r.status === 'ignored').length;
+      out(json, { reprocessed: results.length, processed: fixed, stillFailing: results.length - fixed, results }, results.map((r) => `${r.id}: ${r.status}${r.error !== undefined ? ` (${r.error})` : ''}`).join('\n') || 'nothing to reprocess');
+      return results.length - fixed > 0 ? 1 : 0;
+    }
+    case 'db': {
+      if (sub !== 'migrate') break;
+      const db = await openDatabase(config, { migrate: false });
+      try {
+        const done = await migrate(db.dataSource);
+        out(json, { migrated: done }, done.length ? `applied: ${done.join(', ')}` : 'schema is up to date');
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    default:
+      break;
+  }
+  process.stderr.write(USAGE + '\n');
+  return 2;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      logger('cli').error({ event: 'cli_failed', err: e instanceof Error ? e.name : 'unknown' });
+      process.stderr.write(`hl7-claims: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,49 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import type { Response } from 'express';
+import { logger } from './logger';
+
+/** Error codes the API returns; each maps to one HTTP status (Twenty's billing.exception pattern). */
+export enum ApiErrorCode {
+  NotFound = 'not_found',
+  Conflict = 'conflict',
+  BadRequest = 'bad_request',
+  Unauthorized = 'unauthorized',
+  Unavailable = 'unavailable',
+}
+
+const STATUS: Record<ApiErrorCode, number> = {
+  [ApiErrorCode.NotFound]: 404,
+  [ApiErrorCode.Conflict]: 409,
+  [ApiErrorCode.BadRequest]: 400,
+  [ApiErrorCode.Unauthorized]: 401,
+  [ApiErrorCode.Unavailable]: 503,
+};
+
+export class ApiException extends Error {
+  constructor(readonly code: ApiErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiException';
+  }
+}
+
+/** The one filter: domain codes → HTTP status with `{error, message}`; no internals leak. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly log = logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof ApiException) {
+      res.status(STATUS[exception.code]).json({ error: exception.code, message: exception.message });
+      return;
+    }
+    if (exception instanceof HttpException) {
+      const body: unknown = exception.getResponse();
+      const message = typeof body === 'object' && body !== null && 'message' in body ? body.message : exception.message;
+      res.status(exception.getStatus()).json({ error: exception.getStatus() === 400 ? ApiErrorCode.BadRequest : 'error', message });
+      return;
+    }
+    this.log.error({ event: 'unhandled_error', err: exception instanceof Error ? exception.name : 'unknown' });
+    res.status(500).json({ error: 'internal', message: 'internal error' });
+  }
+}

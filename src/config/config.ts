@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value);
+const emptyToUndefined = ({ value }: { value: unknown }): unknown => (value === '' ? undefined : value);
+
+/**
+ * Every setting, read from the environment and validated at boot (class-validator): a bad
+ * value stops the service with a sentence naming the variable, before anything listens.
+ */
+export class AppConfig {
+  /** postgres://user:pass@host:port/db; when unset, an embedded PostgreSQL (PGlite) under DATA_DIR is used. */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must start with postgres:// or postgresql://' })
+  DATABASE_URL?: string;
+
+  @IsString() DATA_DIR = './data';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) MLLP_PORT = 2575;
+  @IsString() MLLP_HOST = '127.0.0.1';
+  @Transform(toInt) @IsInt() @Min(1) @Max(100000) MLLP_MAX_CONNECTIONS = 512;
+  /** Close a connection after this long without a byte (0 = never). */
+  @Transform(toInt) @IsInt() @Min(0) MLLP_IDLE_TIMEOUT_MS = 600_000;
+  @Transform(toInt) @IsInt() @Min(1024) MLLP_MAX_FRAME_BYTES = 1024 * 1024;
+  @IsIn(['utf-8', 'iso-8859-1', 'windows-1252'], { message: 'MLLP_CHARSET must be utf-8, iso-8859-1 or windows-1252' })
+  MLLP_CHARSET: 'utf-8' | 'iso-8859-1' | 'windows-1252' = 'utf-8';
+  @IsOptional() @Transform(emptyToUndefined) @IsString() MLLP_TLS_CERT?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() MLLP_TLS_KEY?: string;
+  /** Comma-separated addresses or CIDR blocks allowed to connect; empty = everyone. */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^[0-9a-fA-F:.,/\s]+$/, { message: 'MLLP_ALLOW must be a comma-separated list of IP addresses or CIDR blocks' })
+  MLLP_ALLOW?: string;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) HTTP_PORT = 3000;
+  @IsString() HTTP_HOST = '127.0.0.1';
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @Matches(/^\S{16,}$/, { message: 'API_TOKEN must be at least 16 characters without spaces' })
+  API_TOKEN?: string;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(200) DB_POOL_SIZE = 10;
+  /** Most messages committed in one intake transaction (group commit). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(5000) INTAKE_BATCH_MAX = 256;
+  /** Intake transactions in flight at once per instance. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(32) INTAKE_CONCURRENCY = 2;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN']);
+
+/** Reads and validates the configuration; throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
+  const plain: Record<string, unknown> = {};
+  for (const k of KEYS) if (env[k] !== undefined) plain[k] = env[k];
+  Object.assign(plain, overrides);
+  const config = plainToInstance(AppConfig, plain, { exposeDefaultValues: true });
+  const errors = validateSync(config, { forbidUnknownValues: false });
+  const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => (m.includes(e.property) ? m : `${e.property}: ${m}`)));
+  if ((config.MLLP_TLS_CERT === undefined) !== (config.MLLP_TLS_KEY === undefined)) {
+    problems.push('MLLP_TLS_CERT and MLLP_TLS_KEY must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import { resolveApiToken } from './common/api-token';
+import { logger, PinoNestLogger } from './common/logger';
+import type { AppConfig } from './config/config';
+import { openDatabase, type OpenDatabase } from './database/database';
+import { MllpServer } from './modules/mllp/mllp.server';
+
+export interface RunningService {
+  app: INestApplication;
+  db: OpenDatabase;
+  httpPort: number;
+  mllpPort: number;
+  apiToken: string;
+  stop(): Promise<void>;
+}
+
+/** Opens the database (embedded unless DATABASE_URL), then serves HTTP and MLLP. */
+export async function startService(config: AppConfig): Promise<RunningService> {
+  const log = logger('service');
+  const db = await openDatabase(config);
+  const apiToken = resolveApiToken(config);
+  const app = await NestFactory.create(AppModule.forRoot(config, db.dataSource, apiToken), { logger: new PinoNestLogger(), abortOnError: false });
+  app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle('hl7-claims').setDescription('HL7 v2 intake, encounters and charges for billing').setVersion('0.1.0').addBearerAuth().build(),
+  );
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/json' });
+  await app.listen(config.HTTP_PORT, config.HTTP_HOST);
+  const httpServer = app.getHttpServer() as { address(): { port: number } | string | null };
+  const httpAddr = httpServer.address();
+  const mllp = app.get(MllpServer);
+  const mllpPort = await mllp.start();
+  const httpPort = typeof httpAddr === 'object' && httpAddr !== null ? httpAddr.port : config.HTTP_PORT;
+  log.info({ event: 'service_started', httpPort, mllpPort, embeddedDatabase: db.embedded !== undefined });
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    db,
+    httpPort,
+    mllpPort,
+    apiToken,
+    stop() {
+      stopping ??= (async () => {
+        await mllp.stop();
+        await app.close();
+        await db.close();
+        log.info({ event: 'service_stopped' });
+      })();
+      return stopping;
+    },
+  };
+}
