@@ -1,6 +1,8 @@
 /** Unit specs sit beside the code; integration suites (real PostgreSQL, real sockets) live in test/. */
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
+// The embedded database (no TEST_DATABASE_URL) is one database: integration files then run one at a time.
 module.exports = {
+  maxWorkers: process.env.TEST_DATABASE_URL ? 2 : 1,
   projects: [
     { displayName: 'unit', transform, testEnvironment: 'node', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
     {
@@ -11,6 +13,7 @@ module.exports = {
       testMatch: ['**/*.int-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      setupFiles: ['<rootDir>/test/support/setup-env.ts'],
       testTimeout: 120000,
     },
   ],

@@ -131,3 +131,23 @@ describe('escapes', () => {
     expect(parseMessage(msg.toString()).get('PID-5.1')).toBe('O|Brien^&~\\');
   });
 });
+
+describe('checkEnvelope', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { checkEnvelope } = require('./validate') as typeof import('./validate');
+  const base = 'MSH|^~\\&|A|B|C|D|20240101||ADT^A01|CTL|P|2.5\r';
+  it('flags a segment glued into another by a lost separator, not ids that happen to end in a segment name', () => {
+    expect(checkEnvelope(parseMessage(base + 'ZZA|1EVN||20120701\rPID|1||1')).map((p) => p.error.message)).toEqual([
+      'ZZA: an EVN segment seems glued into ZZA (segment separator missing before it)',
+    ]);
+    expect(checkEnvelope(parseMessage(base.replace('CTL', 'NOPV1') + 'PID|1||1'))).toEqual([]);
+    expect(checkEnvelope(parseMessage(base + 'PID|1||1||RAPID|'))).toEqual([]);
+  });
+  it('rejects unsupported versions and processing ids, and an ambiguous 3-character MSH-2', () => {
+    expect(checkEnvelope(parseMessage(base.replace('|2.5', '|3.0'))).map((p) => p.kind)).toEqual(['reject']);
+    expect(checkEnvelope(parseMessage(base.replace('|2.5', '|2.2^x^x')))[0]?.error.message).toMatch(/VID starts with v2.4/);
+    expect(checkEnvelope(parseMessage(base.replace('|P|', '|X|')))[0]?.error.code).toBe('202');
+    expect(checkEnvelope(parseMessage(base.replace('^~\\&', '^~}')))[0]?.kind).toBe('error');
+    expect(checkEnvelope(parseMessage(base.replace('^~\\&', '^~\\')))).toEqual([]);
+  });
+});

@@ -71,12 +71,17 @@ export function checkEnvelope(msg: Message): EnvelopeProblem[] {
   }
   const present = new Set(msg.segments().map((s) => s.name));
   const f = d.field;
+  // A lost separator glues "…<end of segment>SEG|" together. Only flagged when that segment is not
+  // in the message on its own, outside MSH (whose ids such as MSH-10 "NOPV1" are arbitrary), and
+  // when what precedes the id is not a letter (segments end in digits, dates, codes or separators;
+  // a word such as "RAPID" ending in a segment id is text).
   for (const seg of msg.segments()) {
+    if (seg.name === 'MSH') continue;
     const text = seg.toString();
     for (const id of KNOWN_SEGMENTS) {
       if (present.has(id)) continue;
       const at = text.indexOf(id + f, 4);
-      if (at > 0 && text.charAt(at - 1) !== f) {
+      if (at > 0 && text.charAt(at - 1) !== f && !/[A-Za-z]/.test(text.charAt(at - 1))) {
         problems.push({
           kind: 'error',
           error: new Hl7Error(

@@ -335,9 +335,14 @@ export class IntakeRepository {
     if (ctx.messageIds.length > 0) {
       await rows(
         ctx.em,
-        `UPDATE inbound_message m SET patient_id = v.patient_id, encounter_id = v.encounter_id
-           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, patient_id, encounter_id) WHERE m.id = v.id`,
-        [ctx.messageIds, out.patientIds.map((x) => x ?? null), out.encounterIds.map((x) => x ?? null)],
+        `UPDATE inbound_message m SET patient_id = v.patient_id, encounter_id = v.encounter_id,
+                warnings = CASE WHEN v.warnings IS NULL THEN m.warnings
+                                ELSE COALESCE(m.warnings, '{}') || ARRAY(SELECT json_array_elements_text(v.warnings::json)) END
+           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS v(id, patient_id, encounter_id, warnings) WHERE m.id = v.id`,
+        [
+          ctx.messageIds, out.patientIds.map((x) => x ?? null), out.encounterIds.map((x) => x ?? null),
+          out.warnings.map((w) => (w.length > 0 ? JSON.stringify(w) : null)),
+        ],
       );
     }
     return out;
@@ -624,11 +629,12 @@ export class IntakeRepository {
               CASE WHEN v.status = 'held' THEN 'encounter cancelled' END, price_source
          FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::date[], $7::date[], $8::date[], $9::text[], $10::text[],
                      $11::text[], $12::text[], $13::numeric[], $14::numeric[], $15::numeric[], $16::text[], $17::text[], $18::text[], $19::jsonb[], $20::jsonb[],
-                     $21::text[], $22::text[], $23::text[], $24::text[], $25::bool[], $26::text[], $27::text[])
+                     $21::text[], $22::text[], $23::text[], $24::text[], $25::bool[], $26::text[], $27::text[]) WITH ORDINALITY
            AS v(encounter_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
                 transaction_type, transaction_code, transaction_code_system, description, quantity, amount, unit_amount, department, insurance_plan_id,
-                diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers, ndc, is_credit, status, price_source)
+                diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers, ndc, is_credit, status, price_source, ord)
          JOIN encounter e ON e.id = v.encounter_id
+        ORDER BY v.ord
        ON CONFLICT (message_id, ft1_index) DO NOTHING
        RETURNING id, message_id, ft1_index`,
       [

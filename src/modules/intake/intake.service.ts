@@ -295,12 +295,13 @@ export class IntakeService implements OnModuleDestroy {
       const p = c.prepared;
       let charges = 0;
       let warnings: string[] = [];
+      // The outcome first: applying appends its own warnings to the row.
+      await this.repository.updateOutcome(em, id, p);
       if (p.status === 'processed' && p.mapped?.action === 'apply') {
         const out = await this.repository.applyDerived({ em, messageIds: [id], mapped: [p.mapped] });
         charges = out.charges[0] ?? 0;
         warnings = out.warnings[0] ?? [];
       }
-      await this.repository.updateOutcome(em, id, p);
       this.log.info({ event: 'message_reprocessed', messageId: id, status: p.status, charges });
       return {
         messageId: id, status: p.status, ackCode: p.ackCode, error: p.error, errorLocation: p.errorLocation, controlIdReused: false,

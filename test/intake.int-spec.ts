@@ -1,0 +1,219 @@
+import { parseMessage } from '../src/lib/hl7v2';
+import { encodeFrame } from '../src/lib/mllp';
+import { createTestDatabase, type TestDatabase } from './support/db';
+import { adt, dft } from './support/hl7';
+import { MllpClient } from './support/mllp-client';
+import { startTestService } from './support/service';
+
+type Svc = Awaited<ReturnType<typeof startTestService>>;
+
+describe('MLLP intake against real PostgreSQL over real TCP', () => {
+  let db: TestDatabase;
+  let svc: Svc;
+  let client: MllpClient;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    svc = await startTestService(db.url, { MLLP_MAX_FRAME_BYTES: 64 * 1024 });
+    client = await MllpClient.connect(svc.mllpPort);
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await svc.stop();
+    await db.drop();
+  });
+
+  const ackOf = async (text: string): Promise<ReturnType<typeof parseMessage>> => parseMessage(await client.send(text));
+
+  it('acknowledges ADT and DFT with AA only after the rows are committed', async () => {
+    const a = await ackOf(adt('A01', 'ADT-1', 'MRN1', 'V100'));
+    expect(a.get('MSA-1')).toBe('AA');
+    expect(a.get('MSA-2')).toBe('ADT-1');
+    expect(a.get('MSH-10')).not.toBe('ADT-1');
+    const d = await ackOf(dft({ controlId: 'DFT-1', visit: 'V100', charges: [{ amount: '125.00' }, { amount: '80.5', qty: '2', cpt: '36415', modifiers: ['25', '59'] }] }));
+    expect(d.get('MSA-1')).toBe('AA');
+    const enc = await db.query<{ id: string; status: string; patient_class: string; attending_provider: { npi: string } }>(
+      `SELECT id, status, patient_class, attending_provider FROM encounter WHERE visit_number = 'V100'`,
+    );
+    expect(enc).toHaveLength(1);
+    expect(enc[0]).toMatchObject({ status: 'active', patient_class: 'O', attending_provider: { npi: '1234567893' } });
+    const charges = await db.query<{ amount: string; quantity: string; procedure_code: string; modifiers: string[]; diagnosis_codes: string[]; status: string }>(
+      `SELECT amount::text, quantity::text, procedure_code, modifiers, diagnosis_codes, status FROM charge WHERE encounter_id = $1 ORDER BY ft1_index`,
+      [enc[0]?.id],
+    );
+    expect(charges).toEqual([
+      { amount: '125.00', quantity: '1.000', procedure_code: '99213', modifiers: [], diagnosis_codes: ['E11.9'], status: 'posted' },
+      { amount: '80.50', quantity: '2.000', procedure_code: '36415', modifiers: ['25', '59'], diagnosis_codes: ['E11.9'], status: 'posted' },
+    ]);
+    const cov = await db.query<{ payer_id: string; member_id: string; set_id: number; group_number: string }>(`SELECT payer_id, member_id, set_id, group_number FROM coverage WHERE encounter_id = $1`, [enc[0]?.id]);
+    expect(cov).toEqual([{ payer_id: 'PAYER01', member_id: 'MEM123456', set_id: 1, group_number: 'GRP123' }]);
+    const dx = await db.query<{ code: string; coding_system: string; priority: number }>(`SELECT code, coding_system, priority FROM diagnosis WHERE encounter_id = $1`, [enc[0]?.id]);
+    expect(dx).toEqual([{ code: 'E11.9', coding_system: 'I10', priority: 1 }]);
+  });
+
+  it('stores an exact resend as a duplicate, answers with the original outcome and applies nothing again', async () => {
+    const text = dft({ controlId: 'DFT-DUP', visit: 'V200', charges: [{ amount: '10.00' }] });
+    expect((await ackOf(text)).get('MSA-1')).toBe('AA');
+    const again = await ackOf(text);
+    expect(again.get('MSA-1')).toBe('AA');
+    expect(again.get('MSA-2')).toBe('DFT-DUP');
+    const rows = await db.query<{ status: string; duplicate_of_id: string | null }>(`SELECT status, duplicate_of_id FROM inbound_message WHERE control_id = 'DFT-DUP' ORDER BY id`);
+    expect(rows.map((r) => r.status)).toEqual(['processed', 'duplicate']);
+    expect(rows[1]?.duplicate_of_id).not.toBeNull();
+    const n = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM charge c JOIN encounter e ON e.id = c.encounter_id WHERE e.visit_number = 'V200'`);
+    expect(n[0]?.n).toBe('1');
+  });
+
+  it('processes a reused control id with different content and flags it', async () => {
+    expect((await ackOf(dft({ controlId: 'REUSED', visit: 'V300', charges: [{ amount: '1.00' }] }))).get('MSA-1')).toBe('AA');
+    expect((await ackOf(dft({ controlId: 'REUSED', visit: 'V300', charges: [{ amount: '2.00', txn: 'OTHER' }] }))).get('MSA-1')).toBe('AA');
+    const rows = await db.query<{ status: string; control_id_reused: boolean }>(`SELECT status, control_id_reused FROM inbound_message WHERE control_id = 'REUSED' ORDER BY id`);
+    expect(rows).toEqual([{ status: 'processed', control_id_reused: false }, { status: 'processed', control_id_reused: true }]);
+    const amounts = await db.query<{ amount: string }>(`SELECT c.amount::text FROM charge c JOIN encounter e ON e.id = c.encounter_id WHERE e.visit_number = 'V300' ORDER BY c.id`);
+    expect(amounts.map((a) => a.amount)).toEqual(['1.00', '2.00']);
+  });
+
+  it('A11 cancels the encounter and holds its charges; a new admit releases them', async () => {
+    await ackOf(adt('A01', 'C-1', 'MRN4', 'V400'));
+    await ackOf(dft({ controlId: 'C-2', mrn: 'MRN4', visit: 'V400' }));
+    expect((await ackOf(adt('A11', 'C-3', 'MRN4', 'V400'))).get('MSA-1')).toBe('AA');
+    const held = await db.query<{ e: string; c: string; r: string }>(
+      `SELECT e.status AS e, c.status AS c, c.hold_reason AS r FROM encounter e JOIN charge c ON c.encounter_id = e.id WHERE e.visit_number = 'V400'`,
+    );
+    expect(held).toEqual([{ e: 'cancelled', c: 'held', r: 'encounter cancelled' }]);
+    await ackOf(dft({ controlId: 'C-4', mrn: 'MRN4', visit: 'V400', charges: [{ amount: '5.00', txn: 'LATE' }] }));
+    const late = await db.query<{ status: string }>(`SELECT status FROM charge WHERE transaction_id = 'LATE'`);
+    expect(late).toEqual([{ status: 'held' }]);
+    await ackOf(adt('A01', 'C-5', 'MRN4', 'V400'));
+    const after = await db.query<{ status: string }>(`SELECT c.status FROM charge c JOIN encounter e ON e.id = c.encounter_id WHERE e.visit_number = 'V400'`);
+    expect(after.map((a) => a.status)).toEqual(['posted', 'posted']);
+  });
+
+  it('A03 discharges and A13 cancels the discharge', async () => {
+    await ackOf(adt('A01', 'D-1', 'MRN5', 'V500'));
+    await ackOf(adt('A03', 'D-2', 'MRN5', 'V500').replace(/\rPV1\|([^\r]*)/, (m) => m + '|||||||||||20240106100000'.slice(0, 0)));
+    let enc = await db.query<{ status: string }>(`SELECT status FROM encounter WHERE visit_number = 'V500'`);
+    expect(enc[0]?.status).toBe('discharged');
+    await ackOf(adt('A13', 'D-3', 'MRN5', 'V500'));
+    enc = await db.query<{ status: string }>(`SELECT status FROM encounter WHERE visit_number = 'V500'`);
+    expect(enc[0]?.status).toBe('active');
+  });
+
+  it('A40 moves the prior patient’s encounters and charges to the survivor', async () => {
+    await ackOf(dft({ controlId: 'M-1', mrn: 'OLDMRN', visit: 'V600' }));
+    const merge = [
+      'MSH|^~\\&|ADT1|HOSP|BILLING|BILLCO|20240105120000||ADT^A40^ADT_A39|M-2|P|2.5.1',
+      'EVN|A40|20240105120000',
+      'PID|1||NEWMRN^^^HOSP^MR||DOE^JANE',
+      'MRG|OLDMRN^^^HOSP^MR',
+    ].join('\r');
+    expect((await ackOf(merge)).get('MSA-1')).toBe('AA');
+    const rows = await db.query<{ mrn: string }>(`SELECT p.mrn FROM encounter e JOIN patient p ON p.id = e.patient_id WHERE e.visit_number = 'V600'`);
+    expect(rows).toEqual([{ mrn: 'NEWMRN' }]);
+    const charge = await db.query<{ mrn: string }>(`SELECT p.mrn FROM charge c JOIN encounter e ON e.id = c.encounter_id JOIN patient p ON p.id = c.patient_id WHERE e.visit_number = 'V600'`);
+    expect(charge).toEqual([{ mrn: 'NEWMRN' }]);
+    const old = await db.query<{ merged: boolean }>(`SELECT merged_into_id IS NOT NULL AS merged FROM patient WHERE mrn = 'OLDMRN'`);
+    expect(old).toEqual([{ merged: true }]);
+    // A later charge for the prior MRN lands on the survivor.
+    await ackOf(dft({ controlId: 'M-3', mrn: 'OLDMRN', visit: 'V601' }));
+    const later = await db.query<{ mrn: string }>(`SELECT p.mrn FROM charge c JOIN encounter e ON e.id = c.encounter_id JOIN patient p ON p.id = c.patient_id WHERE e.visit_number = 'V601'`);
+    expect(later).toEqual([{ mrn: 'NEWMRN' }]);
+  });
+
+  it('a credit (CD or negative amount) reverses the matching charge', async () => {
+    await ackOf(dft({ controlId: 'CR-1', visit: 'V700', charges: [{ amount: '100.00', cpt: '99214', txn: 'A1' }, { amount: '30.00', cpt: '36415', txn: 'A2' }] }));
+    await ackOf(dft({ controlId: 'CR-2', visit: 'V700', charges: [{ type: 'CD', amount: '-30.00', cpt: '36415', txn: 'A2-REV' }] }));
+    await ackOf(dft({ controlId: 'CR-3', visit: 'V700', charges: [{ amount: '-55.00', cpt: '99999', txn: 'NOMATCH' }] }));
+    const rows = await db.query<{ transaction_id: string; status: string; amount: string; reverses: string | null }>(
+      `SELECT c.transaction_id, c.status, c.amount::text, r.transaction_id AS reverses
+         FROM charge c JOIN encounter e ON e.id = c.encounter_id LEFT JOIN charge r ON r.id = c.reverses_charge_id
+        WHERE e.visit_number = 'V700' ORDER BY c.id`,
+    );
+    expect(rows).toEqual([
+      { transaction_id: 'A1', status: 'posted', amount: '100.00', reverses: null },
+      { transaction_id: 'A2', status: 'reversed', amount: '30.00', reverses: null },
+      { transaction_id: 'A2-REV', status: 'reversal', amount: '-30.00', reverses: 'A2' },
+      { transaction_id: 'NOMATCH', status: 'unmatched_credit', amount: '-55.00', reverses: null },
+    ]);
+    const warn = await db.query<{ warnings: string[] }>(`SELECT warnings FROM inbound_message WHERE control_id = 'CR-3'`);
+    expect(warn[0]?.warnings).toEqual(['FT1[1]: credit matches no posted charge: kept as an unmatched credit for review']);
+  });
+
+  it('lands a DFT without PV1 or amounts on a date-of-service encounter, priced from the chargemaster when it can be', async () => {
+    await db.query(`INSERT INTO chargemaster_item (transaction_code, procedure_code, price) VALUES ('LAB100', '80053', '42.10')`);
+    const text = dft({ controlId: 'NOPV1', mrn: 'MRN8', visit: null, charges: [{ code: 'LAB100', amount: '', qty: '3', cpt: '' }, { code: 'UNKNOWN', amount: '', cpt: '', date: '20240107' }] })
+      .replace(/PID\|([^\r]*)\|ACCTMRN8/, 'PID|$1|');
+    expect((await ackOf(text)).get('MSA-1')).toBe('AA');
+    const rows = await db.query<{ key_source: string; service_date: string; amount: string | null; price_source: string; procedure_code: string | null }>(
+      `SELECT e.key_source, to_char(c.service_date, 'YYYY-MM-DD') AS service_date, c.amount::text, c.price_source, c.procedure_code
+         FROM charge c JOIN encounter e ON e.id = c.encounter_id JOIN inbound_message m ON m.id = c.message_id WHERE m.control_id = 'NOPV1' ORDER BY c.ft1_index`,
+    );
+    expect(rows).toEqual([
+      { key_source: 'service_date', service_date: '2024-01-05', amount: '126.30', price_source: 'chargemaster', procedure_code: '80053' },
+      { key_source: 'service_date', service_date: '2024-01-07', amount: null, price_source: 'unpriced', procedure_code: null },
+    ]);
+  });
+
+  it('answers bad content with AE naming the field, and keeps the message for reprocessing', async () => {
+    const bad = dft({ controlId: 'BAD-AMT', visit: 'V900', charges: [{ amount: '12,50' }] });
+    const ack = await ackOf(bad);
+    expect(ack.get('MSA-1')).toBe('AE');
+    expect(ack.getRaw('ERR-2')).toBe('FT1^1^11');
+    expect(ack.get('ERR-3.1')).toBe('102');
+    expect(ack.get('ERR-8')).toBe('is not a number');
+    const rows = await db.query<{ id: string; status: string; error: string; error_location: string }>(`SELECT id, status, error, error_location FROM inbound_message WHERE control_id = 'BAD-AMT'`);
+    expect(rows[0]).toMatchObject({ status: 'error', error: 'FT1-11: is not a number', error_location: 'FT1-11' });
+    const none = await db.query(`SELECT 1 FROM encounter WHERE visit_number = 'V900'`);
+    expect(none).toHaveLength(0);
+  });
+
+  it('answers non-HL7 content with AR and stores it', async () => {
+    const ack = await ackOf('hello, this is not HL7');
+    expect(ack.get('MSA-1')).toBe('AR');
+    expect(ack.get('MSA-2')).toBe('');
+    expect(ack.get('ERR-8')).toMatch(/does not start with an MSH segment/);
+    const rows = await db.query<{ status: string; raw: Buffer }>(`SELECT status, raw FROM inbound_message WHERE status = 'rejected' AND control_id = ''`);
+    expect(rows.some((r) => r.raw.toString('utf8') === 'hello, this is not HL7')).toBe(true);
+  });
+
+  it('refuses an oversize frame with AR naming its MSH-10 and goes on with the next frame', async () => {
+    const big = dft({ controlId: 'HUGE', visit: 'V1000' }) + 'NTE|1||' + 'X'.repeat(70 * 1024) + '\r';
+    const ack = await ackOf(big);
+    expect(ack.get('MSA-1')).toBe('AR');
+    expect(ack.get('MSA-2')).toBe('HUGE');
+    expect(ack.get('ERR-8')).toMatch(/over the 65536-byte limit/);
+    expect((await ackOf(dft({ controlId: 'AFTER-HUGE', visit: 'V1000' }))).get('MSA-1')).toBe('AA');
+  });
+
+  it('answers pipelined frames in order, junk between frames skipped', async () => {
+    const second = await MllpClient.connect(svc.mllpPort);
+    const ids = Array.from({ length: 20 }, (_, i) => `PIPE-${i}`);
+    const bytes = Buffer.concat(ids.flatMap((id) => [Buffer.from('\r\n'), encodeFrame(dft({ controlId: id, visit: `VP${id}` }))]));
+    // One write for all, then cut across frame boundaries on the wire by the kernel as it likes.
+    second.write(bytes);
+    const acks = await second.waitForAcks(ids.length);
+    expect(acks.map((a) => parseMessage(a).get('MSA-2'))).toEqual(ids);
+    expect(acks.every((a) => parseMessage(a).get('MSA-1') === 'AA')).toBe(true);
+    await second.close();
+  });
+
+  it('sends one ACK in enhanced mode: CA when only the commit ACK is asked for', async () => {
+    const text = adt('A08', 'ENH-1', 'MRN11', 'V1100').replace('|P|2.5.1', '|P|2.5.1|||AL|NE');
+    const ack = await ackOf(text);
+    expect(ack.get('MSA-1')).toBe('CA');
+    const both = await ackOf(adt('A08', 'ENH-2', 'MRN11', 'V1100').replace('|P|2.5.1', '|P|2.5.1|||AL|AL'));
+    expect(both.get('MSA-1')).toBe('AA');
+    expect(client.received.length).toBeGreaterThan(0);
+  });
+
+  it('splits an FHS/BHS batch frame and answers it with one ACK for the batch', async () => {
+    const batch = ['FHS|^~\\&|CHG1|HOSP|||20240105||||FILE-9', 'BHS|^~\\&|CHG1|HOSP|||20240105||||BATCH-9',
+      dft({ controlId: 'B-1', visit: 'VB1' }).trimEnd(), dft({ controlId: 'B-2', visit: 'VB2' }).trimEnd(), 'BTS|2', 'FTS|1'].join('\r') + '\r';
+    const ack = await ackOf(batch);
+    expect(ack.get('MSA-1')).toBe('AA');
+    expect(ack.get('MSA-2')).toBe('BATCH-9');
+    const rows = await db.query<{ control_id: string; batch_control_id: string }>(`SELECT control_id, batch_control_id FROM inbound_message WHERE control_id IN ('B-1', 'B-2') ORDER BY control_id`);
+    expect(rows).toEqual([{ control_id: 'B-1', batch_control_id: 'BATCH-9' }, { control_id: 'B-2', batch_control_id: 'BATCH-9' }]);
+  });
+});

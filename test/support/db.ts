@@ -1,0 +1,54 @@
+import { Client } from 'pg';
+
+export const TEMPLATE_DB = 'hl7claims_test_template';
+let counter = 0;
+
+export interface TestDatabase {
+  url: string;
+  /** Runs one query on a short-lived connection. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+const TABLES = ['charge', 'procedure', 'diagnosis', 'coverage', 'encounter', 'patient', 'chargemaster_item', 'inbound_message'];
+
+async function run<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * A fresh, migrated database for one test file: a clone of the template on a server
+ * (CREATE DATABASE … TEMPLATE, Immich's medium tests), or the embedded one emptied.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const mode = process.env.HL7C_TEST_MODE;
+  const server = process.env.HL7C_TEST_SERVER_URL;
+  if (server === undefined || mode === undefined) throw new Error('integration globalSetup did not run');
+  if (mode === 'embedded') {
+    await run(server, `TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`);
+    return { url: server, query: (sql, params) => run(server, sql, params), drop: async () => undefined };
+  }
+  const name = `hl7c_t_${process.pid}_${++counter}_${Date.now().toString(36)}`;
+  await run(server, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  const url = withDatabase(server, name);
+  return {
+    url,
+    query: (sql, params) => run(url, sql, params),
+    async drop() {
+      await run(server, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
+      await run(server, `DROP DATABASE IF EXISTS ${name}`);
+    },
+  };
+}

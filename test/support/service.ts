@@ -1,0 +1,17 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type AppConfig } from '../../src/config/config';
+import { startService, type RunningService } from '../../src/service';
+
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+/** The real service (HTTP + MLLP on ephemeral ports) against the given database. */
+export async function startTestService(databaseUrl: string, overrides: Partial<AppConfig> = {}): Promise<RunningService & { config: AppConfig }> {
+  const config = loadConfig(
+    { DATABASE_URL: databaseUrl, MLLP_PORT: '0', HTTP_PORT: '0', API_TOKEN: TEST_TOKEN, DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7c-')), DB_POOL_SIZE: '8' },
+    overrides,
+  );
+  const svc = await startService(config);
+  return Object.assign(svc, { config });
+}
