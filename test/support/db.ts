@@ -38,7 +38,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (server === undefined || mode === undefined) throw new Error('integration globalSetup did not run');
   if (mode === 'embedded') {
     await run(server, `TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`);
-    return { url: server, query: (sql, params) => run(server, sql, params), drop: async () => undefined };
+    return { url: server, query: (sql, params) => run(server, sql, params), drop: () => Promise.resolve() };
   }
   const name = `hl7c_t_${process.pid}_${++counter}_${Date.now().toString(36)}`;
   await run(server, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
