@@ -3,6 +3,8 @@ const transform = { '^.+\\.ts$': ['@swc/jest'] };
 // The embedded database (no TEST_DATABASE_URL) is one database: integration files then run one at a time.
 module.exports = {
   maxWorkers: process.env.TEST_DATABASE_URL ? 2 : 1,
+  // Integration suites start real servers and processes.
+  testTimeout: 120000,
   projects: [
     { displayName: 'unit', transform, testEnvironment: 'node', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
     {
@@ -14,7 +16,6 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFiles: ['<rootDir>/test/support/setup-env.ts'],
-      testTimeout: 120000,
     },
   ],
 };
