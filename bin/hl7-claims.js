@@ -3,7 +3,7 @@
 // The CLI entry point (package.json "bin"): runs the compiled CLI; `npm ci` builds it (prepare).
 const path = require('node:path');
 const fs = require('node:fs');
-const cli = path.join(__dirname, '..', 'dist', 'src', 'cli.js');
+const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 if (!fs.existsSync(cli)) {
   process.stderr.write('hl7-claims is not built yet: run `npm run build` (npm ci does it) in ' + path.join(__dirname, '..') + '\n');
   process.exit(2);

@@ -14,8 +14,10 @@ export const ENTITIES = [
   InboundMessageEntity, PatientEntity, EncounterEntity, CoverageEntity, DiagnosisEntity, ProcedureEntity, ChargeEntity, ChargemasterItemEntity,
 ];
 
-/** Compiled (dist/migrations/*.js) or source (migrations/*.ts, under ts-node/jest) migrations. */
-export const MIGRATIONS_GLOB = join(__dirname, '..', '..', 'migrations', `*.${__filename.endsWith('.ts') ? 'ts' : 'js'}`);
+/** Source migrations (migrations/*.ts) when running from src under jest/swc, compiled ones (dist/migrations/*.js) otherwise. */
+export const MIGRATIONS_GLOB = __filename.endsWith('.ts')
+  ? join(__dirname, '..', '..', 'migrations', '*.ts')
+  : join(__dirname, '..', 'migrations', '*.js');
 
 /**
  * The one DataSource definition used by the service, the CLI and the migration command.

@@ -31,6 +31,12 @@ function split(s: string, sep: string): string[] {
  */
 export class Segment {
   private fieldList: string[] | undefined;
+  /**
+   * Start offset of each field found so far (index = field number), found with indexOf as far as
+   * a reader has asked: unread fields are never cut out of the text.
+   */
+  private starts: number[] | undefined;
+  private scannedAll = false;
 
   constructor(
     readonly name: string,
@@ -53,6 +59,22 @@ export class Segment {
     return this.fieldList;
   }
 
+  /** Start offset of a field, or -1 when the segment has fewer fields (scans only as far as needed). */
+  private startOf(field: number): number {
+    let starts = this.starts;
+    if (starts === undefined) {
+      // Header segments: MSH-1 is the separator at offset 3, MSH-2 starts at 4.
+      starts = this.isHeader ? [0, 3, 4] : [0];
+      this.starts = starts;
+    }
+    while (starts.length <= field && !this.scannedAll) {
+      const at = this.text.indexOf(this.d.field, starts[starts.length - 1]);
+      if (at < 0) this.scannedAll = true;
+      else starts.push(at + 1);
+    }
+    return field < starts.length ? (starts[field] as number) : -1;
+  }
+
   /** Number of the last field present. */
   get fieldCount(): number {
     return this.fields().length - 1;
@@ -60,7 +82,12 @@ export class Segment {
 
   /** A field's text as written (all repetitions, delimiters and escapes included). */
   rawField(field: number): string {
-    return this.fields()[field] ?? '';
+    if (this.fieldList !== undefined) return this.fieldList[field] ?? '';
+    if (this.isHeader && field === 1) return this.d.field;
+    const start = this.startOf(field);
+    if (start < 0) return '';
+    const next = this.startOf(field + 1);
+    return next < 0 ? (start === 0 ? this.text : this.text.slice(start)) : this.text.slice(start, next - 1);
   }
 
   /**
@@ -143,6 +170,8 @@ export class Segment {
     }
     const out = this.isHeader ? [fields[0], ...fields.slice(2)] : fields;
     this.text = out.join(this.d.field);
+    this.starts = undefined;
+    this.scannedAll = false;
   }
 
   toString(): string {
@@ -159,7 +188,6 @@ export class Message {
   readonly delimiters: Delimiters;
   private readonly segmentList: Segment[];
   private byName: Map<string, Segment[]> | undefined;
-  private readonly cache = new Map<string, string>();
   private modified = false;
 
   private constructor(
@@ -186,14 +214,22 @@ export class Message {
       throw new Hl7ParseError('message does not start with an MSH segment', { segment: 'MSH' });
     }
     const { delimiters } = readDelimiters(text, start);
-    const lines = (start === 0 ? text : text.slice(start)).split(SEGMENT_SEPARATOR);
+    const body = start === 0 ? text : text.slice(start);
+    // CR is the standard separator; LF and CRLF come from files and pasted text. A single-character
+    // split is far cheaper than a regular expression, so the regex is only used when LF is present.
+    const lines = body.indexOf('\n') < 0 ? body.split('\r') : body.split(SEGMENT_SEPARATOR);
     const segments: Segment[] = [];
+    const f = delimiters.field;
     for (const line of lines) {
       if (line.length === 0) continue;
-      let end = line.indexOf(delimiters.field);
-      if (end < 0) end = line.length;
-      const name = line.slice(0, end).trim();
-      if (name === '') continue; // whitespace-only line
+      let name: string;
+      if (line.charAt(3) === f) name = line.slice(0, 3);
+      else {
+        let end = line.indexOf(f);
+        if (end < 0) end = line.length;
+        name = line.slice(0, end).trim();
+        if (name === '') continue; // whitespace-only line
+      }
       segments.push(new Segment(name, line, delimiters));
     }
     return new Message(text, delimiters, segments);
@@ -234,12 +270,9 @@ export class Message {
    * Empty, absent and HL7 null all read as ''; use `getValue` to tell them apart.
    */
   get(path: string): string {
-    const hit = this.cache.get(path);
-    if (hit !== undefined) return hit;
-    const { p, seg } = this.resolve(path);
-    const v = seg === undefined || p.field === undefined ? '' : seg.value(p.field, p.repetition ?? 1, p.component ?? 1, p.subcomponent ?? 1);
-    this.cache.set(path, v);
-    return v;
+    const p = parsePath(path);
+    const seg = this.segment(p.segment, p.occurrence ?? 1);
+    return seg === undefined || p.field === undefined ? '' : seg.value(p.field, p.repetition ?? 1, p.component ?? 1, p.subcomponent ?? 1);
   }
 
   /** Like `get`, but undefined for empty/absent and null for the HL7 null `""`. */
@@ -285,7 +318,6 @@ export class Message {
       throw new Hl7ParseError(`cannot set ${path}: no such segment`, { segment: p.segment });
     }
     seg.set(value, p.field, p.repetition ?? 1, p.component, p.subcomponent);
-    this.cache.clear();
     this.modified = true;
   }
 

@@ -1,0 +1,85 @@
+import { fork } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { LoadResult } from './load';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { loadConfig } = require('../../dist/config/config') as typeof import('../../src/config/config');
+const { startService } = require('../../dist/service') as typeof import('../../src/service');
+const { setRootLogger } = require('../../dist/common/logger') as typeof import('../../src/common/logger');
+/* eslint-enable @typescript-eslint/no-require-imports */
+import pino from 'pino';
+
+export interface IntakeResult {
+  connections: number;
+  messagesPerSecond: number;
+  p50: number;
+  p99: number;
+  acked: number;
+  notAcked: number;
+  /** AA'd messages found processed in the database with all 5 charges. */
+  verified: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function load(port: number, connections: number, seconds: number, prefix: string): Promise<LoadResult> {
+  const child = fork(join(__dirname, 'load.ts'), [], { execArgv: ['-r', join(__dirname, '..', 'support', 'swc-register.js')] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => {
+      resolve(m as LoadResult);
+    });
+    child.once('error', reject);
+    child.send({ port, connections, seconds, prefix });
+  });
+}
+
+/** End-to-end intake: MLLP over loopback into the real service on a real PostgreSQL, then verified. */
+export async function benchIntake(serverUrl: string, connectionCounts: number[], seconds: number): Promise<IntakeResult[]> {
+  setRootLogger(pino({ level: 'silent' }));
+  const name = `hl7c_bench_${Date.now().toString(36)}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  const config = loadConfig({
+    DATABASE_URL: u.toString(), MLLP_PORT: '0', HTTP_PORT: '0', API_TOKEN: 'bench-token-0123456789abcdef',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7c-bench-')), DB_POOL_SIZE: '16', LOG_LEVEL: 'silent',
+    INTAKE_CONCURRENCY: process.env.INTAKE_CONCURRENCY ?? '4', INTAKE_BATCH_MAX: '256',
+  });
+  const svc = await startService(config);
+  const results: IntakeResult[] = [];
+  try {
+    await load(svc.mllpPort, 8, Math.min(2, seconds), 'WARM'); // JIT, pool and caches
+    for (const c of connectionCounts) {
+      const r = await load(svc.mllpPort, c, seconds, `C${c}-`);
+      const lat = r.latenciesMs.sort((a, b) => a - b);
+      const check = await svc.db.dataSource.query<{ ok: string }[]>(
+        `SELECT count(*)::text AS ok FROM inbound_message m
+          WHERE m.control_id = ANY($1::text[]) AND m.status = 'processed'
+            AND (SELECT count(*) FROM charge ch WHERE ch.message_id = m.id) = 5`,
+        [r.acked],
+      );
+      results.push({
+        connections: c,
+        messagesPerSecond: Math.round(r.acked.length / (r.elapsedMs / 1000)),
+        p50: percentile(lat, 50),
+        p99: percentile(lat, 99),
+        acked: r.acked.length,
+        notAcked: r.notAcked,
+        verified: Number(check[0]?.ok ?? 0),
+      });
+    }
+  } finally {
+    await svc.stop();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+  return results;
+}

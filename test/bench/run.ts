@@ -1,0 +1,36 @@
+import { benchParse } from './parse';
+import { benchDft } from './message';
+import { benchIntake } from './intake';
+
+async function main(): Promise<void> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const size = Buffer.byteLength(benchDft('BENCH000000'));
+  process.stdout.write(`\n== Parse and extract: DFT^P03 of ${size} bytes (5 FT1, 3 DG1, escapes, repetitions); MSH-10, PID-3, PID-5, FT1-7/11/19, DG1-3, IN1-36\n`);
+  const parse = benchParse(Math.min(seconds, 3));
+  const best = Math.max(...parse.filter((p) => p.reader !== 'hl7-claims').map((p) => p.messagesPerSecond));
+  for (const p of parse) {
+    process.stdout.write(`  ${p.reader.padEnd(14)} ${String(p.messagesPerSecond).padStart(9)} msg/s   ${p.correct ? 'all values right, escapes decoded' : 'differs: ' + p.wrong.join(', ')}\n`);
+  }
+  const ours = parse.find((p) => p.reader === 'hl7-claims');
+  process.stdout.write(`  hl7-claims: ${((ours?.messagesPerSecond ?? 0) / best).toFixed(1)}x the faster peer (required: 8x, values right)\n`);
+
+  const server = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
+  process.stdout.write(`\n== Durable MLLP intake into PostgreSQL (${new URL(server).host}): DFT^P03 with 5 FT1, send-and-wait per connection, ${seconds} s each\n`);
+  const intake = await benchIntake(server, [1, 8, 32], seconds);
+  process.stdout.write('  connections   msg/s    p50 ms   p99 ms   AA     not AA   AA verified in DB\n');
+  for (const r of intake) {
+    process.stdout.write(
+      `  ${String(r.connections).padStart(11)} ${String(r.messagesPerSecond).padStart(7)} ${r.p50.toFixed(2).padStart(9)} ${r.p99.toFixed(2).padStart(8)}   ${String(r.acked).padEnd(6)} ${String(r.notAcked).padEnd(8)} ${r.verified === r.acked ? 'all' : `${r.verified} of ${r.acked}`}\n`,
+    );
+  }
+  const at32 = intake.find((r) => r.connections === 32);
+  process.stdout.write(`  required at 32 connections: >= 2000 msg/s and p99 < 50 ms -> ${at32 && at32.messagesPerSecond >= 2000 && at32.p99 < 50 && at32.verified === at32.acked ? 'met' : 'NOT met'}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
