@@ -49,19 +49,20 @@ export function isDecimal(value: string): boolean {
  * (money keeps 2: "185" → "185.00" with minScale 2). Undefined when not a number.
  */
 export function normalizeDecimal(value: string, minScale = 0): string | undefined {
-  const s = toScaled(value);
-  if (!s) return undefined;
-  let { units, scale } = s;
-  while (scale > minScale && units % 10n === 0n) {
-    units /= 10n;
-    scale--;
-  }
-  while (scale < minScale) {
-    units *= 10n;
-    scale++;
-  }
-  const out = fromScaled({ units, scale });
-  return out === '-0' || /^-0\.0*$/.test(out) ? out.slice(1) : out;
+  // String arithmetic only (no BigInt): this runs for every amount and quantity of every message.
+  const m = DECIMAL_RE.exec(value.trim());
+  if (!m) return undefined;
+  const [, sign, intRaw = '', fracRaw = ''] = m;
+  if (intRaw === '' && fracRaw === '') return undefined;
+  let int = intRaw.replace(/^0+/, '');
+  if (int === '') int = '0';
+  let frac = fracRaw;
+  let end = frac.length;
+  while (end > minScale && frac.charCodeAt(end - 1) === 0x30) end--;
+  frac = frac.slice(0, end);
+  if (frac.length < minScale) frac = frac.padEnd(minScale, '0');
+  const zero = int === '0' && !/[1-9]/.test(frac);
+  return (sign === '-' && !zero ? '-' : '') + int + (frac === '' ? '' : '.' + frac);
 }
 
 export function addDecimal(a: string, b: string): string {

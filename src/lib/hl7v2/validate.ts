@@ -15,6 +15,18 @@ const KNOWN_SEGMENTS = [
   'OBX', 'ORC', 'OBR', 'NTE', 'AL1', 'ACC', 'UB1', 'UB2', 'ROL', 'DRG', 'ZPI',
 ];
 
+const gluedPatterns = new Map<string, RegExp>();
+/** "<not a letter, not the separator>SEG<separator>" for the known segment ids, compiled once per separator. */
+function gluedSegmentPattern(field: string): RegExp {
+  let re = gluedPatterns.get(field);
+  if (re === undefined) {
+    const f = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    re = new RegExp(`([^A-Za-z${f}])(${KNOWN_SEGMENTS.join('|')})${f}`, 'g');
+    gluedPatterns.set(field, re);
+  }
+  return re;
+}
+
 export interface EnvelopeProblem {
   /** 'reject' → AR (the message cannot be handled at all); 'error' → AE (content is wrong). */
   kind: 'reject' | 'error';
@@ -70,18 +82,15 @@ export function checkEnvelope(msg: Message): EnvelopeProblem[] {
     });
   }
   const present = new Set(msg.segments().map((s) => s.name));
-  const f = d.field;
-  // A lost separator glues "…<end of segment>SEG|" together. Only flagged when that segment is not
-  // in the message on its own, outside MSH (whose ids such as MSH-10 "NOPV1" are arbitrary), and
-  // when what precedes the id is not a letter (segments end in digits, dates, codes or separators;
-  // a word such as "RAPID" ending in a segment id is text).
-  for (const seg of msg.segments()) {
-    if (seg.name === 'MSH') continue;
-    const text = seg.toString();
-    for (const id of KNOWN_SEGMENTS) {
-      if (present.has(id)) continue;
-      const at = text.indexOf(id + f, 4);
-      if (at > 0 && text.charAt(at - 1) !== f && !/[A-Za-z]/.test(text.charAt(at - 1))) {
+  if (KNOWN_SEGMENTS.some((id) => !present.has(id))) {
+    const glued = gluedSegmentPattern(d.field);
+    for (const seg of msg.segments()) {
+      if (seg.name === 'MSH') continue;
+      const text = seg.toString();
+      glued.lastIndex = 4;
+      for (let m = glued.exec(text); m !== null; m = glued.exec(text)) {
+        const id = m[2] as string;
+        if (present.has(id)) continue;
         problems.push({
           kind: 'error',
           error: new Hl7Error(
@@ -90,6 +99,7 @@ export function checkEnvelope(msg: Message): EnvelopeProblem[] {
             { segment: seg.name, sequence: msg.segments(seg.name).indexOf(seg) + 1 },
           ),
         });
+        break;
       }
     }
   }

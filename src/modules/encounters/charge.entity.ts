@@ -10,8 +10,7 @@ export type PriceSource = 'message' | 'chargemaster' | 'unpriced';
 /** One FT1: a charge (or a credit reversing one). Amounts are NUMERIC, read as decimal strings. */
 @Entity({ name: 'charge' })
 @Unique('uq_charge_message_ft1', ['messageId', 'ft1Index'])
-@Index('ix_charge_encounter', ['encounterId', 'status'])
-@Index('ix_charge_transaction_id', ['encounterId', 'transactionId'])
+@Index('ix_charge_encounter', ['encounterId', 'transactionId'])
 @Check('ck_charge_status', `status IN ('posted', 'held', 'reversed', 'reversal', 'unmatched_credit')`)
 @Check('ck_charge_price_source', `price_source IN ('message', 'chargemaster', 'unpriced')`)
 export class ChargeEntity {
@@ -21,11 +20,12 @@ export class ChargeEntity {
   @JoinColumn({ name: 'encounter_id', foreignKeyConstraintName: 'fk_charge_encounter' })
   encounter?: EncounterEntity;
   @Column({ name: 'patient_id', type: 'bigint' }) patientId!: string;
-  @ManyToOne(() => PatientEntity)
-  @JoinColumn({ name: 'patient_id', foreignKeyConstraintName: 'fk_charge_patient' })
+  /** The encounter's patient, denormalized for queries; integrity comes through the encounter (no FK, to keep intake writes lean). */
+  @ManyToOne(() => PatientEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'patient_id' })
   patient?: PatientEntity;
   @Column({ name: 'message_id', type: 'bigint' }) messageId!: string;
-  @ManyToOne(() => InboundMessageEntity)
+  @ManyToOne(() => InboundMessageEntity, { deferrable: 'INITIALLY DEFERRED' })
   @JoinColumn({ name: 'message_id', foreignKeyConstraintName: 'fk_charge_message' })
   message?: InboundMessageEntity;
   /** Which FT1 of the message (1-based). */

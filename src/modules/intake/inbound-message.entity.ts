@@ -5,10 +5,8 @@ export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 /** Every frame or file message received, stored raw, with what became of it. */
 @Entity({ name: 'inbound_message' })
-@Index('uq_inbound_message_original', ['sendingApplication', 'sendingFacility', 'controlId', 'contentHash'], { unique: true, where: 'duplicate_of_id IS NULL' })
-@Index('ix_inbound_message_status', ['status', 'id'])
-@Index('ix_inbound_message_control_id', ['controlId'])
-@Index('ix_inbound_message_type', ['messageType', 'triggerEvent'])
+@Index('uq_inbound_message_original', ['controlId', 'sendingApplication', 'sendingFacility', 'contentHash'], { unique: true, where: 'duplicate_of_id IS NULL' })
+@Index('ix_inbound_message_attention', ['status', 'id'], { where: "status <> 'processed'" })
 @Check('ck_inbound_message_status', `status IN ('processed', 'error', 'rejected', 'duplicate', 'ignored')`)
 export class InboundMessageEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'pk_inbound_message' }) id!: string;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { multiplyDecimal, normalizeDecimal } from '../../lib/decimal';
@@ -17,15 +18,52 @@ export class TransientStoreError extends Error {
 
 class ConcurrentInsert extends Error {}
 
+
 interface Row {
   [k: string]: unknown;
 }
 
+interface PgClient {
+  query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+const statementNames = new Map<string, string>();
+const connectionIds = new WeakMap<object, number>();
+let nextConnectionId = 1;
+
+/**
+ * Runs one intake statement as a named prepared statement on the transaction's connection: these
+ * statements are few, fixed and run thousands of times, and planning them (about 1.5 ms each on
+ * a small machine) would otherwise cost more than executing them. The name carries a connection
+ * number because pglite-socket shares one backend between its client connections.
+ */
+/**
+ * Whether named statements may be used: not on PGlite, whose socket server multiplexes every
+ * client connection onto one backend session (a statement one client prepared would clash with
+ * another's). Learned once, from the server's version string.
+ */
+let namedStatements: Promise<boolean> | undefined;
+
 async function rows<T extends Row>(em: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
   const runner = em.queryRunner;
   if (!runner) throw new Error('a transaction manager was expected');
-  const r = await runner.query(sql, params, true);
-  return r.records as T[];
+  namedStatements ??= runner.query('SELECT version() AS v').then((r: { v: string }[]) => !String(r[0]?.v).includes('PGlite'));
+  const client = (runner as unknown as { databaseConnection?: PgClient & object }).databaseConnection;
+  if (client === undefined || !(await namedStatements)) {
+    const r = await runner.query(sql, params, true);
+    return r.records as T[];
+  }
+  let base = statementNames.get(sql);
+  if (base === undefined) {
+    base = 'hc' + createHash('sha1').update(sql).digest('hex').slice(0, 16);
+    statementNames.set(sql, base);
+  }
+  let conn = connectionIds.get(client);
+  if (conn === undefined) {
+    conn = nextConnectionId++;
+    connectionIds.set(client, conn);
+  }
+  const r = await client.query({ name: `${base}_${conn}`, text: sql, values: params });
+  return r.rows as T[];
 }
 
 /** Tri-state to SQL text: NULL keeps, '' clears, a value sets. */
@@ -80,6 +118,12 @@ export function describeDbError(e: unknown): { name: string; sqlstate?: string }
 function isDataError(e: unknown): boolean {
   const code = pgCode(e);
   return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
+}
+
+interface EncounterRef {
+  id: string;
+  status: string;
+  patientId: string;
 }
 
 interface ApplyContext {
@@ -140,16 +184,25 @@ export class IntakeRepository {
 
   /** Stores a group inside a transaction the caller holds (reprocessing a batch container). */
   async storeInTransaction(em: EntityManager, items: PreparedMessage[]): Promise<StoredMessage[]> {
-    // 1. Dedupe: which (sender, control id) pairs were seen before, with which content.
-    const existing = await rows<{ id: string; sending_application: string; sending_facility: string; control_id: string; content_hash: Buffer; status: MessageStatus; ack_code: AckCode | null; error: string | null; error_location: string | null }>(
+    // 1. One round trip: earlier originals from the same senders with the same control ids (for
+    //    dedupe), and an id for every message of the group (so that everything derived from a
+    //    message can be written before the message row itself, which comes last).
+    const lookup = await rows<{ kind: 'id' | 'seen'; id: string; sending_application: string; sending_facility: string; control_id: string; content_hash: Buffer; status: MessageStatus; ack_code: AckCode | null; error: string | null; error_location: string | null }>(
       em,
-      `SELECT m.id, m.sending_application, m.sending_facility, m.control_id, m.content_hash, m.status, m.ack_code, m.error, m.error_location
+      `SELECT 'id' AS kind, nextval('inbound_message_id_seq')::text AS id, NULL AS sending_application, NULL AS sending_facility, NULL AS control_id,
+              NULL::bytea AS content_hash, NULL AS status, NULL AS ack_code, NULL AS error, NULL AS error_location
+         FROM generate_series(1, $2::int)
+       UNION ALL
+       SELECT 'seen', m.id::text, m.sending_application, m.sending_facility, m.control_id, m.content_hash, m.status, m.ack_code, m.error, m.error_location
          FROM inbound_message m
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(app, fac, ctl)
-           ON m.sending_application = k.app AND m.sending_facility = k.fac AND m.control_id = k.ctl
-        WHERE m.duplicate_of_id IS NULL`,
-      [items.map((i) => i.sendingApplication), items.map((i) => i.sendingFacility), items.map((i) => i.controlId)],
+        WHERE m.control_id = ANY($1::text[]) AND m.duplicate_of_id IS NULL`,
+      // control_id = ANY(...) is an index condition on uq_inbound_message_original's leading column
+      // whatever the statistics say; sender application and facility are compared below.
+      [[...new Set(items.map((i) => i.controlId))], items.length],
     );
+    const reserved = lookup.filter((r) => r.kind === 'id').map((r) => r.id);
+    const senders = new Set(items.map((i) => JSON.stringify([i.sendingApplication, i.sendingFacility, i.controlId])));
+    const existing = lookup.filter((r) => r.kind === 'seen' && senders.has(JSON.stringify([r.sending_application, r.sending_facility, r.control_id])));
     const senderKey = (app: string, fac: string, ctl: string): string => JSON.stringify([app, fac, ctl]);
     const bySender = new Map<string, typeof existing>();
     for (const r of existing) {
@@ -183,117 +236,74 @@ export class IntakeRepository {
       senderInBatch.add(sk);
     });
 
-    // 2. Insert the originals (status already decided by the mapper).
-    const originals = items.map((it, i) => ({ it, i })).filter(({ i }) => plans[i]?.kind === 'original');
-    const ids: (string | undefined)[] = new Array<string | undefined>(items.length);
-    if (originals.length > 0) {
-      const inserted = await rows<{ id: string; ord: number }>(
-        em,
-        `WITH v AS (
-           SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                                $11::bytea[], $12::bytea[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bool[], $19::text[])
-             AS v(ord, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
-                  content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused, warnings)
-         ), ins AS (
-           INSERT INTO inbound_message (source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
-                                        batch_control_id, content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused,
-                                        warnings, processed_at)
-           SELECT source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
-                  content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused,
-                  CASE WHEN warnings IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(warnings::json)) END, now()
-             FROM v ORDER BY ord
-           ON CONFLICT (sending_application, sending_facility, control_id, content_hash) WHERE duplicate_of_id IS NULL DO NOTHING
-           RETURNING id, sending_application, sending_facility, control_id, content_hash
-         )
-         SELECT ins.id, v.ord FROM ins JOIN v USING (sending_application, sending_facility, control_id, content_hash)`,
-        [
-          originals.map(({ i }) => i),
-          originals.map(({ it }) => it.source),
-          originals.map(({ it }) => it.connectionId ?? null),
-          originals.map(({ it }) => it.controlId),
-          originals.map(({ it }) => it.sendingApplication),
-          originals.map(({ it }) => it.sendingFacility),
-          originals.map(({ it }) => it.messageType),
-          originals.map(({ it }) => it.triggerEvent),
-          originals.map(({ it }) => it.version),
-          originals.map(({ it }) => it.batchControlId ?? null),
-          originals.map(({ it }) => it.contentHash),
-          originals.map(({ it }) => it.raw),
-          originals.map(({ it }) => it.charset),
-          originals.map(({ it }) => it.status),
-          originals.map(({ it }) => it.ackCode),
-          originals.map(({ it }) => it.error ?? null),
-          originals.map(({ it }) => it.errorLocation ?? null),
-          originals.map(({ i }) => {
-            const p = plans[i];
-            return p?.kind === 'original' && p.reused;
-          }),
-          originals.map(({ it }) => (it.mapped && it.mapped.warnings.length > 0 ? JSON.stringify(it.mapped.warnings) : null)),
-        ],
-      );
-      for (const r of inserted) ids[r.ord] = r.id;
-      // Another instance stored one of these between our look-up and our insert: start again,
-      // and the look-up will now classify it as a duplicate.
-      if (inserted.length !== originals.length) throw new ConcurrentInsert('concurrent insert of the same message');
-    }
+    const ids = reserved;
+    const originalOf = (i: number): string | null => {
+      const p = plans[i];
+      if (p?.kind === 'duplicate') return p.ofExisting.id;
+      if (p?.kind === 'duplicate-in-batch') return ids[p.of] as string;
+      return null;
+    };
 
-    // 3. Duplicates: stored too (nothing is dropped), pointing at their original.
-    const dups = items.map((it, i) => ({ it, i })).filter(({ i }) => plans[i]?.kind !== 'original');
-    if (dups.length > 0) {
-      const origIdOf = (i: number): string => {
-        const p = plans[i];
-        if (p?.kind === 'duplicate') return p.ofExisting.id;
-        if (p?.kind === 'duplicate-in-batch') return ids[p.of] as string;
-        throw new Error('unreachable');
-      };
-      const inserted = await rows<{ id: string; ord: number }>(
-        em,
-        `INSERT INTO inbound_message (source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
-                                      batch_control_id, content_hash, raw, charset, status, ack_code, duplicate_of_id, processed_at)
-         SELECT v.source, v.connection_id, v.control_id, v.sending_application, v.sending_facility, v.message_type, v.trigger_event, v.version,
-                v.batch_control_id, v.content_hash, v.raw, v.charset, 'duplicate', o.ack_code, v.dup_of, now()
-           FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::text[], $14::bigint[])
-             AS v(ord, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id, content_hash, raw, charset, dup_of)
-           JOIN inbound_message o ON o.id = v.dup_of
-          ORDER BY v.ord
-         RETURNING inbound_message.id`,
-        [
-          dups.map(({ i }) => i),
-          dups.map(({ it }) => it.source),
-          dups.map(({ it }) => it.connectionId ?? null),
-          dups.map(({ it }) => it.controlId),
-          dups.map(({ it }) => it.sendingApplication),
-          dups.map(({ it }) => it.sendingFacility),
-          dups.map(({ it }) => it.messageType),
-          dups.map(({ it }) => it.triggerEvent),
-          dups.map(({ it }) => it.version),
-          dups.map(({ it }) => it.batchControlId ?? null),
-          dups.map(({ it }) => it.contentHash),
-          dups.map(({ it }) => it.raw),
-          dups.map(({ it }) => it.charset),
-          dups.map(({ i }) => origIdOf(i)),
-        ],
-      );
-      if (inserted.length !== dups.length) throw new Error('duplicate rows were not all stored');
-      dups.forEach(({ i }, n) => {
-        ids[i] = inserted[n]?.id;
-      });
-    }
-
-    // 4. Apply what the processed originals carry.
-    const toApply = originals.filter(({ it }) => it.status === 'processed' && it.mapped?.action === 'apply');
+    // 2. Apply what the processed originals carry (patients, encounters, coverages, charges…).
+    const applyIdx = items.map((it, i) => ({ it, i })).filter(({ it, i }) => plans[i]?.kind === 'original' && it.status === 'processed' && it.mapped?.action === 'apply');
     const outcome = await this.applyDerived({
       em,
-      messageIds: toApply.map(({ i }) => ids[i] as string),
-      mapped: toApply.map(({ it }) => it.mapped as MappedMessage),
+      messageIds: applyIdx.map(({ i }) => ids[i] as string),
+      mapped: applyIdx.map(({ it }) => it.mapped as MappedMessage),
     });
+    const applied = new Map<number, { patientId?: string; encounterId?: string; warnings: string[]; charges: number }>();
+    applyIdx.forEach(({ i }, n) => {
+      applied.set(i, { patientId: outcome.patientIds[n], encounterId: outcome.encounterIds[n], warnings: outcome.warnings[n] ?? [], charges: outcome.charges[n] ?? 0 });
+    });
+    const warningsOf = (i: number): string[] => [...(items[i]?.mapped?.warnings ?? []), ...(applied.get(i)?.warnings ?? [])];
 
-    const chargesByIndex = new Map<number, number>();
-    const warningsByIndex = new Map<number, string[]>();
-    toApply.forEach(({ i }, n) => {
-      chargesByIndex.set(i, outcome.charges[n] ?? 0);
-      warningsByIndex.set(i, outcome.warnings[n] ?? []);
+    // 3. The message rows, originals and duplicates (nothing is dropped), last and in one statement.
+    //    The unique index decides the race with another instance storing the same message: if one
+    //    of ours is refused, the whole group is rolled back and retried, and will then be a duplicate.
+    const doc = items.map((it, i) => {
+      const p = plans[i];
+      const original = p?.kind === 'original';
+      return {
+        id: ids[i], source: it.source, connection_id: it.connectionId, control_id: it.controlId, sending_application: it.sendingApplication,
+        sending_facility: it.sendingFacility, message_type: it.messageType, trigger_event: it.triggerEvent, version: it.version,
+        batch_control_id: it.batchControlId, content_hash: it.contentHash.toString('base64'), raw: it.raw.toString('base64'), charset: it.charset,
+        status: it.status,
+        ack_code: p?.kind === 'duplicate' ? (p.ofExisting.ack_code ?? 'AA') : p?.kind === 'duplicate-in-batch' ? (items[p.of]?.ackCode ?? 'AA') : it.ackCode,
+        error: it.error, error_location: it.errorLocation, control_id_reused: original && p.reused,
+        warnings: original ? warningsOf(i) : [], duplicate_of_id: originalOf(i),
+        patient_id: applied.get(i)?.patientId, encounter_id: applied.get(i)?.encounterId,
+      };
     });
+    const inserted = await rows<{ n: string }>(
+      em,
+      `WITH v AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
+           id bigint, source text, connection_id text, control_id text, sending_application text, sending_facility text, message_type text,
+           trigger_event text, version text, batch_control_id text, content_hash text, raw text, charset text, status text, ack_code text,
+           error text, error_location text, control_id_reused boolean, warnings text[], duplicate_of_id bigint, patient_id bigint, encounter_id bigint)
+       ), orig AS (
+         INSERT INTO inbound_message (id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
+                                      batch_control_id, content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused, warnings,
+                                      patient_id, encounter_id, processed_at)
+         SELECT id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
+                decode(content_hash, 'base64'), decode(raw, 'base64'), charset, status, ack_code, error, error_location, control_id_reused,
+                NULLIF(warnings, '{}'), patient_id, encounter_id, now()
+           FROM v WHERE duplicate_of_id IS NULL ORDER BY id
+         ON CONFLICT (control_id, sending_application, sending_facility, content_hash) WHERE duplicate_of_id IS NULL DO NOTHING
+         RETURNING 1
+       ), dup AS (
+         INSERT INTO inbound_message (id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
+                                      batch_control_id, content_hash, raw, charset, status, ack_code, duplicate_of_id, processed_at)
+         SELECT id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
+                decode(content_hash, 'base64'), decode(raw, 'base64'), charset, 'duplicate', ack_code, duplicate_of_id, now()
+           FROM v WHERE duplicate_of_id IS NOT NULL ORDER BY id
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM orig)::text AS n`,
+      [JSON.stringify(doc)],
+    );
+    const originals = plans.filter((p) => p.kind === 'original').length;
+    if (Number(inserted[0]?.n ?? 0) !== originals) throw new ConcurrentInsert('concurrent insert of the same message');
 
     return items.map((it, i): StoredMessage => {
       const p = plans[i];
@@ -310,7 +320,7 @@ export class IntakeRepository {
       }
       return {
         messageId, status: it.status, ackCode: it.ackCode, error: it.error, errorLocation: it.errorLocation, controlIdReused: p?.kind === 'original' && p.reused,
-        warnings: [...(it.mapped?.warnings ?? []), ...(warningsByIndex.get(i) ?? [])], charges: chargesByIndex.get(i) ?? 0,
+        warnings: warningsOf(i), charges: applied.get(i)?.charges ?? 0,
       };
     });
   }
@@ -331,19 +341,6 @@ export class IntakeRepository {
           start = i + 1;
         }
       }
-    }
-    if (ctx.messageIds.length > 0) {
-      await rows(
-        ctx.em,
-        `UPDATE inbound_message m SET patient_id = v.patient_id, encounter_id = v.encounter_id,
-                warnings = CASE WHEN v.warnings IS NULL THEN m.warnings
-                                ELSE COALESCE(m.warnings, '{}') || ARRAY(SELECT json_array_elements_text(v.warnings::json)) END
-           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS v(id, patient_id, encounter_id, warnings) WHERE m.id = v.id`,
-        [
-          ctx.messageIds, out.patientIds.map((x) => x ?? null), out.encounterIds.map((x) => x ?? null),
-          out.warnings.map((w) => (w.length > 0 ? JSON.stringify(w) : null)),
-        ],
-      );
     }
     return out;
   }
@@ -389,8 +386,7 @@ export class IntakeRepository {
     const result = await rows<{ id: string; patient_key: string; merged_into_id: string | null }>(
       em,
       `WITH v AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], ${cols.map((_, i) => `$${i + 5}::text[]`).join(', ')})
-           AS v(patient_key, mrn, mrn_authority, message_id, ${cols.join(', ')})
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(patient_key text, mrn text, mrn_authority text, message_id bigint, ${cols.map((c) => `${c} text`).join(', ')})
        ), ins AS (
          INSERT INTO patient (patient_key, mrn, mrn_authority, last_message_id, ${cols.join(', ')})
          SELECT patient_key, mrn, mrn_authority, message_id, ${cols.map((c) => `NULLIF(${c}, '')::${cast[c]}`).join(', ')} FROM v
@@ -404,10 +400,13 @@ export class IntakeRepository {
        )
        SELECT * FROM ins UNION ALL SELECT * FROM upd`,
       [
-        recs.map((r) => r.key), recs.map((r) => r.mrn), recs.map((r) => r.mrnAuthority), recs.map((r) => r.messageId),
-        recs.map((r) => triJson(r.identifiers)), recs.map((r) => tri(r.familyName)), recs.map((r) => tri(r.givenName)), recs.map((r) => tri(r.middleName)),
-        recs.map((r) => tri(r.nameSuffix)), recs.map((r) => tri(r.birthDate)), recs.map((r) => tri(r.sex)), recs.map((r) => triJson(r.address)),
-        recs.map((r) => tri(r.phone)), recs.map((r) => tri(r.accountNumber)),
+        JSON.stringify(
+          recs.map((r) => ({
+            patient_key: r.key, mrn: r.mrn, mrn_authority: r.mrnAuthority, message_id: r.messageId, identifiers: triJson(r.identifiers),
+            family_name: tri(r.familyName), given_name: tri(r.givenName), middle_name: tri(r.middleName), name_suffix: tri(r.nameSuffix),
+            birth_date: tri(r.birthDate), sex: tri(r.sex), address: triJson(r.address), phone: tri(r.phone), account_number: tri(r.accountNumber),
+          })),
+        ),
       ],
     );
     if (result.length !== recs.length) throw new ConcurrentInsert('concurrent patient insert');
@@ -437,8 +436,8 @@ export class IntakeRepository {
     em: EntityManager,
     input: (EncounterRecord & { messageId: string })[],
     patients: Map<string, string>,
-  ): Promise<Map<string, { id: string; status: string }>> {
-    const map = new Map<string, { id: string; status: string }>();
+  ): Promise<Map<string, EncounterRef>> {
+    const map = new Map<string, EncounterRef>();
     if (input.length === 0) return map;
     const recs = fold(input);
     const cols = [
@@ -462,36 +461,40 @@ export class IntakeRepository {
     ] as const;
     const names = cols.map((c) => c[0]);
     const insertValue = (c: string, t: string): string => (c === 'status' ? `COALESCE(NULLIF(status, ''), 'active')` : `NULLIF(${c}, '')::${t}`);
-    const result = await rows<{ id: string; encounter_key: string; status: string; old_status: string | null }>(
+    const result = await rows<{ id: string; encounter_key: string; status: string; patient_id: string; old_status: string | null }>(
       em,
       `WITH v AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], ${cols.map((_, i) => `$${i + 5}::text[]`).join(', ')})
-           AS v(encounter_key, key_source, patient_id, message_id, ${names.join(', ')})
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(encounter_key text, key_source text, patient_id bigint, message_id bigint, ${names.map((c) => `${c} text`).join(', ')})
        ), old AS (
          SELECT e.id, e.status FROM encounter e JOIN v ON v.encounter_key = e.encounter_key
        ), ins AS (
          INSERT INTO encounter (encounter_key, key_source, patient_id, last_message_id, ${names.join(', ')})
          SELECT encounter_key, key_source, patient_id, message_id, ${cols.map(([c, t]) => insertValue(c, t)).join(', ')} FROM v
          ON CONFLICT (encounter_key) DO NOTHING
-         RETURNING id, encounter_key, status
+         RETURNING id, encounter_key, status, patient_id
        ), upd AS (
          UPDATE encounter e SET ${cols.map(([c, t]) => `${c} = CASE WHEN v.${c} IS NULL THEN e.${c} ELSE NULLIF(v.${c}, '')::${t} END`).join(', ')},
                 patient_id = v.patient_id, last_message_id = v.message_id, updated_at = now()
            FROM v WHERE e.encounter_key = v.encounter_key
-         RETURNING e.id, e.encounter_key, e.status
+         RETURNING e.id, e.encounter_key, e.status, e.patient_id
        )
        SELECT ins.*, NULL::text AS old_status FROM ins
        UNION ALL SELECT upd.*, old.status AS old_status FROM upd JOIN old ON old.id = upd.id`,
       [
-        recs.map((r) => r.key), recs.map((r) => r.keySource), recs.map((r) => patients.get(r.patientKey) ?? null), recs.map((r) => r.messageId),
-        ...cols.map(([, , f]) => recs.map((r) => f(r))),
+        JSON.stringify(
+          recs.map((r) => {
+            const row: Record<string, string | null> = { encounter_key: r.key, key_source: r.keySource, patient_id: patients.get(r.patientKey) ?? null, message_id: r.messageId };
+            for (const [c, , f] of cols) row[c] = f(r);
+            return row;
+          }),
+        ),
       ],
     );
     if (result.length !== recs.length) throw new ConcurrentInsert('concurrent encounter insert');
     const cancelled: string[] = [];
     const reinstated: string[] = [];
     for (const r of result) {
-      map.set(r.encounter_key, { id: r.id, status: r.status });
+      map.set(r.encounter_key, { id: r.id, status: r.status, patientId: r.patient_id });
       if (r.status === 'cancelled' && r.old_status !== 'cancelled') cancelled.push(r.id);
       if (r.status !== 'cancelled' && r.old_status === 'cancelled') reinstated.push(r.id);
     }
@@ -583,7 +586,7 @@ export class IntakeRepository {
   private async insertCharges(
     em: EntityManager,
     input: (ChargeRecord & { messageId: string; n: number })[],
-    encounters: Map<string, { id: string; status: string }>,
+    encounters: Map<string, EncounterRef>,
     warnings: string[][],
   ): Promise<number[]> {
     const counts = warnings.map(() => 0);
@@ -616,41 +619,41 @@ export class IntakeRepository {
       if (c.isCredit) return 'unmatched_credit';
       return encounters.get(c.encounterKey)?.status === 'cancelled' ? 'held' : 'posted';
     });
+    // One JSON document for the whole group: JSON.stringify and the server's JSON parser are far
+    // cheaper than serializing thirty parameter arrays element by element.
+    const doc = input.map((c, i) => {
+      const p = priced[i] as (typeof priced)[number];
+      const enc = encounters.get(c.encounterKey);
+      return {
+        o: i, encounter_id: enc?.id, patient_id: enc?.patientId, message_id: c.messageId, ft1_index: c.ft1Index,
+        transaction_id: c.transactionId, transaction_batch_id: c.transactionBatchId, service_date: c.serviceDate, service_end_date: c.serviceEndDate,
+        posting_date: c.postingDate, transaction_type: c.transactionType, transaction_code: c.transactionCode, transaction_code_system: c.transactionCodeSystem,
+        description: c.description, quantity: c.quantity, amount: p.amount, unit_amount: c.unitAmount, department: c.department,
+        insurance_plan_id: c.insurancePlanId, diagnosis_codes: c.diagnosisCodes, performing_provider: c.performingProvider, ordering_provider: c.orderingProvider,
+        procedure_code: p.procedureCode, procedure_code_system: c.procedureCodeSystem, modifiers: p.modifiers, ndc: c.ndc, is_credit: c.isCredit,
+        status: status[i], price_source: p.source,
+      };
+    });
     const inserted = await rows<{ id: string; message_id: string; ft1_index: number }>(
       em,
       `INSERT INTO charge (encounter_id, patient_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
                            transaction_type, transaction_code, transaction_code_system, description, quantity, amount, unit_amount, department,
                            insurance_plan_id, diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers,
                            ndc, is_credit, status, hold_reason, price_source)
-       SELECT v.encounter_id, e.patient_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
+       SELECT encounter_id, patient_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
               transaction_type, transaction_code, transaction_code_system, description, quantity, amount, unit_amount, department,
-              insurance_plan_id, ARRAY(SELECT json_array_elements_text(diagnosis_codes::json)), performing_provider, ordering_provider, procedure_code,
-              procedure_code_system, ARRAY(SELECT json_array_elements_text(modifiers::json)), ndc, is_credit, v.status,
-              CASE WHEN v.status = 'held' THEN 'encounter cancelled' END, price_source
-         FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::date[], $7::date[], $8::date[], $9::text[], $10::text[],
-                     $11::text[], $12::text[], $13::numeric[], $14::numeric[], $15::numeric[], $16::text[], $17::text[], $18::text[], $19::jsonb[], $20::jsonb[],
-                     $21::text[], $22::text[], $23::text[], $24::text[], $25::bool[], $26::text[], $27::text[]) WITH ORDINALITY
-           AS v(encounter_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
-                transaction_type, transaction_code, transaction_code_system, description, quantity, amount, unit_amount, department, insurance_plan_id,
-                diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers, ndc, is_credit, status, price_source, ord)
-         JOIN encounter e ON e.id = v.encounter_id
-        ORDER BY v.ord
+              insurance_plan_id, diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers,
+              ndc, is_credit, status, CASE WHEN status = 'held' THEN 'encounter cancelled' END, price_source
+         FROM jsonb_to_recordset($1::jsonb) AS v(
+                o int, encounter_id bigint, patient_id bigint, message_id bigint, ft1_index int, transaction_id text, transaction_batch_id text,
+                service_date date, service_end_date date, posting_date date, transaction_type text, transaction_code text, transaction_code_system text,
+                description text, quantity numeric, amount numeric, unit_amount numeric, department text, insurance_plan_id text, diagnosis_codes text[],
+                performing_provider jsonb, ordering_provider jsonb, procedure_code text, procedure_code_system text, modifiers text[], ndc text,
+                is_credit boolean, status text, price_source text)
+        ORDER BY o
        ON CONFLICT (message_id, ft1_index) DO NOTHING
        RETURNING id, message_id, ft1_index`,
-      [
-        input.map((c) => encounters.get(c.encounterKey)?.id ?? null),
-        input.map((c) => c.messageId),
-        input.map((c) => c.ft1Index),
-        input.map((c) => c.transactionId ?? null), input.map((c) => c.transactionBatchId ?? null),
-        input.map((c) => c.serviceDate), input.map((c) => c.serviceEndDate ?? null), input.map((c) => c.postingDate ?? null),
-        input.map((c) => c.transactionType), input.map((c) => c.transactionCode ?? null), input.map((c) => c.transactionCodeSystem ?? null),
-        input.map((c) => c.description ?? null), input.map((c) => c.quantity), priced.map((p) => p.amount ?? null), input.map((c) => c.unitAmount ?? null),
-        input.map((c) => c.department ?? null), input.map((c) => c.insurancePlanId ?? null), input.map((c) => JSON.stringify(c.diagnosisCodes)),
-        input.map((c) => (c.performingProvider ? JSON.stringify(c.performingProvider) : null)),
-        input.map((c) => (c.orderingProvider ? JSON.stringify(c.orderingProvider) : null)),
-        priced.map((p) => p.procedureCode ?? null), input.map((c) => c.procedureCodeSystem ?? null), priced.map((p) => JSON.stringify(p.modifiers)),
-        input.map((c) => c.ndc ?? null), input.map((c) => c.isCredit), status, priced.map((p) => p.source),
-      ],
+      [JSON.stringify(doc)],
     );
     const idOf = new Map(inserted.map((r) => [`${r.message_id}#${r.ft1_index}`, r.id]));
     input.forEach((c, i) => {
@@ -696,14 +699,16 @@ export class IntakeRepository {
   }
 
   /** Records the outcome of a reprocess run on the same row. */
-  async updateOutcome(em: EntityManager, id: string, p: PreparedMessage): Promise<void> {
+  async updateOutcome(em: EntityManager, id: string, p: PreparedMessage, applied?: { patientId?: string; encounterId?: string; warnings: string[] }): Promise<void> {
+    const warnings = [...(p.mapped?.warnings ?? []), ...(applied?.warnings ?? [])];
     await rows(
       em,
       `UPDATE inbound_message SET status = $2, ack_code = $3, error = $4, error_location = $5, warnings = $6::text[], attempts = attempts + 1, processed_at = now(),
-              control_id = $7, sending_application = $8, sending_facility = $9, message_type = $10, trigger_event = $11, version = $12
+              control_id = $7, sending_application = $8, sending_facility = $9, message_type = $10, trigger_event = $11, version = $12,
+              patient_id = $13, encounter_id = $14
         WHERE id = $1`,
-      [id, p.status, p.ackCode, p.error ?? null, p.errorLocation ?? null, p.mapped && p.mapped.warnings.length > 0 ? p.mapped.warnings : null,
-        p.controlId, p.sendingApplication, p.sendingFacility, p.messageType, p.triggerEvent, p.version],
+      [id, p.status, p.ackCode, p.error ?? null, p.errorLocation ?? null, warnings.length > 0 ? warnings : null,
+        p.controlId, p.sendingApplication, p.sendingFacility, p.messageType, p.triggerEvent, p.version, applied?.patientId ?? null, applied?.encounterId ?? null],
     );
   }
 }

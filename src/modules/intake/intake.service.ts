@@ -41,7 +41,10 @@ const SEVERITY: Record<AckCode, number> = { AA: 0, CA: 0, AE: 1, CE: 1, AR: 2, C
 
 /** Segment separators normalised, trailing ones dropped: the same message resent over another channel hashes the same. */
 function contentHash(text: string): Buffer {
-  const normal = text.replace(/\r\n|\n/g, '\r').replace(/[\r\s]+$/, '');
+  let normal = text.indexOf('\n') < 0 ? text : text.replace(/\r\n|\n/g, '\r');
+  let end = normal.length;
+  while (end > 0 && normal.charCodeAt(end - 1) <= 0x20) end--;
+  if (end < normal.length) normal = normal.slice(0, end);
   return createHash('sha256').update(normal, 'utf8').digest();
 }
 
@@ -294,14 +297,14 @@ export class IntakeService implements OnModuleDestroy {
       const c = list[0] as Candidate;
       const p = c.prepared;
       let charges = 0;
-      let warnings: string[] = [];
-      // The outcome first: applying appends its own warnings to the row.
-      await this.repository.updateOutcome(em, id, p);
+      let applied: { patientId?: string; encounterId?: string; warnings: string[] } | undefined;
       if (p.status === 'processed' && p.mapped?.action === 'apply') {
         const out = await this.repository.applyDerived({ em, messageIds: [id], mapped: [p.mapped] });
         charges = out.charges[0] ?? 0;
-        warnings = out.warnings[0] ?? [];
+        applied = { patientId: out.patientIds[0], encounterId: out.encounterIds[0], warnings: out.warnings[0] ?? [] };
       }
+      await this.repository.updateOutcome(em, id, p, applied);
+      const warnings = applied?.warnings ?? [];
       this.log.info({ event: 'message_reprocessed', messageId: id, status: p.status, charges });
       return {
         messageId: id, status: p.status, ackCode: p.ackCode, error: p.error, errorLocation: p.errorLocation, controlIdReused: false,

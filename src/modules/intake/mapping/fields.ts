@@ -64,17 +64,20 @@ export function dateTime(seg: Segment, sequence: number, field: number, componen
   return dateValue(seg, sequence, field, component, true, warnings);
 }
 
-const LIMIT = 10n ** 9n;
-
 /** A decimal (NM/MO) as an exact decimal string; throws a located error when malformed or too large. */
 export function decimal(seg: Segment, sequence: number, field: number, component = 1, sub = 1, scale = 0): string | undefined {
   const raw = seg.valueOrNull(field, 1, component, sub);
-  if (raw === null || raw === undefined || raw.trim() === '') return undefined;
-  const n = normalizeDecimal(raw.trim(), scale);
-  const loc: Hl7Location = { ...at(seg, sequence, field, component === 1 && sub === 1 ? undefined : component), subcomponent: sub === 1 ? undefined : sub };
-  if (n === undefined) throw new Hl7Error('is not a number', Hl7ErrorCode.DataTypeError, loc);
-  const intPart = n.replace('-', '').split('.')[0] ?? '0';
-  if (BigInt(intPart) >= LIMIT) throw new Hl7Error('is too large (limit 999,999,999)', Hl7ErrorCode.DataTypeError, loc);
+  if (raw === null || raw === undefined) return undefined;
+  const t = raw.trim();
+  if (t === '') return undefined;
+  const n = normalizeDecimal(t, scale);
+  const fail = (why: string): Hl7Error =>
+    new Hl7Error(why, Hl7ErrorCode.DataTypeError, { ...at(seg, sequence, field, component === 1 && sub === 1 ? undefined : component), subcomponent: sub === 1 ? undefined : sub });
+  if (n === undefined) throw fail('is not a number');
+  // NUMERIC(12,2)/(12,3) columns: at most 9 integer digits.
+  const dot = n.indexOf('.');
+  const intDigits = (dot < 0 ? n.length : dot) - (n.startsWith('-') ? 1 : 0);
+  if (intDigits > 9) throw fail('is too large (limit 999,999,999)');
   return n;
 }
 
