@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli';
+import { createTestDatabase, type TestDatabase } from './support/db';
+import { dft } from './support/hl7';
+
+async function run(args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    return true;
+  });
+  try {
+    const code = await main(args);
+    return { code, out };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('hl7-claims CLI', () => {
+  let db: TestDatabase;
+  const saved = { ...process.env };
+  const dir = mkdtempSync(join(tmpdir(), 'hl7c-cli-'));
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    process.env.DATABASE_URL = db.url;
+    process.env.DATA_DIR = dir;
+  });
+
+  afterAll(async () => {
+    process.env = saved;
+    await db.drop();
+  });
+
+  it('db migrate reports an up-to-date schema', async () => {
+    const r = await run(['db', 'migrate', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({ migrated: [] });
+  });
+
+  it('ingests multi-message files and batches, idempotently', async () => {
+    const multi = join(dir, 'feed.hl7');
+    writeFileSync(multi, [dft({ controlId: 'F-1', visit: 'VF1' }), dft({ controlId: 'F-2', visit: 'VF2', charges: [{ amount: 'x' }] })].join('\n').replace(/\r/g, '\n'));
+    const batch = join(dir, 'batch.hl7');
+    writeFileSync(batch, ['BHS|^~\\&|CHG|HOSP|||20240105||||B-77', dft({ controlId: 'F-3', visit: 'VF3' }).trimEnd(), 'BTS|1'].join('\r') + '\r');
+    const first = await run(['ingest', multi, batch, '--json']);
+    expect(JSON.parse(first.out)).toEqual({ messages: 3, processed: 2, duplicates: 0, errors: 1, rejected: 0, ignored: 0 });
+    expect(first.code).toBe(1); // an error was found: scripts can tell
+    const again = await run(['ingest', multi, batch, '--json']);
+    expect(JSON.parse(again.out)).toEqual({ messages: 3, processed: 0, duplicates: 3, errors: 0, rejected: 0, ignored: 0 });
+    const charges = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM charge`);
+    expect(charges[0]?.n).toBe('2');
+  });
+
+  it('reprocesses messages in error and says what is still failing', async () => {
+    const r = await run(['messages', 'reprocess', '--status', 'error', '--json']);
+    const body = JSON.parse(r.out) as { reprocessed: number; processed: number; stillFailing: number; results: { status: string; error: string }[] };
+    expect(body).toMatchObject({ reprocessed: 1, processed: 0, stillFailing: 1 });
+    expect(body.results[0]).toMatchObject({ status: 'error', error: 'FT1-11: is not a number' });
+    expect(r.code).toBe(1);
+  });
+
+  it('refuses a bad configuration with a sentence', async () => {
+    process.env.MLLP_PORT = 'abc';
+    let err = '';
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err += String(chunk);
+      return true;
+    });
+    try {
+      expect(await main(['db', 'migrate'])).toBe(2);
+    } finally {
+      spy.mockRestore();
+      delete process.env.MLLP_PORT;
+    }
+    expect(err).toMatch(/Invalid configuration:\n {2}- MLLP_PORT/);
+  });
+});
