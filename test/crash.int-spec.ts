@@ -55,7 +55,7 @@ describe('crash right after AA', () => {
   it('loses nothing that was acknowledged when the process is killed (SIGKILL) mid-stream', async () => {
     const mllpPort = await freePort();
     const httpPort = await freePort();
-    child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'swc-register.js'), join(__dirname, '..', 'src', 'main.ts')], {
+    child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'main.ts')], {
       env: {
         ...process.env, DATABASE_URL: db.url, MLLP_PORT: String(mllpPort), HTTP_PORT: String(httpPort), API_TOKEN: 'crash-test-token-0123456789',
         LOG_LEVEL: 'silent', DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7c-crash-')), DB_POOL_SIZE: '4',

@@ -29,7 +29,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function load(port: number, connections: number, seconds: number, prefix: string): Promise<LoadResult> {
-  const child = fork(join(__dirname, 'load.ts'), [], { execArgv: ['-r', join(__dirname, '..', 'support', 'swc-register.js')] });
+  const child = fork(join(__dirname, 'load.ts'), [], { execArgv: ['-r', join(__dirname, '..', 'support', 'ts-register.js')] });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => {
       resolve(m as LoadResult);
