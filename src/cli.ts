@@ -9,6 +9,7 @@ import { migrate, openDatabase } from './database/database';
 import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
 import type { StoredMessage } from './modules/intake/intake.types';
 import { startService } from './service';
+import { sendFiles } from './mllp-send';
 
 const USAGE = `hl7-claims — HL7 v2 billing intake
 
@@ -18,6 +19,7 @@ Usage:
   hl7-claims messages reprocess ID... [--json]  re-run messages in status error
   hl7-claims messages reprocess --status error  re-run every message in error
   hl7-claims db migrate [--json]                apply pending migrations
+  hl7-claims send FILE... [--host H] [--port P] send messages to an MLLP listener and print each ACK
 
 Configuration comes from the environment (see README). Without DATABASE_URL an embedded
 PostgreSQL under DATA_DIR (./data) is used.`;
@@ -122,6 +124,24 @@ export async function main(argv: string[]): Promise<number> {
         await db.close();
       }
       return 0;
+    }
+    case 'send': {
+      const opts = { host: config.MLLP_HOST, port: config.MLLP_PORT };
+      const files: string[] = [];
+      const list = [sub, ...rest].filter((a): a is string => a !== undefined);
+      for (let i = 0; i < list.length; i++) {
+        const a = list[i] as string;
+        if (a === '--host') opts.host = list[++i] ?? opts.host;
+        else if (a === '--port') opts.port = Number(list[++i] ?? opts.port);
+        else files.push(a);
+      }
+      if (files.length === 0) {
+        process.stderr.write('send needs at least one FILE\n');
+        return 2;
+      }
+      const acks = await sendFiles(files, opts.host, opts.port);
+      out(json, acks.map((a) => ({ file: a.file, ack: a.code, controlId: a.controlId, error: a.error })), acks.map((a) => `${a.file}: ${a.code} ${a.controlId}${a.error ? ` (${a.error})` : ''}`).join('\n'));
+      return acks.every((a) => a.code === 'AA' || a.code === 'CA') ? 0 : 1;
     }
     case 'help':
     case '--help':

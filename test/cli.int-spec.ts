@@ -63,6 +63,23 @@ describe('hl7-claims CLI', () => {
     expect(r.code).toBe(1);
   });
 
+  it('sends files to a listener and prints each ACK', async () => {
+    const { startTestService } = await import('./support/service');
+    const svc = await startTestService(db.url);
+    try {
+      const file = join(dir, 'send.hl7');
+      writeFileSync(file, dft({ controlId: 'SEND-1', visit: 'VS1' }).replace(/\r/g, '\n') + dft({ controlId: 'SEND-2', visit: 'VS2', charges: [{ amount: 'bad' }] }));
+      const r = await run(['send', file, '--port', String(svc.mllpPort), '--json']);
+      expect(JSON.parse(r.out)).toEqual([
+        { file, ack: 'AA', controlId: 'SEND-1' },
+        { file, ack: 'AE', controlId: 'SEND-2', error: 'is not a number' },
+      ]);
+      expect(r.code).toBe(1);
+    } finally {
+      await svc.stop();
+    }
+  });
+
   it('refuses a bad configuration with a sentence', async () => {
     process.env.MLLP_PORT = 'abc';
     let err = '';
