@@ -120,6 +120,27 @@ function isDataError(e: unknown): boolean {
   return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
 }
 
+interface SeenMessage extends Row {
+  kind: 'id' | 'seen';
+  id: string;
+  sending_application: string;
+  sending_facility: string;
+  control_id: string;
+  content_hash: Buffer;
+  status: MessageStatus;
+  ack_code: AckCode | null;
+  error: string | null;
+  error_location: string | null;
+}
+
+interface GroupPlan {
+  /** Reserved message id of each item. */
+  ids: string[];
+  plans: ({ kind: 'original'; reused: boolean } | { kind: 'duplicate'; ofExisting: SeenMessage } | { kind: 'duplicate-in-batch'; of: number })[];
+  /** The original's id for a duplicate, else null. */
+  originalOf(i: number): string | null;
+}
+
 interface EncounterRef {
   id: string;
   status: string;
@@ -184,65 +205,8 @@ export class IntakeRepository {
 
   /** Stores a group inside a transaction the caller holds (reprocessing a batch container). */
   async storeInTransaction(em: EntityManager, items: PreparedMessage[]): Promise<StoredMessage[]> {
-    // 1. One round trip: earlier originals from the same senders with the same control ids (for
-    //    dedupe), and an id for every message of the group (so that everything derived from a
-    //    message can be written before the message row itself, which comes last).
-    const lookup = await rows<{ kind: 'id' | 'seen'; id: string; sending_application: string; sending_facility: string; control_id: string; content_hash: Buffer; status: MessageStatus; ack_code: AckCode | null; error: string | null; error_location: string | null }>(
-      em,
-      `SELECT 'id' AS kind, nextval('inbound_message_id_seq')::text AS id, NULL AS sending_application, NULL AS sending_facility, NULL AS control_id,
-              NULL::bytea AS content_hash, NULL AS status, NULL AS ack_code, NULL AS error, NULL AS error_location
-         FROM generate_series(1, $2::int)
-       UNION ALL
-       SELECT 'seen', m.id::text, m.sending_application, m.sending_facility, m.control_id, m.content_hash, m.status, m.ack_code, m.error, m.error_location
-         FROM inbound_message m
-        WHERE m.control_id = ANY($1::text[]) AND m.duplicate_of_id IS NULL`,
-      // control_id = ANY(...) is an index condition on uq_inbound_message_original's leading column
-      // whatever the statistics say; sender application and facility are compared below.
-      [[...new Set(items.map((i) => i.controlId))], items.length],
-    );
-    const reserved = lookup.filter((r) => r.kind === 'id').map((r) => r.id);
-    const senders = new Set(items.map((i) => JSON.stringify([i.sendingApplication, i.sendingFacility, i.controlId])));
-    const existing = lookup.filter((r) => r.kind === 'seen' && senders.has(JSON.stringify([r.sending_application, r.sending_facility, r.control_id])));
-    const senderKey = (app: string, fac: string, ctl: string): string => JSON.stringify([app, fac, ctl]);
-    const bySender = new Map<string, typeof existing>();
-    for (const r of existing) {
-      const k = senderKey(r.sending_application, r.sending_facility, r.control_id);
-      const list = bySender.get(k) ?? [];
-      list.push(r);
-      bySender.set(k, list);
-    }
-    type Plan = { kind: 'original'; reused: boolean } | { kind: 'duplicate'; ofExisting: (typeof existing)[number] } | { kind: 'duplicate-in-batch'; of: number };
-    const plans: Plan[] = [];
-    const firstInBatch = new Map<string, number>();
-    const senderInBatch = new Set<string>();
-    items.forEach((it, i) => {
-      const sk = senderKey(it.sendingApplication, it.sendingFacility, it.controlId);
-      const hex = it.contentHash.toString('hex');
-      const prior = bySender.get(sk) ?? [];
-      const same = prior.find((p) => p.content_hash.toString('hex') === hex);
-      if (same) {
-        plans.push({ kind: 'duplicate', ofExisting: same });
-        return;
-      }
-      const fk = sk + hex;
-      const earlier = firstInBatch.get(fk);
-      if (earlier !== undefined) {
-        plans.push({ kind: 'duplicate-in-batch', of: earlier });
-        return;
-      }
-      firstInBatch.set(fk, i);
-      // Same control id, different content: a sender reusing control ids. Processed, and flagged.
-      plans.push({ kind: 'original', reused: prior.length > 0 || senderInBatch.has(sk) });
-      senderInBatch.add(sk);
-    });
-
-    const ids = reserved;
-    const originalOf = (i: number): string | null => {
-      const p = plans[i];
-      if (p?.kind === 'duplicate') return p.ofExisting.id;
-      if (p?.kind === 'duplicate-in-batch') return ids[p.of] as string;
-      return null;
-    };
+    const group = await this.planGroup(em, items);
+    const { ids, plans, originalOf } = group;
 
     // 2. Apply what the processed originals carry (patients, encounters, coverages, charges…).
     const applyIdx = items.map((it, i) => ({ it, i })).filter(({ it, i }) => plans[i]?.kind === 'original' && it.status === 'processed' && it.mapped?.action === 'apply');
@@ -323,6 +287,71 @@ export class IntakeRepository {
         warnings: warningsOf(i), charges: applied.get(i)?.charges ?? 0,
       };
     });
+  }
+
+  /**
+   * One round trip: earlier originals from the same senders with the same control ids (for dedupe),
+   * and an id for every message of the group (so that everything derived from a message can be
+   * written before the message row itself, which comes last). Then each message is classified.
+   */
+  private async planGroup(em: EntityManager, items: PreparedMessage[]): Promise<GroupPlan> {
+    const lookup = await rows<SeenMessage>(
+      em,
+      `SELECT 'id' AS kind, nextval('inbound_message_id_seq')::text AS id, NULL AS sending_application, NULL AS sending_facility, NULL AS control_id,
+              NULL::bytea AS content_hash, NULL AS status, NULL AS ack_code, NULL AS error, NULL AS error_location
+         FROM generate_series(1, $2::int)
+       UNION ALL
+       SELECT 'seen', m.id::text, m.sending_application, m.sending_facility, m.control_id, m.content_hash, m.status, m.ack_code, m.error, m.error_location
+         FROM inbound_message m
+        WHERE m.control_id = ANY($1::text[]) AND m.duplicate_of_id IS NULL`,
+      // control_id = ANY(...) is an index condition on uq_inbound_message_original's leading column
+      // whatever the statistics say; sender application and facility are compared below.
+      [[...new Set(items.map((i) => i.controlId))], items.length],
+    );
+    const reserved = lookup.filter((r) => r.kind === 'id').map((r) => r.id);
+    const senders = new Set(items.map((i) => JSON.stringify([i.sendingApplication, i.sendingFacility, i.controlId])));
+    const existing = lookup.filter((r) => r.kind === 'seen' && senders.has(JSON.stringify([r.sending_application, r.sending_facility, r.control_id])));
+    const senderKey = (app: string, fac: string, ctl: string): string => JSON.stringify([app, fac, ctl]);
+    const bySender = new Map<string, typeof existing>();
+    for (const r of existing) {
+      const k = senderKey(r.sending_application, r.sending_facility, r.control_id);
+      const list = bySender.get(k) ?? [];
+      list.push(r);
+      bySender.set(k, list);
+    }
+    const plans: GroupPlan['plans'] = [];
+    const firstInBatch = new Map<string, number>();
+    const senderInBatch = new Set<string>();
+    items.forEach((it, i) => {
+      const sk = senderKey(it.sendingApplication, it.sendingFacility, it.controlId);
+      const hex = it.contentHash.toString('hex');
+      const prior = bySender.get(sk) ?? [];
+      const same = prior.find((p) => p.content_hash.toString('hex') === hex);
+      if (same) {
+        plans.push({ kind: 'duplicate', ofExisting: same });
+        return;
+      }
+      const fk = sk + hex;
+      const earlier = firstInBatch.get(fk);
+      if (earlier !== undefined) {
+        plans.push({ kind: 'duplicate-in-batch', of: earlier });
+        return;
+      }
+      firstInBatch.set(fk, i);
+      // Same control id, different content: a sender reusing control ids. Processed, and flagged.
+      plans.push({ kind: 'original', reused: prior.length > 0 || senderInBatch.has(sk) });
+      senderInBatch.add(sk);
+    });
+
+    const ids = reserved;
+    const originalOf = (i: number): string | null => {
+      const p = plans[i];
+      if (p?.kind === 'duplicate') return p.ofExisting.id;
+      if (p?.kind === 'duplicate-in-batch') return ids[p.of] as string;
+      return null;
+    };
+    return { ids, plans, originalOf };
+
   }
 
   /**
