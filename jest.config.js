@@ -2,7 +2,7 @@
  * Unit specs sit beside the code; integration suites (real PostgreSQL, real sockets) live in test/.
  * ts-jest transpiles only (isolatedModules): type checking is `npm run typecheck`, run by `npm test`.
  */
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: false }] };
 // The embedded database (no TEST_DATABASE_URL) is one database: integration files then run one at a time.
 module.exports = {
   maxWorkers: process.env.TEST_DATABASE_URL ? 2 : 1,

@@ -218,9 +218,18 @@ export class IntakeSchema1763784000000 implements MigrationInterface {
         price numeric(12,2) NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
+
+    // Raises a serialization failure (SQLSTATE 40001): a multi-row intake statement calls it when
+    // another instance stored one of its rows first, so that the statement keeps nothing and is retried.
+    await q.query(`
+      CREATE FUNCTION hl7c_retry(reason text) RETURNS integer LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION USING ERRCODE = 'serialization_failure', MESSAGE = reason;
+      END $$`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP FUNCTION IF EXISTS hl7c_retry(text)`);
     for (const t of ['chargemaster_item', 'charge', 'procedure', 'diagnosis', 'coverage', 'encounter', 'patient', 'inbound_message']) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }

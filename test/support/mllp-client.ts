@@ -5,10 +5,21 @@ import { MllpDecoder, encodeFrame } from '../../src/lib/mllp';
 export class MllpClient {
   private readonly decoder = new MllpDecoder();
   private readonly acks: string[] = [];
-  private waiters: { count: number; resolve: () => void }[] = [];
+  private waiters: { count: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  /** Set when the connection failed or was reset (the peer died); waiting for ACKs then fails. */
+  error: Error | undefined;
 
   private constructor(private readonly socket: net.Socket) {
     socket.setNoDelay(true);
+    socket.on('error', (e) => {
+      this.error = e;
+    });
+    socket.on('close', () => {
+      const waiting = this.waiters;
+      this.waiters = [];
+      for (const w of waiting) w.reject(this.error ?? new Error('connection closed before the ACK'));
+    });
     socket.on('data', (chunk: Buffer) => {
       for (const ev of this.decoder.push(chunk)) if (ev.type === 'frame') this.acks.push(ev.payload.toString('utf8'));
       this.waiters = this.waiters.filter((w) => {
@@ -43,6 +54,7 @@ export class MllpClient {
   /** Waits until `count` ACKs in total have arrived (or the timeout passes). */
   async waitForAcks(count: number, timeoutMs = 15_000): Promise<string[]> {
     if (this.acks.length < count) {
+      if (this.error) throw this.error;
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => {
           reject(new Error(`timed out waiting for ${count} ACKs, have ${this.acks.length}`));
@@ -52,6 +64,10 @@ export class MllpClient {
           resolve: () => {
             clearTimeout(t);
             resolve();
+          },
+          reject: (e) => {
+            clearTimeout(t);
+            reject(e);
           },
         });
       });

@@ -61,6 +61,9 @@ async function rows<T extends Row>(em: EntityManager, sql: string, params: unkno
   if (conn === undefined) {
     conn = nextConnectionId++;
     connectionIds.set(client, conn);
+    // The intake statements take JSON documents: their plans do not depend on the values, and
+    // re-planning them for every execution (a custom plan) costs several milliseconds a group.
+    await client.query({ name: '', text: 'SET plan_cache_mode = force_generic_plan', values: [] });
   }
   const r = await client.query({ name: `${base}_${conn}`, text: sql, values: params });
   return r.rows as T[];
@@ -138,7 +141,7 @@ interface GroupPlan {
   ids: string[];
   plans: ({ kind: 'original'; reused: boolean } | { kind: 'duplicate'; ofExisting: SeenMessage } | { kind: 'duplicate-in-batch'; of: number })[];
   /** The original's id for a duplicate, else null. */
-  originalOf(i: number): string | null;
+  originalOf: (i: number) => string | null;
 }
 
 interface EncounterRef {
@@ -160,6 +163,199 @@ interface ApplyOutcome {
   warnings: string[][];
 }
 
+
+/** Encounter columns with update semantics (NULL keeps, '' clears), their SQL type and their value. */
+const ENCOUNTER_COLUMNS = [
+  ['visit_number', 'text', (r: EncounterRecord) => tri(r.visitNumber)],
+  ['account_number', 'text', (r: EncounterRecord) => tri(r.accountNumber)],
+  ['status', 'text', (r: EncounterRecord) => tri(r.status)],
+  ['patient_class', 'text', (r: EncounterRecord) => tri(r.patientClass)],
+  ['admit_type', 'text', (r: EncounterRecord) => tri(r.admitType)],
+  ['admit_source', 'text', (r: EncounterRecord) => tri(r.admitSource)],
+  ['hospital_service', 'text', (r: EncounterRecord) => tri(r.hospitalService)],
+  ['financial_class', 'text', (r: EncounterRecord) => tri(r.financialClass)],
+  ['facility', 'text', (r: EncounterRecord) => tri(r.facility)],
+  ['location', 'jsonb', (r: EncounterRecord) => triJson(r.location)],
+  ['attending_provider', 'jsonb', (r: EncounterRecord) => triJson(r.attendingProvider)],
+  ['referring_provider', 'jsonb', (r: EncounterRecord) => triJson(r.referringProvider)],
+  ['admitting_provider', 'jsonb', (r: EncounterRecord) => triJson(r.admittingProvider)],
+  ['admit_at', 'timestamp', (r: EncounterRecord) => tri(r.admitAt)],
+  ['discharge_at', 'timestamp', (r: EncounterRecord) => tri(r.dischargeAt)],
+  ['discharge_disposition', 'text', (r: EncounterRecord) => tri(r.dischargeDisposition)],
+  ['guarantor', 'jsonb', (r: EncounterRecord) => triJson(r.guarantor)],
+] as const;
+
+const unpricedWarning = (ft1: number): string => `FT1[${ft1}]: no amount and no chargemaster price: charge is unpriced`;
+
+/** The ACK code stored on a message row: a duplicate repeats its original's. */
+function ackCodeOf(items: PreparedMessage[], plans: GroupPlan['plans'], i: number): AckCode {
+  const p = plans[i];
+  if (p?.kind === 'duplicate') return p.ofExisting.ack_code ?? 'AA';
+  if (p?.kind === 'duplicate-in-batch') return items[p.of]?.ackCode ?? 'AA';
+  return (items[i] as PreparedMessage).ackCode;
+}
+
+
+const PATIENT_COLUMNS = ['identifiers', 'family_name', 'given_name', 'middle_name', 'name_suffix', 'birth_date', 'sex', 'address', 'phone', 'account_number'] as const;
+const PATIENT_TYPES: Record<(typeof PATIENT_COLUMNS)[number], string> = {
+  identifiers: 'jsonb', family_name: 'text', given_name: 'text', middle_name: 'text', name_suffix: 'text', birth_date: 'date', sex: 'text', address: 'jsonb', phone: 'text', account_number: 'text',
+};
+const ENC_NAMES = ENCOUNTER_COLUMNS.map((c) => c[0]);
+const encounterInsertValue = (c: string, t: string): string => (c === 'status' ? `COALESCE(NULLIF(status, ''), 'active')` : `NULLIF(${c}, '')::${t}`);
+
+/**
+ * The whole group in one statement (see storeInOneStatement). Data-modifying CTEs run once each;
+ * later ones use earlier ones' RETURNING rows (patient ids for encounters, encounter ids and
+ * statuses for coverages, diagnoses and charges, both for the message rows). Parameters: $1..$7
+ * JSON documents (patients, encounters, coverages, diagnoses, procedures, charges, messages), $8..$10
+ * the expected numbers of new message rows, patients and encounters.
+ */
+const ONE_STATEMENT_SQL = `
+WITH pv AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(patient_key text, mrn text, mrn_authority text, message_id bigint, ${PATIENT_COLUMNS.map((c) => `${c} text`).join(', ')})
+), pins AS (
+  INSERT INTO patient (patient_key, mrn, mrn_authority, last_message_id, ${PATIENT_COLUMNS.join(', ')})
+  SELECT patient_key, mrn, mrn_authority, message_id, ${PATIENT_COLUMNS.map((c) => `NULLIF(${c}, '')::${PATIENT_TYPES[c]}`).join(', ')} FROM pv ORDER BY patient_key
+  ON CONFLICT (patient_key) DO NOTHING
+  RETURNING id, patient_key, merged_into_id
+), pupd AS (
+  UPDATE patient p SET ${PATIENT_COLUMNS.map((c) => `${c} = CASE WHEN pv.${c} IS NULL THEN p.${c} ELSE NULLIF(pv.${c}, '')::${PATIENT_TYPES[c]} END`).join(', ')},
+         last_message_id = pv.message_id, updated_at = now()
+    FROM pv WHERE p.patient_key = pv.patient_key
+  RETURNING p.id, p.patient_key, p.merged_into_id
+), pat AS (
+  SELECT patient_key, COALESCE(merged_into_id, id) AS id FROM pins
+  UNION ALL SELECT patient_key, COALESCE(merged_into_id, id) FROM pupd
+), ev AS (
+  SELECT v.*, pat.id AS patient_id
+    FROM jsonb_to_recordset($2::jsonb) AS v(encounter_key text, key_source text, patient_key text, message_id bigint, ${ENC_NAMES.map((c) => `${c} text`).join(', ')})
+    JOIN pat USING (patient_key)
+), eold AS (
+  SELECT e.id, e.status FROM encounter e JOIN ev ON ev.encounter_key = e.encounter_key
+), eins AS (
+  INSERT INTO encounter (encounter_key, key_source, patient_id, last_message_id, ${ENC_NAMES.join(', ')})
+  SELECT encounter_key, key_source, patient_id, message_id, ${ENCOUNTER_COLUMNS.map(([c, t]) => encounterInsertValue(c, t)).join(', ')} FROM ev ORDER BY encounter_key
+  ON CONFLICT (encounter_key) DO NOTHING
+  RETURNING id, encounter_key, status, patient_id
+), eupd AS (
+  UPDATE encounter e SET ${ENCOUNTER_COLUMNS.map(([c, t]) => `${c} = CASE WHEN ev.${c} IS NULL THEN e.${c} ELSE NULLIF(ev.${c}, '')::${t} END`).join(', ')},
+         patient_id = ev.patient_id, last_message_id = ev.message_id, updated_at = now()
+    FROM ev WHERE e.encounter_key = ev.encounter_key
+  RETURNING e.id, e.encounter_key, e.status, e.patient_id
+), enc AS (
+  SELECT id, encounter_key, status, patient_id, NULL::text AS old_status FROM eins
+  UNION ALL SELECT u.id, u.encounter_key, u.status, u.patient_id, o.status FROM eupd u JOIN eold o ON o.id = u.id
+), hold AS (
+  -- A11 cancel admit: the encounter's charges are held; a later admit releases them.
+  UPDATE charge c SET status = 'held', hold_reason = 'encounter cancelled'
+    FROM enc WHERE c.encounter_id = enc.id AND enc.status = 'cancelled' AND enc.old_status IS DISTINCT FROM 'cancelled' AND c.status = 'posted'
+  RETURNING 1
+), release AS (
+  UPDATE charge c SET status = 'posted', hold_reason = NULL
+    FROM enc WHERE c.encounter_id = enc.id AND enc.old_status = 'cancelled' AND enc.status <> 'cancelled' AND c.status = 'held' AND c.hold_reason = 'encounter cancelled'
+  RETURNING 1
+), cov AS (
+  INSERT INTO coverage (coverage_key, patient_id, encounter_id, set_id, payer_id, payer_name, plan_id, plan_type, group_number, group_name, member_id,
+                        insured_name, insured_relationship, insured_birth_date, insured_address, effective_date, expiration_date, last_message_id)
+  SELECT v.coverage_key, pat.id, enc.id, v.set_id, v.payer_id, v.payer_name, v.plan_id, v.plan_type, v.group_number, v.group_name, v.member_id,
+         v.insured_name, v.insured_relationship, v.insured_birth_date, v.insured_address, v.effective_date, v.expiration_date, v.message_id
+    FROM jsonb_to_recordset($3::jsonb) AS v(coverage_key text, patient_key text, encounter_key text, set_id int, payer_id text, payer_name text,
+           plan_id text, plan_type text, group_number text, group_name text, member_id text, insured_name jsonb, insured_relationship text,
+           insured_birth_date date, insured_address jsonb, effective_date date, expiration_date date, message_id bigint)
+    JOIN pat ON pat.patient_key = v.patient_key LEFT JOIN enc ON enc.encounter_key = v.encounter_key
+   ORDER BY v.coverage_key
+  ON CONFLICT (coverage_key) DO UPDATE SET
+    patient_id = EXCLUDED.patient_id, encounter_id = EXCLUDED.encounter_id, payer_id = EXCLUDED.payer_id, payer_name = EXCLUDED.payer_name,
+    plan_id = EXCLUDED.plan_id, plan_type = EXCLUDED.plan_type, group_number = EXCLUDED.group_number, group_name = EXCLUDED.group_name,
+    member_id = EXCLUDED.member_id, insured_name = EXCLUDED.insured_name, insured_relationship = EXCLUDED.insured_relationship,
+    insured_birth_date = EXCLUDED.insured_birth_date, insured_address = EXCLUDED.insured_address, effective_date = EXCLUDED.effective_date,
+    expiration_date = EXCLUDED.expiration_date, last_message_id = EXCLUDED.last_message_id, updated_at = now()
+  RETURNING 1
+), dx AS (
+  INSERT INTO diagnosis (encounter_id, set_id, code, coding_system, description, diagnosis_type, priority, last_message_id)
+  SELECT enc.id, v.set_id, v.code, v.coding_system, v.description, v.diagnosis_type, v.priority, v.message_id
+    FROM jsonb_to_recordset($4::jsonb) AS v(encounter_key text, set_id int, code text, coding_system text, description text, diagnosis_type text, priority int, message_id bigint)
+    JOIN enc ON enc.encounter_key = v.encounter_key
+   ORDER BY enc.id, v.coding_system, v.code
+  ON CONFLICT (encounter_id, coding_system, code) DO UPDATE SET
+    set_id = COALESCE(EXCLUDED.set_id, diagnosis.set_id), description = COALESCE(EXCLUDED.description, diagnosis.description),
+    diagnosis_type = COALESCE(EXCLUDED.diagnosis_type, diagnosis.diagnosis_type), priority = COALESCE(EXCLUDED.priority, diagnosis.priority),
+    last_message_id = EXCLUDED.last_message_id
+  RETURNING 1
+), pr AS (
+  INSERT INTO procedure (encounter_id, set_id, code, coding_system, description, procedure_at, procedure_key, surgeon, last_message_id)
+  SELECT enc.id, v.set_id, v.code, v.coding_system, v.description, v.procedure_at, v.procedure_key, v.surgeon, v.message_id
+    FROM jsonb_to_recordset($5::jsonb) AS v(encounter_key text, set_id int, code text, coding_system text, description text, procedure_at timestamp,
+           procedure_key text, surgeon jsonb, message_id bigint)
+    JOIN enc ON enc.encounter_key = v.encounter_key
+   ORDER BY enc.id, v.procedure_key
+  ON CONFLICT (encounter_id, procedure_key) DO UPDATE SET
+    set_id = COALESCE(EXCLUDED.set_id, procedure.set_id), description = COALESCE(EXCLUDED.description, procedure.description),
+    surgeon = COALESCE(EXCLUDED.surgeon, procedure.surgeon), last_message_id = EXCLUDED.last_message_id
+  RETURNING 1
+), ch AS (
+  INSERT INTO charge (encounter_id, patient_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
+                      transaction_type, transaction_code, transaction_code_system, description, quantity, amount, unit_amount, department,
+                      insurance_plan_id, diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers,
+                      ndc, is_credit, status, hold_reason, price_source)
+  SELECT enc.id, enc.patient_id, v.message_id, v.ft1_index, v.transaction_id, v.transaction_batch_id, v.service_date, v.service_end_date, v.posting_date,
+         v.transaction_type, v.transaction_code, v.transaction_code_system, v.description, v.quantity,
+         COALESCE(v.amount, round(cm.price * v.quantity, 2)), v.unit_amount, v.department, v.insurance_plan_id, v.diagnosis_codes,
+         v.performing_provider, v.ordering_provider, COALESCE(v.procedure_code, cm.procedure_code), v.procedure_code_system,
+         CASE WHEN cardinality(v.modifiers) > 0 THEN v.modifiers ELSE COALESCE(cm.modifiers, '{}') END, v.ndc, false,
+         CASE WHEN enc.status = 'cancelled' THEN 'held' ELSE 'posted' END,
+         CASE WHEN enc.status = 'cancelled' THEN 'encounter cancelled' END,
+         CASE WHEN v.amount IS NOT NULL THEN 'message' WHEN cm.price IS NOT NULL THEN 'chargemaster' ELSE 'unpriced' END
+    FROM jsonb_to_recordset($6::jsonb) AS v(o int, encounter_key text, message_id bigint, ft1_index int, transaction_id text, transaction_batch_id text,
+           service_date date, service_end_date date, posting_date date, transaction_type text, transaction_code text, transaction_code_system text,
+           description text, quantity numeric, amount numeric, unit_amount numeric, department text, insurance_plan_id text, diagnosis_codes text[],
+           performing_provider jsonb, ordering_provider jsonb, procedure_code text, procedure_code_system text, modifiers text[], ndc text)
+    JOIN enc ON enc.encounter_key = v.encounter_key
+    LEFT JOIN chargemaster_item cm ON v.amount IS NULL AND cm.transaction_code = v.transaction_code
+   ORDER BY v.o
+  ON CONFLICT (message_id, ft1_index) DO NOTHING
+  RETURNING message_id, ft1_index, price_source
+), unpriced AS (
+  SELECT message_id, array_agg('FT1[' || ft1_index || ']: no amount and no chargemaster price: charge is unpriced' ORDER BY ft1_index) AS warnings
+    FROM ch WHERE price_source = 'unpriced' GROUP BY message_id
+), mv AS (
+  SELECT v.*, pat.id AS patient_id, enc.id AS encounter_id, v.warnings || COALESCE(u.warnings, '{}') AS all_warnings
+    FROM jsonb_to_recordset($7::jsonb) AS v(id bigint, source text, connection_id text, control_id text, sending_application text, sending_facility text,
+           message_type text, trigger_event text, version text, batch_control_id text, content_hash text, raw text, charset text, status text,
+           ack_code text, error text, error_location text, control_id_reused boolean, warnings text[], duplicate_of_id bigint, patient_key text,
+           encounter_key text)
+    LEFT JOIN pat ON pat.patient_key = v.patient_key
+    LEFT JOIN enc ON enc.encounter_key = v.encounter_key
+    LEFT JOIN unpriced u ON u.message_id = v.id
+), orig AS (
+  INSERT INTO inbound_message (id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
+                               batch_control_id, content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused, warnings,
+                               patient_id, encounter_id, processed_at)
+  SELECT id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
+         decode(content_hash, 'base64'), decode(raw, 'base64'), charset, status, ack_code, error, error_location, control_id_reused,
+         NULLIF(all_warnings, '{}'), patient_id, encounter_id, now()
+    FROM mv WHERE duplicate_of_id IS NULL ORDER BY id
+  ON CONFLICT (control_id, sending_application, sending_facility, content_hash) WHERE duplicate_of_id IS NULL DO NOTHING
+  RETURNING 1
+), dup AS (
+  INSERT INTO inbound_message (id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
+                               batch_control_id, content_hash, raw, charset, status, ack_code, duplicate_of_id, processed_at)
+  SELECT id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
+         decode(content_hash, 'base64'), decode(raw, 'base64'), charset, 'duplicate', ack_code, duplicate_of_id, now()
+    FROM mv WHERE duplicate_of_id IS NOT NULL ORDER BY id
+  RETURNING 1
+), counts AS (
+  SELECT (SELECT count(*) FROM orig) AS originals, (SELECT count(*) FROM pat) AS patients, (SELECT count(*) FROM enc) AS encounters,
+         (SELECT count(*) FROM dup) AS duplicates, (SELECT count(*) FROM hold) + (SELECT count(*) FROM release) + (SELECT count(*) FROM cov)
+           + (SELECT count(*) FROM dx) + (SELECT count(*) FROM pr) AS other
+)
+SELECT originals::text, patients::text, encounters::text,
+       (SELECT json_agg(json_build_object('m', message_id, 'n', ft1_index, 's', price_source)) FROM ch) AS charges,
+       -- Another instance inserted one of these rows after our look-up: fail the whole statement
+       -- (nothing is kept) with a serialization failure, which the caller retries.
+       CASE WHEN originals <> $8 OR patients <> $9 OR encounters <> $10 THEN hl7c_retry('concurrent intake of the same rows') END AS retry
+  FROM counts`;
+
 /**
  * Every query of the intake path. One transaction stores a whole group of messages: raw rows,
  * dedupe, and what they map to, with multi-row statements (unnest) instead of a round trip per
@@ -178,6 +374,8 @@ export class IntakeRepository {
   async store(items: PreparedMessage[]): Promise<StoredMessage[]> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const simple = items.every((it) => !it.mapped || (it.mapped.merges.length === 0 && it.mapped.charges.every((c) => !c.isCredit)));
+        if (simple) return await this.storeInOneStatement(items);
         return await this.dataSource.transaction((em) => this.storeInTransaction(em, items));
       } catch (e) {
         if (e instanceof ConcurrentInsert || pgCode(e) === '40P01' || pgCode(e) === '40001') {
@@ -232,7 +430,7 @@ export class IntakeRepository {
         sending_facility: it.sendingFacility, message_type: it.messageType, trigger_event: it.triggerEvent, version: it.version,
         batch_control_id: it.batchControlId, content_hash: it.contentHash.toString('base64'), raw: it.raw.toString('base64'), charset: it.charset,
         status: it.status,
-        ack_code: p?.kind === 'duplicate' ? (p.ofExisting.ack_code ?? 'AA') : p?.kind === 'duplicate-in-batch' ? (items[p.of]?.ackCode ?? 'AA') : it.ackCode,
+        ack_code: ackCodeOf(items, plans, i),
         error: it.error, error_location: it.errorLocation, control_id_reused: original && p.reused,
         warnings: original ? warningsOf(i) : [], duplicate_of_id: originalOf(i),
         patient_id: applied.get(i)?.patientId, encounter_id: applied.get(i)?.encounterId,
@@ -269,24 +467,123 @@ export class IntakeRepository {
     const originals = plans.filter((p) => p.kind === 'original').length;
     if (Number(inserted[0]?.n ?? 0) !== originals) throw new ConcurrentInsert('concurrent insert of the same message');
 
-    return items.map((it, i): StoredMessage => {
-      const p = plans[i];
-      const messageId = ids[i] as string;
-      if (p?.kind === 'duplicate') {
-        return {
-          messageId, status: 'duplicate', ackCode: p.ofExisting.ack_code ?? 'AA', error: p.ofExisting.error ?? undefined,
-          errorLocation: p.ofExisting.error_location ?? undefined, duplicateOfId: p.ofExisting.id, controlIdReused: false, warnings: [], charges: 0,
-        };
+    return items.map((it, i) => this.resultOf(items, plans, ids, i, applied.get(i)?.charges ?? 0, warningsOf(i)));
+  }
+
+  /**
+   * The common case in two round trips: the dedupe look-up, then one statement that upserts the
+   * group's patients, encounters, coverages, diagnoses and procedures, inserts its charges (priced
+   * from the chargemaster in the same statement) and finally its message rows. A single statement
+   * is atomic and durable on its own (autocommit), so no BEGIN/COMMIT round trips are needed; it
+   * checks its own counts and fails as a whole (SQLSTATE 40001, retried) if another instance got
+   * to one of its rows first. Groups with credits or merges take the transaction path.
+   */
+  private async storeInOneStatement(items: PreparedMessage[]): Promise<StoredMessage[]> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const em = runner.manager;
+      const { ids, plans, originalOf } = await this.planGroup(em, items);
+      const applyIdx = items.map((it, i) => ({ it, i })).filter(({ it, i }) => plans[i]?.kind === 'original' && it.status === 'processed' && it.mapped?.action === 'apply');
+      const tagged = <T>(pick: (m: MappedMessage) => T[]): (T & { messageId: string })[] =>
+        applyIdx.flatMap(({ it, i }) => pick(it.mapped as MappedMessage).map((r) => ({ ...r, messageId: ids[i] as string })));
+      const patients = fold(tagged((m) => m.patients));
+      const encounters = fold(tagged((m) => m.encounters));
+      const coverages = lastByKey(tagged((m) => m.coverages), (c) => `${c.ownerKey}#${c.setId}`);
+      const diagnoses = lastByKey(tagged((m) => m.diagnoses), (d) => JSON.stringify([d.encounterKey, d.codingSystem, d.code]));
+      const procKey = (p: ProcedureRecord): string => JSON.stringify([p.codingSystem, p.code, p.procedureAt ?? '']);
+      const procedures = lastByKey(tagged((m) => m.procedures), (p) => p.encounterKey + procKey(p));
+      const charges = tagged((m) => m.charges);
+      const firstOf = new Map(applyIdx.map(({ it, i }) => [i, { patientKey: it.mapped?.patients[0]?.key, encounterKey: it.mapped?.encounters[0]?.key }]));
+      const originals = plans.filter((p) => p.kind === 'original').length;
+
+      const result = await rows<{ originals: string; patients: string; encounters: string; charges: { m: string | number; n: number; s: string }[] | null }>(
+        em,
+        ONE_STATEMENT_SQL,
+        [
+          JSON.stringify(patients.map((r) => ({
+            patient_key: r.key, mrn: r.mrn, mrn_authority: r.mrnAuthority, message_id: r.messageId, identifiers: triJson(r.identifiers),
+            family_name: tri(r.familyName), given_name: tri(r.givenName), middle_name: tri(r.middleName), name_suffix: tri(r.nameSuffix),
+            birth_date: tri(r.birthDate), sex: tri(r.sex), address: triJson(r.address), phone: tri(r.phone), account_number: tri(r.accountNumber),
+          }))),
+          JSON.stringify(encounters.map((r) => {
+            const row: Record<string, string | null> = { encounter_key: r.key, key_source: r.keySource, patient_key: r.patientKey, message_id: r.messageId };
+            for (const [c, , f] of ENCOUNTER_COLUMNS) row[c] = f(r);
+            return row;
+          })),
+          JSON.stringify(coverages.map((c) => ({
+            coverage_key: `${c.ownerKey}#${c.setId}`, patient_key: c.patientKey, encounter_key: c.encounterKey, set_id: c.setId, payer_id: c.payerId,
+            payer_name: c.payerName, plan_id: c.planId, plan_type: c.planType, group_number: c.groupNumber, group_name: c.groupName, member_id: c.memberId,
+            insured_name: c.insuredName, insured_relationship: c.insuredRelationship, insured_birth_date: c.insuredBirthDate, insured_address: c.insuredAddress,
+            effective_date: c.effectiveDate, expiration_date: c.expirationDate, message_id: c.messageId,
+          }))),
+          JSON.stringify(diagnoses.map((d) => ({
+            encounter_key: d.encounterKey, set_id: d.setId, code: d.code, coding_system: d.codingSystem, description: d.description,
+            diagnosis_type: d.diagnosisType, priority: d.priority, message_id: d.messageId,
+          }))),
+          JSON.stringify(procedures.map((p) => ({
+            encounter_key: p.encounterKey, set_id: p.setId, code: p.code, coding_system: p.codingSystem, description: p.description,
+            procedure_at: p.procedureAt, procedure_key: procKey(p), surgeon: p.surgeon, message_id: p.messageId,
+          }))),
+          JSON.stringify(charges.map((c, o) => ({
+            o, encounter_key: c.encounterKey, message_id: c.messageId, ft1_index: c.ft1Index, transaction_id: c.transactionId,
+            transaction_batch_id: c.transactionBatchId, service_date: c.serviceDate, service_end_date: c.serviceEndDate, posting_date: c.postingDate,
+            transaction_type: c.transactionType, transaction_code: c.transactionCode, transaction_code_system: c.transactionCodeSystem,
+            description: c.description, quantity: c.quantity, amount: c.amount, unit_amount: c.unitAmount, department: c.department,
+            insurance_plan_id: c.insurancePlanId, diagnosis_codes: c.diagnosisCodes, performing_provider: c.performingProvider,
+            ordering_provider: c.orderingProvider, procedure_code: c.procedureCode, procedure_code_system: c.procedureCodeSystem,
+            modifiers: c.modifiers, ndc: c.ndc,
+          }))),
+          JSON.stringify(items.map((it, i) => {
+            const p = plans[i];
+            const original = p?.kind === 'original';
+            return {
+              id: ids[i], source: it.source, connection_id: it.connectionId, control_id: it.controlId, sending_application: it.sendingApplication,
+              sending_facility: it.sendingFacility, message_type: it.messageType, trigger_event: it.triggerEvent, version: it.version,
+              batch_control_id: it.batchControlId, content_hash: it.contentHash.toString('base64'), raw: it.raw.toString('base64'), charset: it.charset,
+              status: it.status, ack_code: ackCodeOf(items, plans, i), error: it.error, error_location: it.errorLocation,
+              control_id_reused: original && p.reused, warnings: original ? (it.mapped?.warnings ?? []) : [], duplicate_of_id: originalOf(i),
+              patient_key: firstOf.get(i)?.patientKey, encounter_key: firstOf.get(i)?.encounterKey,
+            };
+          })),
+          originals,
+          patients.length,
+          encounters.length,
+        ],
+      );
+      const row = result[0];
+      const perMessage = new Map<string, { n: number; unpriced: number[] }>();
+      for (const c of row?.charges ?? []) {
+        const e = perMessage.get(String(c.m)) ?? { n: 0, unpriced: [] };
+        e.n++;
+        if (c.s === 'unpriced') e.unpriced.push(c.n);
+        perMessage.set(String(c.m), e);
       }
-      if (p?.kind === 'duplicate-in-batch') {
-        const o = items[p.of] as PreparedMessage;
-        return { messageId, status: 'duplicate', ackCode: o.ackCode, error: o.error, errorLocation: o.errorLocation, duplicateOfId: ids[p.of], controlIdReused: false, warnings: [], charges: 0 };
-      }
+      return items.map((it, i) => {
+        const applied = perMessage.get(ids[i] as string);
+        return this.resultOf(items, plans, ids, i, applied?.n ?? 0, [...(it.mapped?.warnings ?? []), ...(applied?.unpriced ?? []).map(unpricedWarning)]);
+      });
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** What became of item i. */
+  private resultOf(items: PreparedMessage[], plans: GroupPlan['plans'], ids: string[], i: number, charges: number, warnings: string[]): StoredMessage {
+    const it = items[i] as PreparedMessage;
+    const p = plans[i];
+    const messageId = ids[i] as string;
+    if (p?.kind === 'duplicate') {
       return {
-        messageId, status: it.status, ackCode: it.ackCode, error: it.error, errorLocation: it.errorLocation, controlIdReused: p?.kind === 'original' && p.reused,
-        warnings: warningsOf(i), charges: applied.get(i)?.charges ?? 0,
+        messageId, status: 'duplicate', ackCode: p.ofExisting.ack_code ?? 'AA', error: p.ofExisting.error ?? undefined,
+        errorLocation: p.ofExisting.error_location ?? undefined, duplicateOfId: p.ofExisting.id, controlIdReused: false, warnings: [], charges: 0,
       };
-    });
+    }
+    if (p?.kind === 'duplicate-in-batch') {
+      const o = items[p.of] as PreparedMessage;
+      return { messageId, status: 'duplicate', ackCode: o.ackCode, error: o.error, errorLocation: o.errorLocation, duplicateOfId: ids[p.of], controlIdReused: false, warnings: [], charges: 0 };
+    }
+    return { messageId, status: it.status, ackCode: it.ackCode, error: it.error, errorLocation: it.errorLocation, controlIdReused: p?.kind === 'original' && p.reused, warnings, charges };
   }
 
   /**
@@ -469,25 +766,7 @@ export class IntakeRepository {
     const map = new Map<string, EncounterRef>();
     if (input.length === 0) return map;
     const recs = fold(input);
-    const cols = [
-      ['visit_number', 'text', (r: EncounterRecord) => tri(r.visitNumber)],
-      ['account_number', 'text', (r: EncounterRecord) => tri(r.accountNumber)],
-      ['status', 'text', (r: EncounterRecord) => tri(r.status)],
-      ['patient_class', 'text', (r: EncounterRecord) => tri(r.patientClass)],
-      ['admit_type', 'text', (r: EncounterRecord) => tri(r.admitType)],
-      ['admit_source', 'text', (r: EncounterRecord) => tri(r.admitSource)],
-      ['hospital_service', 'text', (r: EncounterRecord) => tri(r.hospitalService)],
-      ['financial_class', 'text', (r: EncounterRecord) => tri(r.financialClass)],
-      ['facility', 'text', (r: EncounterRecord) => tri(r.facility)],
-      ['location', 'jsonb', (r: EncounterRecord) => triJson(r.location)],
-      ['attending_provider', 'jsonb', (r: EncounterRecord) => triJson(r.attendingProvider)],
-      ['referring_provider', 'jsonb', (r: EncounterRecord) => triJson(r.referringProvider)],
-      ['admitting_provider', 'jsonb', (r: EncounterRecord) => triJson(r.admittingProvider)],
-      ['admit_at', 'timestamp', (r: EncounterRecord) => tri(r.admitAt)],
-      ['discharge_at', 'timestamp', (r: EncounterRecord) => tri(r.dischargeAt)],
-      ['discharge_disposition', 'text', (r: EncounterRecord) => tri(r.dischargeDisposition)],
-      ['guarantor', 'jsonb', (r: EncounterRecord) => triJson(r.guarantor)],
-    ] as const;
+    const cols = ENCOUNTER_COLUMNS;
     const names = cols.map((c) => c[0]);
     const insertValue = (c: string, t: string): string => (c === 'status' ? `COALESCE(NULLIF(status, ''), 'active')` : `NULLIF(${c}, '')::${t}`);
     const result = await rows<{ id: string; encounter_key: string; status: string; patient_id: string; old_status: string | null }>(
@@ -687,7 +966,7 @@ export class IntakeRepository {
     const idOf = new Map(inserted.map((r) => [`${r.message_id}#${r.ft1_index}`, r.id]));
     input.forEach((c, i) => {
       counts[c.n] = (counts[c.n] ?? 0) + 1;
-      if (priced[i]?.source === 'unpriced') warnings[c.n]?.push(`FT1[${c.ft1Index}]: no amount and no chargemaster price: charge is unpriced`);
+      if (priced[i]?.source === 'unpriced') warnings[c.n]?.push(unpricedWarning(c.ft1Index));
     });
     // Credits: reverse the matching earlier charge (same transaction id, else same code, date and
     // quantity, and amount when both are priced).
