@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { multiplyDecimal, normalizeDecimal } from '../../lib/decimal';
 import type { AckCode } from '../../lib/hl7v2';
 import { logger } from '../../common/logger';
 import type { MessageStatus } from './inbound-message.entity';
-import type { ChargeRecord, CoverageRecord, DiagnosisRecord, EncounterRecord, MappedMessage, PatientRecord, ProcedureRecord, Update } from './mapping/records';
+import type { ChargeRecord, EncounterRecord, MappedMessage, ProcedureRecord, Update } from './mapping/records';
 import type { PreparedMessage, StoredMessage } from './intake.types';
 
 /** A failure worth retrying: the database is unreachable, or a concurrent writer got there first. */
@@ -144,26 +143,6 @@ interface GroupPlan {
   originalOf: (i: number) => string | null;
 }
 
-interface EncounterRef {
-  id: string;
-  status: string;
-  patientId: string;
-}
-
-interface ApplyContext {
-  em: EntityManager;
-  messageIds: string[];
-  mapped: MappedMessage[];
-}
-
-interface ApplyOutcome {
-  patientIds: (string | undefined)[];
-  encounterIds: (string | undefined)[];
-  charges: number[];
-  warnings: string[][];
-}
-
-
 /** Encounter columns with update semantics (NULL keeps, '' clears), their SQL type and their value. */
 const ENCOUNTER_COLUMNS = [
   ['visit_number', 'text', (r: EncounterRecord) => tri(r.visitNumber)],
@@ -208,7 +187,8 @@ const encounterInsertValue = (c: string, t: string): string => (c === 'status' ?
  * later ones use earlier ones' RETURNING rows (patient ids for encounters, encounter ids and
  * statuses for coverages, diagnoses and charges, both for the message rows). Parameters: $1..$7
  * JSON documents (patients, encounters, coverages, diagnoses, procedures, charges, messages), $8..$10
- * the expected numbers of new message rows, patients and encounters.
+ * the expected numbers of new message rows, patients and encounters. Returns the charges written
+ * (credits are matched afterwards) and the ids of the patients and encounters by natural key.
  */
 const ONE_STATEMENT_SQL = `
 WITH pv AS (
@@ -302,19 +282,21 @@ WITH pv AS (
          v.transaction_type, v.transaction_code, v.transaction_code_system, v.description, v.quantity,
          COALESCE(v.amount, round(cm.price * v.quantity, 2)), v.unit_amount, v.department, v.insurance_plan_id, v.diagnosis_codes,
          v.performing_provider, v.ordering_provider, COALESCE(v.procedure_code, cm.procedure_code), v.procedure_code_system,
-         CASE WHEN cardinality(v.modifiers) > 0 THEN v.modifiers ELSE COALESCE(cm.modifiers, '{}') END, v.ndc, false,
-         CASE WHEN enc.status = 'cancelled' THEN 'held' ELSE 'posted' END,
-         CASE WHEN enc.status = 'cancelled' THEN 'encounter cancelled' END,
+         CASE WHEN cardinality(v.modifiers) > 0 THEN v.modifiers ELSE COALESCE(cm.modifiers, '{}') END, v.ndc, v.is_credit,
+         -- A credit waits for its match (made after this statement); charges of a cancelled encounter are held.
+         CASE WHEN v.is_credit THEN 'unmatched_credit' WHEN enc.status = 'cancelled' THEN 'held' ELSE 'posted' END,
+         CASE WHEN NOT v.is_credit AND enc.status = 'cancelled' THEN 'encounter cancelled' END,
          CASE WHEN v.amount IS NOT NULL THEN 'message' WHEN cm.price IS NOT NULL THEN 'chargemaster' ELSE 'unpriced' END
     FROM jsonb_to_recordset($6::jsonb) AS v(o int, encounter_key text, message_id bigint, ft1_index int, transaction_id text, transaction_batch_id text,
            service_date date, service_end_date date, posting_date date, transaction_type text, transaction_code text, transaction_code_system text,
            description text, quantity numeric, amount numeric, unit_amount numeric, department text, insurance_plan_id text, diagnosis_codes text[],
-           performing_provider jsonb, ordering_provider jsonb, procedure_code text, procedure_code_system text, modifiers text[], ndc text)
+           performing_provider jsonb, ordering_provider jsonb, procedure_code text, procedure_code_system text, modifiers text[], ndc text,
+           is_credit boolean)
     JOIN enc ON enc.encounter_key = v.encounter_key
     LEFT JOIN chargemaster_item cm ON v.amount IS NULL AND cm.transaction_code = v.transaction_code
    ORDER BY v.o
   ON CONFLICT (message_id, ft1_index) DO NOTHING
-  RETURNING message_id, ft1_index, price_source
+  RETURNING id, message_id, ft1_index, price_source, is_credit, encounter_id, amount
 ), unpriced AS (
   SELECT message_id, array_agg('FT1[' || ft1_index || ']: no amount and no chargemaster price: charge is unpriced' ORDER BY ft1_index) AS warnings
     FROM ch WHERE price_source = 'unpriced' GROUP BY message_id
@@ -350,16 +332,30 @@ WITH pv AS (
            + (SELECT count(*) FROM dx) + (SELECT count(*) FROM pr) AS other
 )
 SELECT originals::text, patients::text, encounters::text,
-       (SELECT json_agg(json_build_object('m', message_id, 'n', ft1_index, 's', price_source)) FROM ch) AS charges,
+       (SELECT json_agg(json_build_object('id', id::text, 'm', message_id::text, 'n', ft1_index, 's', price_source, 'credit', is_credit,
+                                          'e', encounter_id::text, 'amount', amount::text)) FROM ch) AS charges,
+       (SELECT json_object_agg(patient_key, id::text) FROM pat) AS patient_ids,
+       (SELECT json_object_agg(encounter_key, id::text) FROM enc) AS encounter_ids,
        -- Another instance inserted one of these rows after our look-up: fail the whole statement
        -- (nothing is kept) with a serialization failure, which the caller retries.
        CASE WHEN originals <> $8 OR patients <> $9 OR encounters <> $10 THEN hl7c_retry('concurrent intake of the same rows') END AS retry
   FROM counts`;
 
+/** What one run of the group statement wrote. */
+interface GroupOutcome {
+  charges: { id: string; m: string; n: number; s: string; credit: boolean; e: string; amount: string | null }[];
+  patientIds: Record<string, string>;
+  encounterIds: Record<string, string>;
+}
+
+const unmatchedCreditWarning = (ft1: number): string => `FT1[${ft1}]: credit matches no posted charge: kept as an unmatched credit for review`;
+
 /**
- * Every query of the intake path. One transaction stores a whole group of messages: raw rows,
- * dedupe, and what they map to, with multi-row statements (unnest) instead of a round trip per
- * row. Nothing here decides HL7 semantics; the mapper did that.
+ * Every query of the intake path. A group of messages is stored with one statement
+ * (ONE_STATEMENT_SQL) that writes what they map to and then the message rows, with no round trip
+ * per row. Groups with credits or A40 merges wrap that statement in a transaction with the steps
+ * that must follow it (matching credits to charges, moving a merged patient's records). Nothing
+ * here decides HL7 semantics; the mapper did that.
  */
 @Injectable()
 export class IntakeRepository {
@@ -368,8 +364,8 @@ export class IntakeRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Stores a group in one transaction. A data error that one message causes does not fail the
-   * others: the group is retried one message at a time and that message is stored as `error`.
+   * Stores a group. A data error that one message causes does not fail the others: the group is
+   * retried one message at a time and that message is stored as `error`.
    */
   async store(items: PreparedMessage[]): Promise<StoredMessage[]> {
     for (let attempt = 1; ; attempt++) {
@@ -378,17 +374,15 @@ export class IntakeRepository {
         if (simple) return await this.storeInOneStatement(items);
         return await this.dataSource.transaction((em) => this.storeInTransaction(em, items));
       } catch (e) {
-        if (e instanceof ConcurrentInsert || pgCode(e) === '40P01' || pgCode(e) === '40001') {
-          if (attempt < 5) continue;
-        }
+        if ((pgCode(e) === '40P01' || pgCode(e) === '40001') && attempt < 5) continue;
         if (isTransient(e)) throw new TransientStoreError('database unavailable', e);
         if (isDataError(e) && items.length > 1) return this.storeOneByOne(items);
         if (isDataError(e) && items.length === 1) {
           const only = items[0] as PreparedMessage;
           this.log.warn({ event: 'store_data_error', sqlstate: pgCode(e), controlId: only.controlId });
-          return this.dataSource.transaction((em) =>
-            this.storeInTransaction(em, [{ ...only, status: 'error', ackCode: 'AE', mapped: undefined, error: `the database refused the derived data (SQLSTATE ${pgCode(e) ?? '?'}); fix the message and reprocess`, errorLocation: undefined }]),
-          );
+          return this.storeInOneStatement([
+            { ...only, status: 'error', ackCode: 'AE', mapped: undefined, error: `the database refused the derived data (SQLSTATE ${pgCode(e) ?? '?'}); fix the message and reprocess`, errorLocation: undefined },
+          ]);
         }
         throw e;
       }
@@ -401,171 +395,239 @@ export class IntakeRepository {
     return out;
   }
 
-  /** Stores a group inside a transaction the caller holds (reprocessing a batch container). */
-  async storeInTransaction(em: EntityManager, items: PreparedMessage[]): Promise<StoredMessage[]> {
-    const group = await this.planGroup(em, items);
-    const { ids, plans, originalOf } = group;
-
-    // 2. Apply what the processed originals carry (patients, encounters, coverages, charges…).
-    const applyIdx = items.map((it, i) => ({ it, i })).filter(({ it, i }) => plans[i]?.kind === 'original' && it.status === 'processed' && it.mapped?.action === 'apply');
-    const outcome = await this.applyDerived({
-      em,
-      messageIds: applyIdx.map(({ i }) => ids[i] as string),
-      mapped: applyIdx.map(({ it }) => it.mapped as MappedMessage),
-    });
-    const applied = new Map<number, { patientId?: string; encounterId?: string; warnings: string[]; charges: number }>();
-    applyIdx.forEach(({ i }, n) => {
-      applied.set(i, { patientId: outcome.patientIds[n], encounterId: outcome.encounterIds[n], warnings: outcome.warnings[n] ?? [], charges: outcome.charges[n] ?? 0 });
-    });
-    const warningsOf = (i: number): string[] => [...(items[i]?.mapped?.warnings ?? []), ...(applied.get(i)?.warnings ?? [])];
-
-    // 3. The message rows, originals and duplicates (nothing is dropped), last and in one statement.
-    //    The unique index decides the race with another instance storing the same message: if one
-    //    of ours is refused, the whole group is rolled back and retried, and will then be a duplicate.
-    const doc = items.map((it, i) => {
-      const p = plans[i];
-      const original = p?.kind === 'original';
-      return {
-        id: ids[i], source: it.source, connection_id: it.connectionId, control_id: it.controlId, sending_application: it.sendingApplication,
-        sending_facility: it.sendingFacility, message_type: it.messageType, trigger_event: it.triggerEvent, version: it.version,
-        batch_control_id: it.batchControlId, content_hash: it.contentHash.toString('base64'), raw: it.raw.toString('base64'), charset: it.charset,
-        status: it.status,
-        ack_code: ackCodeOf(items, plans, i),
-        error: it.error, error_location: it.errorLocation, control_id_reused: original && p.reused,
-        warnings: original ? warningsOf(i) : [], duplicate_of_id: originalOf(i),
-        patient_id: applied.get(i)?.patientId, encounter_id: applied.get(i)?.encounterId,
-      };
-    });
-    const inserted = await rows<{ n: string }>(
-      em,
-      `WITH v AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
-           id bigint, source text, connection_id text, control_id text, sending_application text, sending_facility text, message_type text,
-           trigger_event text, version text, batch_control_id text, content_hash text, raw text, charset text, status text, ack_code text,
-           error text, error_location text, control_id_reused boolean, warnings text[], duplicate_of_id bigint, patient_id bigint, encounter_id bigint)
-       ), orig AS (
-         INSERT INTO inbound_message (id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
-                                      batch_control_id, content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused, warnings,
-                                      patient_id, encounter_id, processed_at)
-         SELECT id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
-                decode(content_hash, 'base64'), decode(raw, 'base64'), charset, status, ack_code, error, error_location, control_id_reused,
-                NULLIF(warnings, '{}'), patient_id, encounter_id, now()
-           FROM v WHERE duplicate_of_id IS NULL ORDER BY id
-         ON CONFLICT (control_id, sending_application, sending_facility, content_hash) WHERE duplicate_of_id IS NULL DO NOTHING
-         RETURNING 1
-       ), dup AS (
-         INSERT INTO inbound_message (id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
-                                      batch_control_id, content_hash, raw, charset, status, ack_code, duplicate_of_id, processed_at)
-         SELECT id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
-                decode(content_hash, 'base64'), decode(raw, 'base64'), charset, 'duplicate', ack_code, duplicate_of_id, now()
-           FROM v WHERE duplicate_of_id IS NOT NULL ORDER BY id
-         RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM orig)::text AS n`,
-      [JSON.stringify(doc)],
-    );
-    const originals = plans.filter((p) => p.kind === 'original').length;
-    if (Number(inserted[0]?.n ?? 0) !== originals) throw new ConcurrentInsert('concurrent insert of the same message');
-
-    return items.map((it, i) => this.resultOf(items, plans, ids, i, applied.get(i)?.charges ?? 0, warningsOf(i)));
-  }
-
   /**
-   * The common case in two round trips: the dedupe look-up, then one statement that upserts the
-   * group's patients, encounters, coverages, diagnoses and procedures, inserts its charges (priced
-   * from the chargemaster in the same statement) and finally its message rows. A single statement
-   * is atomic and durable on its own (autocommit), so no BEGIN/COMMIT round trips are needed; it
-   * checks its own counts and fails as a whole (SQLSTATE 40001, retried) if another instance got
-   * to one of its rows first. Groups with credits or merges take the transaction path.
+   * The common case in two round trips: the dedupe look-up, then the group statement. A single
+   * statement is atomic and durable on its own (autocommit), so no BEGIN/COMMIT round trips.
    */
   private async storeInOneStatement(items: PreparedMessage[]): Promise<StoredMessage[]> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const em = runner.manager;
-      const { ids, plans, originalOf } = await this.planGroup(em, items);
-      const applyIdx = items.map((it, i) => ({ it, i })).filter(({ it, i }) => plans[i]?.kind === 'original' && it.status === 'processed' && it.mapped?.action === 'apply');
-      const tagged = <T>(pick: (m: MappedMessage) => T[]): (T & { messageId: string })[] =>
-        applyIdx.flatMap(({ it, i }) => pick(it.mapped as MappedMessage).map((r) => ({ ...r, messageId: ids[i] as string })));
-      const patients = fold(tagged((m) => m.patients));
-      const encounters = fold(tagged((m) => m.encounters));
-      const coverages = lastByKey(tagged((m) => m.coverages), (c) => `${c.ownerKey}#${c.setId}`);
-      const diagnoses = lastByKey(tagged((m) => m.diagnoses), (d) => JSON.stringify([d.encounterKey, d.codingSystem, d.code]));
-      const procKey = (p: ProcedureRecord): string => JSON.stringify([p.codingSystem, p.code, p.procedureAt ?? '']);
-      const procedures = lastByKey(tagged((m) => m.procedures), (p) => p.encounterKey + procKey(p));
-      const charges = tagged((m) => m.charges);
-      const firstOf = new Map(applyIdx.map(({ it, i }) => [i, { patientKey: it.mapped?.patients[0]?.key, encounterKey: it.mapped?.encounters[0]?.key }]));
-      const originals = plans.filter((p) => p.kind === 'original').length;
-
-      const result = await rows<{ originals: string; patients: string; encounters: string; charges: { m: string | number; n: number; s: string }[] | null }>(
-        em,
-        ONE_STATEMENT_SQL,
-        [
-          JSON.stringify(patients.map((r) => ({
-            patient_key: r.key, mrn: r.mrn, mrn_authority: r.mrnAuthority, message_id: r.messageId, identifiers: triJson(r.identifiers),
-            family_name: tri(r.familyName), given_name: tri(r.givenName), middle_name: tri(r.middleName), name_suffix: tri(r.nameSuffix),
-            birth_date: tri(r.birthDate), sex: tri(r.sex), address: triJson(r.address), phone: tri(r.phone), account_number: tri(r.accountNumber),
-          }))),
-          JSON.stringify(encounters.map((r) => {
-            const row: Record<string, string | null> = { encounter_key: r.key, key_source: r.keySource, patient_key: r.patientKey, message_id: r.messageId };
-            for (const [c, , f] of ENCOUNTER_COLUMNS) row[c] = f(r);
-            return row;
-          })),
-          JSON.stringify(coverages.map((c) => ({
-            coverage_key: `${c.ownerKey}#${c.setId}`, patient_key: c.patientKey, encounter_key: c.encounterKey, set_id: c.setId, payer_id: c.payerId,
-            payer_name: c.payerName, plan_id: c.planId, plan_type: c.planType, group_number: c.groupNumber, group_name: c.groupName, member_id: c.memberId,
-            insured_name: c.insuredName, insured_relationship: c.insuredRelationship, insured_birth_date: c.insuredBirthDate, insured_address: c.insuredAddress,
-            effective_date: c.effectiveDate, expiration_date: c.expirationDate, message_id: c.messageId,
-          }))),
-          JSON.stringify(diagnoses.map((d) => ({
-            encounter_key: d.encounterKey, set_id: d.setId, code: d.code, coding_system: d.codingSystem, description: d.description,
-            diagnosis_type: d.diagnosisType, priority: d.priority, message_id: d.messageId,
-          }))),
-          JSON.stringify(procedures.map((p) => ({
-            encounter_key: p.encounterKey, set_id: p.setId, code: p.code, coding_system: p.codingSystem, description: p.description,
-            procedure_at: p.procedureAt, procedure_key: procKey(p), surgeon: p.surgeon, message_id: p.messageId,
-          }))),
-          JSON.stringify(charges.map((c, o) => ({
-            o, encounter_key: c.encounterKey, message_id: c.messageId, ft1_index: c.ft1Index, transaction_id: c.transactionId,
-            transaction_batch_id: c.transactionBatchId, service_date: c.serviceDate, service_end_date: c.serviceEndDate, posting_date: c.postingDate,
-            transaction_type: c.transactionType, transaction_code: c.transactionCode, transaction_code_system: c.transactionCodeSystem,
-            description: c.description, quantity: c.quantity, amount: c.amount, unit_amount: c.unitAmount, department: c.department,
-            insurance_plan_id: c.insurancePlanId, diagnosis_codes: c.diagnosisCodes, performing_provider: c.performingProvider,
-            ordering_provider: c.orderingProvider, procedure_code: c.procedureCode, procedure_code_system: c.procedureCodeSystem,
-            modifiers: c.modifiers, ndc: c.ndc,
-          }))),
-          JSON.stringify(items.map((it, i) => {
-            const p = plans[i];
-            const original = p?.kind === 'original';
-            return {
-              id: ids[i], source: it.source, connection_id: it.connectionId, control_id: it.controlId, sending_application: it.sendingApplication,
-              sending_facility: it.sendingFacility, message_type: it.messageType, trigger_event: it.triggerEvent, version: it.version,
-              batch_control_id: it.batchControlId, content_hash: it.contentHash.toString('base64'), raw: it.raw.toString('base64'), charset: it.charset,
-              status: it.status, ack_code: ackCodeOf(items, plans, i), error: it.error, error_location: it.errorLocation,
-              control_id_reused: original && p.reused, warnings: original ? (it.mapped?.warnings ?? []) : [], duplicate_of_id: originalOf(i),
-              patient_key: firstOf.get(i)?.patientKey, encounter_key: firstOf.get(i)?.encounterKey,
-            };
-          })),
-          originals,
-          patients.length,
-          encounters.length,
-        ],
-      );
-      const row = result[0];
-      const perMessage = new Map<string, { n: number; unpriced: number[] }>();
-      for (const c of row?.charges ?? []) {
-        const e = perMessage.get(String(c.m)) ?? { n: 0, unpriced: [] };
-        e.n++;
-        if (c.s === 'unpriced') e.unpriced.push(c.n);
-        perMessage.set(String(c.m), e);
-      }
-      return items.map((it, i) => {
-        const applied = perMessage.get(ids[i] as string);
-        return this.resultOf(items, plans, ids, i, applied?.n ?? 0, [...(it.mapped?.warnings ?? []), ...(applied?.unpriced ?? []).map(unpricedWarning)]);
-      });
+      const group = await this.planGroup(runner.manager, items);
+      const all = items.map((_, i) => i);
+      const out = await this.runGroup(runner.manager, items, group, all, true);
+      return this.results(items, group, [out], new Map());
     } finally {
       await runner.release();
     }
+  }
+
+  /**
+   * Groups with credits or merges (and batch containers being reprocessed): in a transaction the
+   * caller holds. Messages up to an A40 are stored, then the merge, then the rest, so that results
+   * are those of processing one message after the other. Credits are matched at the end.
+   */
+  async storeInTransaction(em: EntityManager, items: PreparedMessage[]): Promise<StoredMessage[]> {
+    const group = await this.planGroup(em, items);
+    const outcomes: GroupOutcome[] = [];
+    let run: number[] = [];
+    for (let i = 0; i <= items.length; i++) {
+      const merges = i < items.length && group.plans[i]?.kind === 'original' ? (items[i]?.mapped?.merges ?? []) : [];
+      if (i === items.length || merges.length > 0) {
+        if (run.length > 0) outcomes.push(await this.runGroup(em, items, group, run, true));
+        run = [];
+      }
+      if (i === items.length) break;
+      if (merges.length > 0) {
+        const out = await this.runGroup(em, items, group, [i], true);
+        outcomes.push(out);
+        for (const m of merges) await this.merge(em, out.patientIds, m.survivorKey, m.priorKeys);
+      } else {
+        run.push(i);
+      }
+    }
+    const unmatched = await this.matchCredits(em, items, group.ids, outcomes);
+    for (const [messageId, warnings] of unmatched) {
+      await rows(em, `UPDATE inbound_message SET warnings = COALESCE(warnings, '{}') || $2::text[] WHERE id = $1`, [messageId, warnings]);
+    }
+    return this.results(items, group, outcomes, unmatched);
+  }
+
+  /** What became of each item, from the plan and what the group statement(s) wrote. */
+  private results(items: PreparedMessage[], group: GroupPlan, outcomes: GroupOutcome[], unmatched: Map<string, string[]>): StoredMessage[] {
+    const perMessage = new Map<string, { n: number; unpriced: number[] }>();
+    for (const o of outcomes) {
+      for (const c of o.charges) {
+        const e = perMessage.get(c.m) ?? { n: 0, unpriced: [] };
+        e.n++;
+        if (c.s === 'unpriced') e.unpriced.push(c.n);
+        perMessage.set(c.m, e);
+      }
+    }
+    return items.map((it, i) => {
+      const id = group.ids[i] as string;
+      const applied = perMessage.get(id);
+      const warnings = [...(it.mapped?.warnings ?? []), ...(applied?.unpriced ?? []).map(unpricedWarning), ...(unmatched.get(id) ?? [])];
+      return this.resultOf(items, group.plans, group.ids, i, applied?.n ?? 0, warnings);
+    });
+  }
+
+  /**
+   * Runs the group statement for the items at `indices`. With `insertMessages` false (reprocessing
+   * a stored message) the message rows are left alone.
+   */
+  private async runGroup(em: EntityManager, items: PreparedMessage[], group: GroupPlan, indices: number[], insertMessages: boolean): Promise<GroupOutcome> {
+    const { ids, plans, originalOf } = group;
+    const applyIdx = indices.filter((i) => {
+      const it = items[i];
+      return plans[i]?.kind === 'original' && it !== undefined && it.status === 'processed' && it.mapped?.action === 'apply';
+    });
+    const tagged = <T>(pick: (m: MappedMessage) => T[]): (T & { messageId: string })[] =>
+      applyIdx.flatMap((i) => pick(items[i]?.mapped as MappedMessage).map((r) => ({ ...r, messageId: ids[i] as string })));
+    const patients = fold(tagged((m) => m.patients));
+    const encounters = fold(tagged((m) => m.encounters));
+    const coverages = lastByKey(tagged((m) => m.coverages), (c) => `${c.ownerKey}#${c.setId}`);
+    const diagnoses = lastByKey(tagged((m) => m.diagnoses), (d) => JSON.stringify([d.encounterKey, d.codingSystem, d.code]));
+    const procKey = (p: ProcedureRecord): string => JSON.stringify([p.codingSystem, p.code, p.procedureAt ?? '']);
+    const procedures = lastByKey(tagged((m) => m.procedures), (p) => p.encounterKey + procKey(p));
+    const charges = tagged((m) => m.charges);
+    const messages = insertMessages ? indices : [];
+    const originals = messages.filter((i) => plans[i]?.kind === 'original').length;
+
+    const result = await rows<{ charges: GroupOutcome['charges'] | null; patient_ids: Record<string, string> | null; encounter_ids: Record<string, string> | null }>(
+      em,
+      ONE_STATEMENT_SQL,
+      [
+        JSON.stringify(patients.map((r) => ({
+          patient_key: r.key, mrn: r.mrn, mrn_authority: r.mrnAuthority, message_id: r.messageId, identifiers: triJson(r.identifiers),
+          family_name: tri(r.familyName), given_name: tri(r.givenName), middle_name: tri(r.middleName), name_suffix: tri(r.nameSuffix),
+          birth_date: tri(r.birthDate), sex: tri(r.sex), address: triJson(r.address), phone: tri(r.phone), account_number: tri(r.accountNumber),
+        }))),
+        JSON.stringify(encounters.map((r) => {
+          const row: Record<string, string | null> = { encounter_key: r.key, key_source: r.keySource, patient_key: r.patientKey, message_id: r.messageId };
+          for (const [c, , f] of ENCOUNTER_COLUMNS) row[c] = f(r);
+          return row;
+        })),
+        JSON.stringify(coverages.map((c) => ({
+          coverage_key: `${c.ownerKey}#${c.setId}`, patient_key: c.patientKey, encounter_key: c.encounterKey, set_id: c.setId, payer_id: c.payerId,
+          payer_name: c.payerName, plan_id: c.planId, plan_type: c.planType, group_number: c.groupNumber, group_name: c.groupName, member_id: c.memberId,
+          insured_name: c.insuredName, insured_relationship: c.insuredRelationship, insured_birth_date: c.insuredBirthDate, insured_address: c.insuredAddress,
+          effective_date: c.effectiveDate, expiration_date: c.expirationDate, message_id: c.messageId,
+        }))),
+        JSON.stringify(diagnoses.map((d) => ({
+          encounter_key: d.encounterKey, set_id: d.setId, code: d.code, coding_system: d.codingSystem, description: d.description,
+          diagnosis_type: d.diagnosisType, priority: d.priority, message_id: d.messageId,
+        }))),
+        JSON.stringify(procedures.map((p) => ({
+          encounter_key: p.encounterKey, set_id: p.setId, code: p.code, coding_system: p.codingSystem, description: p.description,
+          procedure_at: p.procedureAt, procedure_key: procKey(p), surgeon: p.surgeon, message_id: p.messageId,
+        }))),
+        JSON.stringify(charges.map((c, o) => ({
+          o, encounter_key: c.encounterKey, message_id: c.messageId, ft1_index: c.ft1Index, transaction_id: c.transactionId,
+          transaction_batch_id: c.transactionBatchId, service_date: c.serviceDate, service_end_date: c.serviceEndDate, posting_date: c.postingDate,
+          transaction_type: c.transactionType, transaction_code: c.transactionCode, transaction_code_system: c.transactionCodeSystem,
+          description: c.description, quantity: c.quantity, amount: c.amount, unit_amount: c.unitAmount, department: c.department,
+          insurance_plan_id: c.insurancePlanId, diagnosis_codes: c.diagnosisCodes, performing_provider: c.performingProvider,
+          ordering_provider: c.orderingProvider, procedure_code: c.procedureCode, procedure_code_system: c.procedureCodeSystem,
+          modifiers: c.modifiers, ndc: c.ndc, is_credit: c.isCredit,
+        }))),
+        JSON.stringify(messages.map((i) => {
+          const it = items[i] as PreparedMessage;
+          const p = plans[i];
+          const original = p?.kind === 'original';
+          return {
+            id: ids[i], source: it.source, connection_id: it.connectionId, control_id: it.controlId, sending_application: it.sendingApplication,
+            sending_facility: it.sendingFacility, message_type: it.messageType, trigger_event: it.triggerEvent, version: it.version,
+            batch_control_id: it.batchControlId, content_hash: it.contentHash.toString('base64'), raw: it.raw.toString('base64'), charset: it.charset,
+            status: it.status, ack_code: ackCodeOf(items, plans, i), error: it.error, error_location: it.errorLocation,
+            control_id_reused: original && p.reused, warnings: original ? (it.mapped?.warnings ?? []) : [], duplicate_of_id: originalOf(i),
+            patient_key: it.mapped?.patients[0]?.key, encounter_key: it.mapped?.encounters[0]?.key,
+          };
+        })),
+        originals,
+        patients.length,
+        encounters.length,
+      ],
+    );
+    const row = result[0];
+    return { charges: row?.charges ?? [], patientIds: row?.patient_ids ?? {}, encounterIds: row?.encounter_ids ?? {} };
+  }
+
+  /**
+   * Credits reverse the matching earlier charge: the same transaction id, else the same code, date
+   * and quantity (and amount when both are priced). Returns the warnings of credits left unmatched.
+   */
+  private async matchCredits(em: EntityManager, items: PreparedMessage[], ids: string[], outcomes: GroupOutcome[]): Promise<Map<string, string[]>> {
+    const records = new Map<string, ChargeRecord>();
+    items.forEach((it, i) => {
+      for (const c of it.mapped?.charges ?? []) records.set(`${ids[i] as string}#${c.ft1Index}`, c);
+    });
+    const unmatched = new Map<string, string[]>();
+    for (const credit of outcomes.flatMap((o) => o.charges).filter((c) => c.credit)) {
+      const c = records.get(`${credit.m}#${credit.n}`);
+      if (!c) continue;
+      const matched = await rows<{ id: string }>(
+        em,
+        `WITH target AS (
+           SELECT id FROM charge
+            WHERE encounter_id = $1 AND NOT is_credit AND status IN ('posted', 'held')
+              AND ((transaction_id IS NOT NULL AND transaction_id = $2)
+                OR (COALESCE(procedure_code, transaction_code) = $3 AND service_date = $4 AND abs(quantity) = abs($5::numeric)
+                    AND ($6::numeric IS NULL OR amount IS NULL OR abs(amount) = abs($6::numeric))))
+            ORDER BY (transaction_id IS NOT DISTINCT FROM $2) DESC, id
+            LIMIT 1 FOR UPDATE
+         ), orig AS (
+           UPDATE charge SET status = 'reversed', reversed_by_charge_id = $7 FROM target WHERE charge.id = target.id RETURNING charge.id
+         )
+         UPDATE charge SET status = 'reversal', reverses_charge_id = orig.id FROM orig WHERE charge.id = $7 RETURNING orig.id`,
+        [credit.e, c.transactionId ?? null, c.procedureCode ?? c.transactionCode ?? null, c.serviceDate, c.quantity, credit.amount, credit.id],
+      );
+      if (matched.length === 0) unmatched.set(credit.m, [...(unmatched.get(credit.m) ?? []), unmatchedCreditWarning(credit.n)]);
+    }
+    return unmatched;
+  }
+
+  /** A40: the prior patients point at the survivor, and their encounters, coverages and charges move to it. */
+  private async merge(em: EntityManager, patientIds: Record<string, string>, survivorKey: string, priorKeys: string[]): Promise<void> {
+    const survivor = patientIds[survivorKey];
+    if (survivor === undefined || priorKeys.length === 0) return;
+    const prior = await rows<{ id: string }>(
+      em,
+      `UPDATE patient SET merged_into_id = $1, updated_at = now() WHERE patient_key = ANY($2::text[]) AND id <> $1 RETURNING id`,
+      [survivor, priorKeys],
+    );
+    if (prior.length === 0) return;
+    const priorIds = prior.map((p) => p.id);
+    await rows(em, `UPDATE patient SET merged_into_id = $1 WHERE merged_into_id = ANY($2::bigint[])`, [survivor, priorIds]);
+    await rows(em, `UPDATE encounter SET patient_id = $1, updated_at = now() WHERE patient_id = ANY($2::bigint[])`, [survivor, priorIds]);
+    await rows(em, `UPDATE coverage SET patient_id = $1 WHERE patient_id = ANY($2::bigint[])`, [survivor, priorIds]);
+    await rows(em, `UPDATE charge SET patient_id = $1 WHERE patient_id = ANY($2::bigint[])`, [survivor, priorIds]);
+  }
+
+  /**
+   * Reprocessing: applies a message already stored (in error) in the caller's transaction and
+   * records its new outcome on the same row. Nothing was applied before (errors are all-or-nothing).
+   */
+  async reapply(em: EntityManager, id: string, p: PreparedMessage): Promise<{ charges: number; warnings: string[] }> {
+    const group: GroupPlan = { ids: [id], plans: [{ kind: 'original', reused: false }], originalOf: () => null };
+    const out = p.status === 'processed' && p.mapped?.action === 'apply' ? await this.runGroup(em, [p], group, [0], false) : undefined;
+    const outcomes = out ? [out] : [];
+    for (const m of p.mapped?.merges ?? []) if (out) await this.merge(em, out.patientIds, m.survivorKey, m.priorKeys);
+    const unmatched = await this.matchCredits(em, [p], [id], outcomes);
+    const [result] = this.results([p], group, outcomes, unmatched);
+    const patientKey = p.mapped?.patients[0]?.key;
+    const encounterKey = p.mapped?.encounters[0]?.key;
+    await rows(
+      em,
+      `UPDATE inbound_message SET status = $2, ack_code = $3, error = $4, error_location = $5, warnings = $6::text[], attempts = attempts + 1, processed_at = now(),
+              control_id = $7, sending_application = $8, sending_facility = $9, message_type = $10, trigger_event = $11, version = $12,
+              patient_id = $13, encounter_id = $14
+        WHERE id = $1`,
+      [id, p.status, p.ackCode, p.error ?? null, p.errorLocation ?? null, result && result.warnings.length > 0 ? result.warnings : null,
+        p.controlId, p.sendingApplication, p.sendingFacility, p.messageType, p.triggerEvent, p.version,
+        (patientKey === undefined ? undefined : out?.patientIds[patientKey]) ?? null, (encounterKey === undefined ? undefined : out?.encounterIds[encounterKey]) ?? null],
+    );
+    return { charges: result?.charges ?? 0, warnings: result?.warnings ?? [] };
+  }
+
+  /** Loads a stored message for reprocessing, locking it. */
+  async lockForReprocess(em: EntityManager, id: string): Promise<{ id: string; raw: Buffer; charset: string; status: MessageStatus; source: string; connection_id: string | null } | undefined> {
+    const r = await rows<{ id: string; raw: Buffer; charset: string; status: MessageStatus; source: string; connection_id: string | null }>(
+      em,
+      `SELECT id, raw, charset, status, source, connection_id FROM inbound_message WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    return r[0];
   }
 
   /** What became of item i. */
@@ -651,372 +713,4 @@ export class IntakeRepository {
 
   }
 
-  /**
-   * Applies mapped messages in order. A merge (A40) is a barrier: what comes before it is applied
-   * first, then the merge, then the rest, so that order-dependent results stay as sequential.
-   */
-  async applyDerived(ctx: ApplyContext): Promise<ApplyOutcome> {
-    const out: ApplyOutcome = { patientIds: [], encounterIds: [], charges: [], warnings: [] };
-    let start = 0;
-    for (let i = 0; i <= ctx.mapped.length; i++) {
-      const isBarrier = i < ctx.mapped.length && (ctx.mapped[i]?.merges.length ?? 0) > 0;
-      if (i === ctx.mapped.length || isBarrier) {
-        if (i > start) this.appendOutcome(out, await this.applyRun(ctx.em, ctx.messageIds.slice(start, i), ctx.mapped.slice(start, i)));
-        if (isBarrier) {
-          this.appendOutcome(out, await this.applyRun(ctx.em, ctx.messageIds.slice(i, i + 1), ctx.mapped.slice(i, i + 1)));
-          start = i + 1;
-        }
-      }
-    }
-    return out;
-  }
-
-  private appendOutcome(into: ApplyOutcome, o: ApplyOutcome): void {
-    into.patientIds.push(...o.patientIds);
-    into.encounterIds.push(...o.encounterIds);
-    into.charges.push(...o.charges);
-    into.warnings.push(...o.warnings);
-  }
-
-  private async applyRun(em: EntityManager, messageIds: string[], mapped: MappedMessage[]): Promise<ApplyOutcome> {
-    const withMsg = <T>(pick: (m: MappedMessage) => T[]): (T & { messageId: string; n: number })[] =>
-      mapped.flatMap((m, n) => pick(m).map((r) => ({ ...r, messageId: messageIds[n] as string, n })));
-
-    const patients = await this.upsertPatients(em, withMsg((m) => m.patients));
-    for (const m of mapped) {
-      for (const merge of m.merges) await this.merge(em, patients, merge.survivorKey, merge.priorKeys);
-    }
-    const encounters = await this.upsertEncounters(em, withMsg((m) => m.encounters), patients);
-    await this.upsertCoverages(em, withMsg((m) => m.coverages), patients, encounters);
-    await this.upsertDiagnoses(em, withMsg((m) => m.diagnoses), encounters);
-    await this.upsertProcedures(em, withMsg((m) => m.procedures), encounters);
-    const warnings: string[][] = mapped.map(() => []);
-    const charges = await this.insertCharges(em, withMsg((m) => m.charges), encounters, warnings);
-    return {
-      patientIds: mapped.map((m) => (m.patients[0] ? patients.get(m.patients[0].key) : undefined)),
-      encounterIds: mapped.map((m) => (m.encounters[0] ? encounters.get(m.encounters[0].key)?.id : undefined)),
-      charges,
-      warnings,
-    };
-  }
-
-  /** Returns patient key → effective id (the survivor's id for a merged patient). */
-  private async upsertPatients(em: EntityManager, input: (PatientRecord & { messageId: string })[]): Promise<Map<string, string>> {
-    const map = new Map<string, string>();
-    if (input.length === 0) return map;
-    const recs = fold(input);
-    const cols = ['identifiers', 'family_name', 'given_name', 'middle_name', 'name_suffix', 'birth_date', 'sex', 'address', 'phone', 'account_number'] as const;
-    const cast: Record<(typeof cols)[number], string> = {
-      identifiers: 'jsonb', family_name: 'text', given_name: 'text', middle_name: 'text', name_suffix: 'text', birth_date: 'date', sex: 'text', address: 'jsonb', phone: 'text', account_number: 'text',
-    };
-    const result = await rows<{ id: string; patient_key: string; merged_into_id: string | null }>(
-      em,
-      `WITH v AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(patient_key text, mrn text, mrn_authority text, message_id bigint, ${cols.map((c) => `${c} text`).join(', ')})
-       ), ins AS (
-         INSERT INTO patient (patient_key, mrn, mrn_authority, last_message_id, ${cols.join(', ')})
-         SELECT patient_key, mrn, mrn_authority, message_id, ${cols.map((c) => `NULLIF(${c}, '')::${cast[c]}`).join(', ')} FROM v
-         ON CONFLICT (patient_key) DO NOTHING
-         RETURNING id, patient_key, merged_into_id
-       ), upd AS (
-         UPDATE patient p SET ${cols.map((c) => `${c} = CASE WHEN v.${c} IS NULL THEN p.${c} ELSE NULLIF(v.${c}, '')::${cast[c]} END`).join(', ')},
-                last_message_id = v.message_id, updated_at = now()
-           FROM v WHERE p.patient_key = v.patient_key
-         RETURNING p.id, p.patient_key, p.merged_into_id
-       )
-       SELECT * FROM ins UNION ALL SELECT * FROM upd`,
-      [
-        JSON.stringify(
-          recs.map((r) => ({
-            patient_key: r.key, mrn: r.mrn, mrn_authority: r.mrnAuthority, message_id: r.messageId, identifiers: triJson(r.identifiers),
-            family_name: tri(r.familyName), given_name: tri(r.givenName), middle_name: tri(r.middleName), name_suffix: tri(r.nameSuffix),
-            birth_date: tri(r.birthDate), sex: tri(r.sex), address: triJson(r.address), phone: tri(r.phone), account_number: tri(r.accountNumber),
-          })),
-        ),
-      ],
-    );
-    if (result.length !== recs.length) throw new ConcurrentInsert('concurrent patient insert');
-    for (const r of result) map.set(r.patient_key, r.merged_into_id ?? r.id);
-    return map;
-  }
-
-  /** A40: the prior patients point at the survivor, and their encounters, coverages and charges move to it. */
-  private async merge(em: EntityManager, patients: Map<string, string>, survivorKey: string, priorKeys: string[]): Promise<void> {
-    const survivor = patients.get(survivorKey);
-    if (survivor === undefined || priorKeys.length === 0) return;
-    const prior = await rows<{ id: string; patient_key: string }>(
-      em,
-      `UPDATE patient SET merged_into_id = $1, updated_at = now() WHERE patient_key = ANY($2::text[]) AND id <> $1 RETURNING id, patient_key`,
-      [survivor, priorKeys],
-    );
-    if (prior.length === 0) return;
-    const priorIds = prior.map((p) => p.id);
-    await rows(em, `UPDATE patient SET merged_into_id = $1 WHERE merged_into_id = ANY($2::bigint[])`, [survivor, priorIds]);
-    await rows(em, `UPDATE encounter SET patient_id = $1, updated_at = now() WHERE patient_id = ANY($2::bigint[])`, [survivor, priorIds]);
-    await rows(em, `UPDATE coverage SET patient_id = $1 WHERE patient_id = ANY($2::bigint[])`, [survivor, priorIds]);
-    await rows(em, `UPDATE charge SET patient_id = $1 WHERE patient_id = ANY($2::bigint[])`, [survivor, priorIds]);
-    for (const p of prior) patients.set(p.patient_key, survivor);
-  }
-
-  private async upsertEncounters(
-    em: EntityManager,
-    input: (EncounterRecord & { messageId: string })[],
-    patients: Map<string, string>,
-  ): Promise<Map<string, EncounterRef>> {
-    const map = new Map<string, EncounterRef>();
-    if (input.length === 0) return map;
-    const recs = fold(input);
-    const cols = ENCOUNTER_COLUMNS;
-    const names = cols.map((c) => c[0]);
-    const insertValue = (c: string, t: string): string => (c === 'status' ? `COALESCE(NULLIF(status, ''), 'active')` : `NULLIF(${c}, '')::${t}`);
-    const result = await rows<{ id: string; encounter_key: string; status: string; patient_id: string; old_status: string | null }>(
-      em,
-      `WITH v AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(encounter_key text, key_source text, patient_id bigint, message_id bigint, ${names.map((c) => `${c} text`).join(', ')})
-       ), old AS (
-         SELECT e.id, e.status FROM encounter e JOIN v ON v.encounter_key = e.encounter_key
-       ), ins AS (
-         INSERT INTO encounter (encounter_key, key_source, patient_id, last_message_id, ${names.join(', ')})
-         SELECT encounter_key, key_source, patient_id, message_id, ${cols.map(([c, t]) => insertValue(c, t)).join(', ')} FROM v
-         ON CONFLICT (encounter_key) DO NOTHING
-         RETURNING id, encounter_key, status, patient_id
-       ), upd AS (
-         UPDATE encounter e SET ${cols.map(([c, t]) => `${c} = CASE WHEN v.${c} IS NULL THEN e.${c} ELSE NULLIF(v.${c}, '')::${t} END`).join(', ')},
-                patient_id = v.patient_id, last_message_id = v.message_id, updated_at = now()
-           FROM v WHERE e.encounter_key = v.encounter_key
-         RETURNING e.id, e.encounter_key, e.status, e.patient_id
-       )
-       SELECT ins.*, NULL::text AS old_status FROM ins
-       UNION ALL SELECT upd.*, old.status AS old_status FROM upd JOIN old ON old.id = upd.id`,
-      [
-        JSON.stringify(
-          recs.map((r) => {
-            const row: Record<string, string | null> = { encounter_key: r.key, key_source: r.keySource, patient_id: patients.get(r.patientKey) ?? null, message_id: r.messageId };
-            for (const [c, , f] of cols) row[c] = f(r);
-            return row;
-          }),
-        ),
-      ],
-    );
-    if (result.length !== recs.length) throw new ConcurrentInsert('concurrent encounter insert');
-    const cancelled: string[] = [];
-    const reinstated: string[] = [];
-    for (const r of result) {
-      map.set(r.encounter_key, { id: r.id, status: r.status, patientId: r.patient_id });
-      if (r.status === 'cancelled' && r.old_status !== 'cancelled') cancelled.push(r.id);
-      if (r.status !== 'cancelled' && r.old_status === 'cancelled') reinstated.push(r.id);
-    }
-    // A11 cancel admit: the encounter's charges are held; a later admit releases them.
-    if (cancelled.length > 0) {
-      await rows(em, `UPDATE charge SET status = 'held', hold_reason = 'encounter cancelled' WHERE encounter_id = ANY($1::bigint[]) AND status = 'posted'`, [cancelled]);
-    }
-    if (reinstated.length > 0) {
-      await rows(em, `UPDATE charge SET status = 'posted', hold_reason = NULL WHERE encounter_id = ANY($1::bigint[]) AND status = 'held' AND hold_reason = 'encounter cancelled'`, [reinstated]);
-    }
-    return map;
-  }
-
-  private async upsertCoverages(
-    em: EntityManager,
-    input: (CoverageRecord & { messageId: string })[],
-    patients: Map<string, string>,
-    encounters: Map<string, { id: string }>,
-  ): Promise<void> {
-    if (input.length === 0) return;
-    const recs = lastByKey(input, (c) => `${c.ownerKey}#${c.setId}`);
-    await rows(
-      em,
-      `INSERT INTO coverage (coverage_key, patient_id, encounter_id, set_id, payer_id, payer_name, plan_id, plan_type, group_number, group_name, member_id,
-                             insured_name, insured_relationship, insured_birth_date, insured_address, effective_date, expiration_date, last_message_id)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                            $12::jsonb[], $13::text[], $14::date[], $15::jsonb[], $16::date[], $17::date[], $18::bigint[])
-       ON CONFLICT (coverage_key) DO UPDATE SET
-         patient_id = EXCLUDED.patient_id, encounter_id = EXCLUDED.encounter_id, payer_id = EXCLUDED.payer_id, payer_name = EXCLUDED.payer_name,
-         plan_id = EXCLUDED.plan_id, plan_type = EXCLUDED.plan_type, group_number = EXCLUDED.group_number, group_name = EXCLUDED.group_name,
-         member_id = EXCLUDED.member_id, insured_name = EXCLUDED.insured_name, insured_relationship = EXCLUDED.insured_relationship,
-         insured_birth_date = EXCLUDED.insured_birth_date, insured_address = EXCLUDED.insured_address, effective_date = EXCLUDED.effective_date,
-         expiration_date = EXCLUDED.expiration_date, last_message_id = EXCLUDED.last_message_id, updated_at = now()`,
-      [
-        recs.map((c) => `${c.ownerKey}#${c.setId}`),
-        recs.map((c) => patients.get(c.patientKey) ?? null),
-        recs.map((c) => (c.encounterKey === undefined ? null : encounters.get(c.encounterKey)?.id ?? null)),
-        recs.map((c) => c.setId),
-        recs.map((c) => c.payerId ?? null), recs.map((c) => c.payerName ?? null), recs.map((c) => c.planId ?? null), recs.map((c) => c.planType ?? null),
-        recs.map((c) => c.groupNumber ?? null), recs.map((c) => c.groupName ?? null), recs.map((c) => c.memberId ?? null),
-        recs.map((c) => (c.insuredName ? JSON.stringify(c.insuredName) : null)), recs.map((c) => c.insuredRelationship ?? null),
-        recs.map((c) => c.insuredBirthDate ?? null), recs.map((c) => (c.insuredAddress ? JSON.stringify(c.insuredAddress) : null)),
-        recs.map((c) => c.effectiveDate ?? null), recs.map((c) => c.expirationDate ?? null), recs.map((c) => c.messageId),
-      ],
-    );
-  }
-
-  private async upsertDiagnoses(em: EntityManager, input: (DiagnosisRecord & { messageId: string })[], encounters: Map<string, { id: string }>): Promise<void> {
-    if (input.length === 0) return;
-    const recs = lastByKey(input, (d) => JSON.stringify([d.encounterKey, d.codingSystem, d.code]));
-    await rows(
-      em,
-      `INSERT INTO diagnosis (encounter_id, set_id, code, coding_system, description, diagnosis_type, priority, last_message_id)
-       SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[])
-       ON CONFLICT (encounter_id, coding_system, code) DO UPDATE SET
-         set_id = COALESCE(EXCLUDED.set_id, diagnosis.set_id), description = COALESCE(EXCLUDED.description, diagnosis.description),
-         diagnosis_type = COALESCE(EXCLUDED.diagnosis_type, diagnosis.diagnosis_type), priority = COALESCE(EXCLUDED.priority, diagnosis.priority),
-         last_message_id = EXCLUDED.last_message_id`,
-      [
-        recs.map((d) => encounters.get(d.encounterKey)?.id ?? null), recs.map((d) => d.setId ?? null), recs.map((d) => d.code), recs.map((d) => d.codingSystem),
-        recs.map((d) => d.description ?? null), recs.map((d) => d.diagnosisType ?? null), recs.map((d) => d.priority ?? null), recs.map((d) => d.messageId),
-      ],
-    );
-  }
-
-  private async upsertProcedures(em: EntityManager, input: (ProcedureRecord & { messageId: string })[], encounters: Map<string, { id: string }>): Promise<void> {
-    if (input.length === 0) return;
-    const keyOf = (p: ProcedureRecord): string => JSON.stringify([p.codingSystem, p.code, p.procedureAt ?? '']);
-    const recs = lastByKey(input, (p) => p.encounterKey + keyOf(p));
-    await rows(
-      em,
-      `INSERT INTO procedure (encounter_id, set_id, code, coding_system, description, procedure_at, procedure_key, surgeon, last_message_id)
-       SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamp[], $7::text[], $8::jsonb[], $9::bigint[])
-       ON CONFLICT (encounter_id, procedure_key) DO UPDATE SET
-         set_id = COALESCE(EXCLUDED.set_id, procedure.set_id), description = COALESCE(EXCLUDED.description, procedure.description),
-         surgeon = COALESCE(EXCLUDED.surgeon, procedure.surgeon), last_message_id = EXCLUDED.last_message_id`,
-      [
-        recs.map((p) => encounters.get(p.encounterKey)?.id ?? null), recs.map((p) => p.setId ?? null), recs.map((p) => p.code), recs.map((p) => p.codingSystem),
-        recs.map((p) => p.description ?? null), recs.map((p) => p.procedureAt ?? null), recs.map(keyOf),
-        recs.map((p) => (p.surgeon ? JSON.stringify(p.surgeon) : null)), recs.map((p) => p.messageId),
-      ],
-    );
-  }
-
-  /**
-   * Inserts the charges; prices unpriced ones from the chargemaster; matches each credit to the
-   * charge it reverses. Returns the number of charges per message.
-   */
-  private async insertCharges(
-    em: EntityManager,
-    input: (ChargeRecord & { messageId: string; n: number })[],
-    encounters: Map<string, EncounterRef>,
-    warnings: string[][],
-  ): Promise<number[]> {
-    const counts = warnings.map(() => 0);
-    if (input.length === 0) return counts;
-    const unpricedCodes = [...new Set(input.filter((c) => c.amount === undefined && c.transactionCode !== undefined).map((c) => c.transactionCode as string))];
-    const prices = new Map<string, { price: string; procedure_code: string | null; modifiers: string[] }>();
-    if (unpricedCodes.length > 0) {
-      const cm = await rows<{ transaction_code: string; price: string; procedure_code: string | null; modifiers: string[] }>(
-        em,
-        `SELECT transaction_code, price, procedure_code, modifiers FROM chargemaster_item WHERE transaction_code = ANY($1::text[])`,
-        [unpricedCodes],
-      );
-      for (const r of cm) prices.set(r.transaction_code, r);
-    }
-    const priced = input.map((c) => {
-      if (c.amount !== undefined) return { amount: c.amount, source: 'message' as const, procedureCode: c.procedureCode, modifiers: c.modifiers };
-      const item = c.transactionCode === undefined ? undefined : prices.get(c.transactionCode);
-      if (item) {
-        const price = normalizeDecimal(item.price, 2) as string;
-        return {
-          amount: normalizeDecimal(multiplyDecimal(price, c.quantity), 2) as string,
-          source: 'chargemaster' as const,
-          procedureCode: c.procedureCode ?? item.procedure_code ?? undefined,
-          modifiers: c.modifiers.length > 0 ? c.modifiers : item.modifiers,
-        };
-      }
-      return { amount: undefined, source: 'unpriced' as const, procedureCode: c.procedureCode, modifiers: c.modifiers };
-    });
-    const status = input.map((c) => {
-      if (c.isCredit) return 'unmatched_credit';
-      return encounters.get(c.encounterKey)?.status === 'cancelled' ? 'held' : 'posted';
-    });
-    // One JSON document for the whole group: JSON.stringify and the server's JSON parser are far
-    // cheaper than serializing thirty parameter arrays element by element.
-    const doc = input.map((c, i) => {
-      const p = priced[i] as (typeof priced)[number];
-      const enc = encounters.get(c.encounterKey);
-      return {
-        o: i, encounter_id: enc?.id, patient_id: enc?.patientId, message_id: c.messageId, ft1_index: c.ft1Index,
-        transaction_id: c.transactionId, transaction_batch_id: c.transactionBatchId, service_date: c.serviceDate, service_end_date: c.serviceEndDate,
-        posting_date: c.postingDate, transaction_type: c.transactionType, transaction_code: c.transactionCode, transaction_code_system: c.transactionCodeSystem,
-        description: c.description, quantity: c.quantity, amount: p.amount, unit_amount: c.unitAmount, department: c.department,
-        insurance_plan_id: c.insurancePlanId, diagnosis_codes: c.diagnosisCodes, performing_provider: c.performingProvider, ordering_provider: c.orderingProvider,
-        procedure_code: p.procedureCode, procedure_code_system: c.procedureCodeSystem, modifiers: p.modifiers, ndc: c.ndc, is_credit: c.isCredit,
-        status: status[i], price_source: p.source,
-      };
-    });
-    const inserted = await rows<{ id: string; message_id: string; ft1_index: number }>(
-      em,
-      `INSERT INTO charge (encounter_id, patient_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
-                           transaction_type, transaction_code, transaction_code_system, description, quantity, amount, unit_amount, department,
-                           insurance_plan_id, diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers,
-                           ndc, is_credit, status, hold_reason, price_source)
-       SELECT encounter_id, patient_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
-              transaction_type, transaction_code, transaction_code_system, description, quantity, amount, unit_amount, department,
-              insurance_plan_id, diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers,
-              ndc, is_credit, status, CASE WHEN status = 'held' THEN 'encounter cancelled' END, price_source
-         FROM jsonb_to_recordset($1::jsonb) AS v(
-                o int, encounter_id bigint, patient_id bigint, message_id bigint, ft1_index int, transaction_id text, transaction_batch_id text,
-                service_date date, service_end_date date, posting_date date, transaction_type text, transaction_code text, transaction_code_system text,
-                description text, quantity numeric, amount numeric, unit_amount numeric, department text, insurance_plan_id text, diagnosis_codes text[],
-                performing_provider jsonb, ordering_provider jsonb, procedure_code text, procedure_code_system text, modifiers text[], ndc text,
-                is_credit boolean, status text, price_source text)
-        ORDER BY o
-       ON CONFLICT (message_id, ft1_index) DO NOTHING
-       RETURNING id, message_id, ft1_index`,
-      [JSON.stringify(doc)],
-    );
-    const idOf = new Map(inserted.map((r) => [`${r.message_id}#${r.ft1_index}`, r.id]));
-    input.forEach((c, i) => {
-      counts[c.n] = (counts[c.n] ?? 0) + 1;
-      if (priced[i]?.source === 'unpriced') warnings[c.n]?.push(unpricedWarning(c.ft1Index));
-    });
-    // Credits: reverse the matching earlier charge (same transaction id, else same code, date and
-    // quantity, and amount when both are priced).
-    for (const [i, c] of input.entries()) {
-      if (!c.isCredit) continue;
-      const creditId = idOf.get(`${c.messageId}#${c.ft1Index}`);
-      if (creditId === undefined) continue;
-      const amount = priced[i]?.amount;
-      const matched = await rows<{ id: string }>(
-        em,
-        `WITH target AS (
-           SELECT id FROM charge
-            WHERE encounter_id = $1 AND NOT is_credit AND status IN ('posted', 'held')
-              AND ((transaction_id IS NOT NULL AND transaction_id = $2)
-                OR (COALESCE(procedure_code, transaction_code) = $3 AND service_date = $4 AND abs(quantity) = abs($5::numeric)
-                    AND ($6::numeric IS NULL OR amount IS NULL OR abs(amount) = abs($6::numeric))))
-            ORDER BY (transaction_id IS NOT DISTINCT FROM $2) DESC, id
-            LIMIT 1 FOR UPDATE
-         ), orig AS (
-           UPDATE charge SET status = 'reversed', reversed_by_charge_id = $7 FROM target WHERE charge.id = target.id RETURNING charge.id
-         )
-         UPDATE charge SET status = 'reversal', reverses_charge_id = orig.id FROM orig WHERE charge.id = $7 RETURNING orig.id`,
-        [encounters.get(c.encounterKey)?.id ?? null, c.transactionId ?? null, c.procedureCode ?? c.transactionCode ?? null, c.serviceDate, c.quantity, amount ?? null, creditId],
-      );
-      if (matched.length === 0) warnings[c.n]?.push(`FT1[${c.ft1Index}]: credit matches no posted charge: kept as an unmatched credit for review`);
-    }
-    return counts;
-  }
-
-  /** Loads a stored message for reprocessing, locking it. */
-  async lockForReprocess(em: EntityManager, id: string): Promise<{ id: string; raw: Buffer; charset: string; status: MessageStatus; source: string; connection_id: string | null } | undefined> {
-    const r = await rows<{ id: string; raw: Buffer; charset: string; status: MessageStatus; source: string; connection_id: string | null }>(
-      em,
-      `SELECT id, raw, charset, status, source, connection_id FROM inbound_message WHERE id = $1 FOR UPDATE`,
-      [id],
-    );
-    return r[0];
-  }
-
-  /** Records the outcome of a reprocess run on the same row. */
-  async updateOutcome(em: EntityManager, id: string, p: PreparedMessage, applied?: { patientId?: string; encounterId?: string; warnings: string[] }): Promise<void> {
-    const warnings = [...(p.mapped?.warnings ?? []), ...(applied?.warnings ?? [])];
-    await rows(
-      em,
-      `UPDATE inbound_message SET status = $2, ack_code = $3, error = $4, error_location = $5, warnings = $6::text[], attempts = attempts + 1, processed_at = now(),
-              control_id = $7, sending_application = $8, sending_facility = $9, message_type = $10, trigger_event = $11, version = $12,
-              patient_id = $13, encounter_id = $14
-        WHERE id = $1`,
-      [id, p.status, p.ackCode, p.error ?? null, p.errorLocation ?? null, warnings.length > 0 ? warnings : null,
-        p.controlId, p.sendingApplication, p.sendingFacility, p.messageType, p.triggerEvent, p.version, applied?.patientId ?? null, applied?.encounterId ?? null],
-    );
-  }
 }

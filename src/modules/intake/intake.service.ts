@@ -291,24 +291,18 @@ export class IntakeService implements OnModuleDestroy {
       if (batch && !(list.length === 1 && list[0]?.prepared.error?.startsWith('batch envelope'))) {
         // The envelope is fine now: its messages are stored on their own; this row is the container.
         const stored = await this.repository.storeInTransaction(em, list.map((c) => c.prepared));
-        await this.repository.updateOutcome(em, id, { ...(list[0] as Candidate).prepared, status: 'ignored', ackCode: 'AA', error: `batch split into messages ${stored.map((s) => s.messageId).join(', ')}`, errorLocation: undefined, mapped: undefined });
+        const container: PreparedMessage = {
+          ...(list[0] as Candidate).prepared, status: 'ignored', ackCode: 'AA', error: `batch split into messages ${stored.map((s) => s.messageId).join(', ')}`,
+          errorLocation: undefined, mapped: undefined,
+        };
+        await this.repository.reapply(em, id, container);
         return { messageId: id, status: 'ignored', ackCode: 'AA', controlIdReused: false, warnings: [], charges: stored.reduce((n, s) => n + s.charges, 0), previousStatus: row.status };
       }
-      const c = list[0] as Candidate;
-      const p = c.prepared;
-      let charges = 0;
-      let applied: { patientId?: string; encounterId?: string; warnings: string[] } | undefined;
-      if (p.status === 'processed' && p.mapped?.action === 'apply') {
-        const out = await this.repository.applyDerived({ em, messageIds: [id], mapped: [p.mapped] });
-        charges = out.charges[0] ?? 0;
-        applied = { patientId: out.patientIds[0], encounterId: out.encounterIds[0], warnings: out.warnings[0] ?? [] };
-      }
-      await this.repository.updateOutcome(em, id, p, applied);
-      const warnings = applied?.warnings ?? [];
+      const p = (list[0] as Candidate).prepared;
+      const { charges, warnings } = await this.repository.reapply(em, id, p);
       this.log.info({ event: 'message_reprocessed', messageId: id, status: p.status, charges });
       return {
-        messageId: id, status: p.status, ackCode: p.ackCode, error: p.error, errorLocation: p.errorLocation, controlIdReused: false,
-        warnings: [...(p.mapped?.warnings ?? []), ...warnings], charges, previousStatus: row.status,
+        messageId: id, status: p.status, ackCode: p.ackCode, error: p.error, errorLocation: p.errorLocation, controlIdReused: false, warnings, charges, previousStatus: row.status,
       };
     });
   }
