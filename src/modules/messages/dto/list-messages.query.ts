@@ -1,9 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { PageQuery } from '../../../common/page.query';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { MESSAGE_STATUSES, type MessageStatus } from '../../intake/inbound-message.entity';
 
-export class ListMessagesQuery {
+export class ListMessagesQuery extends PageQuery {
   @ApiPropertyOptional({ enum: MESSAGE_STATUSES })
   @IsOptional() @IsIn(MESSAGE_STATUSES)
   status?: MessageStatus;
@@ -15,12 +15,4 @@ export class ListMessagesQuery {
   @ApiPropertyOptional({ description: 'MSH-10' })
   @IsOptional() @IsString() @MaxLength(200)
   controlId?: string;
-
-  @ApiPropertyOptional({ default: 50, maximum: 500 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500)
-  limit = 50;
-
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
-  offset = 0;
 }
