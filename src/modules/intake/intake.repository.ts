@@ -45,7 +45,13 @@ let namedStatements: Promise<boolean> | undefined;
 async function rows<T extends Row>(em: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
   const runner = em.queryRunner;
   if (!runner) throw new Error('a transaction manager was expected');
-  namedStatements ??= runner.query('SELECT version() AS v').then((r: { v: string }[]) => !String(r[0]?.v).includes('PGlite'));
+  namedStatements ??= runner.query('SELECT version() AS v').then(
+    (r: { v: string }[]) => !String(r[0]?.v).includes('PGlite'),
+    (e: unknown) => {
+      namedStatements = undefined; // ask again next time (the database may have been down)
+      throw e;
+    },
+  );
   const client = (runner as unknown as { databaseConnection?: PgClient & object }).databaseConnection;
   if (client === undefined || !(await namedStatements)) {
     const r = await runner.query(sql, params, true);
