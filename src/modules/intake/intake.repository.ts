@@ -198,7 +198,7 @@ const encounterInsertValue = (c: string, t: string): string => (c === 'status' ?
  */
 const ONE_STATEMENT_SQL = `
 WITH pv AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(patient_key text, mrn text, mrn_authority text, message_id bigint, ${PATIENT_COLUMNS.map((c) => `${c} text`).join(', ')})
+  SELECT * FROM json_to_recordset($1::json) AS v(patient_key text, mrn text, mrn_authority text, message_id bigint, ${PATIENT_COLUMNS.map((c) => `${c} text`).join(', ')})
 ), pins AS (
   INSERT INTO patient (patient_key, mrn, mrn_authority, last_message_id, ${PATIENT_COLUMNS.join(', ')})
   SELECT patient_key, mrn, mrn_authority, message_id, ${PATIENT_COLUMNS.map((c) => `NULLIF(${c}, '')::${PATIENT_TYPES[c]}`).join(', ')} FROM pv ORDER BY patient_key
@@ -214,7 +214,7 @@ WITH pv AS (
   UNION ALL SELECT patient_key, COALESCE(merged_into_id, id) FROM pupd
 ), ev AS (
   SELECT v.*, pat.id AS patient_id
-    FROM jsonb_to_recordset($2::jsonb) AS v(encounter_key text, key_source text, patient_key text, message_id bigint, ${ENC_NAMES.map((c) => `${c} text`).join(', ')})
+    FROM json_to_recordset($2::json) AS v(encounter_key text, key_source text, patient_key text, message_id bigint, ${ENC_NAMES.map((c) => `${c} text`).join(', ')})
     JOIN pat USING (patient_key)
 ), eold AS (
   SELECT e.id, e.status FROM encounter e JOIN ev ON ev.encounter_key = e.encounter_key
@@ -245,7 +245,7 @@ WITH pv AS (
                         insured_name, insured_relationship, insured_birth_date, insured_address, effective_date, expiration_date, last_message_id)
   SELECT v.coverage_key, pat.id, enc.id, v.set_id, v.payer_id, v.payer_name, v.plan_id, v.plan_type, v.group_number, v.group_name, v.member_id,
          v.insured_name, v.insured_relationship, v.insured_birth_date, v.insured_address, v.effective_date, v.expiration_date, v.message_id
-    FROM jsonb_to_recordset($3::jsonb) AS v(coverage_key text, patient_key text, encounter_key text, set_id int, payer_id text, payer_name text,
+    FROM json_to_recordset($3::json) AS v(coverage_key text, patient_key text, encounter_key text, set_id int, payer_id text, payer_name text,
            plan_id text, plan_type text, group_number text, group_name text, member_id text, insured_name jsonb, insured_relationship text,
            insured_birth_date date, insured_address jsonb, effective_date date, expiration_date date, message_id bigint)
     JOIN pat ON pat.patient_key = v.patient_key LEFT JOIN enc ON enc.encounter_key = v.encounter_key
@@ -260,7 +260,7 @@ WITH pv AS (
 ), dx AS (
   INSERT INTO diagnosis (encounter_id, set_id, code, coding_system, description, diagnosis_type, priority, last_message_id)
   SELECT enc.id, v.set_id, v.code, v.coding_system, v.description, v.diagnosis_type, v.priority, v.message_id
-    FROM jsonb_to_recordset($4::jsonb) AS v(encounter_key text, set_id int, code text, coding_system text, description text, diagnosis_type text, priority int, message_id bigint)
+    FROM json_to_recordset($4::json) AS v(encounter_key text, set_id int, code text, coding_system text, description text, diagnosis_type text, priority int, message_id bigint)
     JOIN enc ON enc.encounter_key = v.encounter_key
    ORDER BY enc.id, v.coding_system, v.code
   ON CONFLICT (encounter_id, coding_system, code) DO UPDATE SET
@@ -271,7 +271,7 @@ WITH pv AS (
 ), pr AS (
   INSERT INTO procedure (encounter_id, set_id, code, coding_system, description, procedure_at, procedure_key, surgeon, last_message_id)
   SELECT enc.id, v.set_id, v.code, v.coding_system, v.description, v.procedure_at, v.procedure_key, v.surgeon, v.message_id
-    FROM jsonb_to_recordset($5::jsonb) AS v(encounter_key text, set_id int, code text, coding_system text, description text, procedure_at timestamp,
+    FROM json_to_recordset($5::json) AS v(encounter_key text, set_id int, code text, coding_system text, description text, procedure_at timestamp,
            procedure_key text, surgeon jsonb, message_id bigint)
     JOIN enc ON enc.encounter_key = v.encounter_key
    ORDER BY enc.id, v.procedure_key
@@ -293,7 +293,7 @@ WITH pv AS (
          CASE WHEN v.is_credit THEN 'unmatched_credit' WHEN enc.status = 'cancelled' THEN 'held' ELSE 'posted' END,
          CASE WHEN NOT v.is_credit AND enc.status = 'cancelled' THEN 'encounter cancelled' END,
          CASE WHEN v.amount IS NOT NULL THEN 'message' WHEN cm.price IS NOT NULL THEN 'chargemaster' ELSE 'unpriced' END
-    FROM jsonb_to_recordset($6::jsonb) AS v(o int, encounter_key text, message_id bigint, ft1_index int, transaction_id text, transaction_batch_id text,
+    FROM json_to_recordset($6::json) AS v(o int, encounter_key text, message_id bigint, ft1_index int, transaction_id text, transaction_batch_id text,
            service_date date, service_end_date date, posting_date date, transaction_type text, transaction_code text, transaction_code_system text,
            description text, quantity numeric, amount numeric, unit_amount numeric, department text, insurance_plan_id text, diagnosis_codes text[],
            performing_provider jsonb, ordering_provider jsonb, procedure_code text, procedure_code_system text, modifiers text[], ndc text,
@@ -308,7 +308,7 @@ WITH pv AS (
     FROM ch WHERE price_source = 'unpriced' GROUP BY message_id
 ), mv AS (
   SELECT v.*, pat.id AS patient_id, enc.id AS encounter_id, v.warnings || COALESCE(u.warnings, '{}') AS all_warnings
-    FROM jsonb_to_recordset($7::jsonb) AS v(id bigint, source text, connection_id text, control_id text, sending_application text, sending_facility text,
+    FROM json_to_recordset($7::json) AS v(id bigint, source text, connection_id text, control_id text, sending_application text, sending_facility text,
            message_type text, trigger_event text, version text, batch_control_id text, content_hash text, raw text, charset text, status text,
            ack_code text, error text, error_location text, control_id_reused boolean, warnings text[], duplicate_of_id bigint, patient_key text,
            encounter_key text)
