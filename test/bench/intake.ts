@@ -28,19 +28,19 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-function load(port: number, connections: number, seconds: number, prefix: string): Promise<LoadResult> {
+function load(port: number, connections: number, seconds: number, prefix: string, visits = 0): Promise<LoadResult> {
   const child = fork(join(__dirname, 'load.ts'), [], { execArgv: ['-r', join(__dirname, '..', 'support', 'ts-register.js')] });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => {
       resolve(m as LoadResult);
     });
     child.once('error', reject);
-    child.send({ port, connections, seconds, prefix });
+    child.send({ port, connections, seconds, prefix, visits });
   });
 }
 
 /** End-to-end intake: MLLP over loopback into the real service on a real PostgreSQL, then verified. */
-export async function benchIntake(serverUrl: string, connectionCounts: number[], seconds: number): Promise<IntakeResult[]> {
+export async function benchIntake(serverUrl: string, connectionCounts: number[], seconds: number, visits = 0): Promise<IntakeResult[]> {
   setRootLogger(pino({ level: 'silent' }));
   const name = `hl7c_bench_${Date.now().toString(36)}`;
   const admin = new Client({ connectionString: serverUrl });
@@ -58,7 +58,7 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
   try {
     await load(svc.mllpPort, 8, Math.min(2, seconds), 'WARM'); // JIT, pool and caches
     for (const c of connectionCounts) {
-      const r = await load(svc.mllpPort, c, seconds, `C${c}-`);
+      const r = await load(svc.mllpPort, c, seconds, `C${c}V${visits}-`, visits);
       const lat = r.latenciesMs.sort((a, b) => a - b);
       const check = await svc.db.dataSource.query<{ ok: string }[]>(
         `SELECT count(*)::text AS ok FROM inbound_message m

@@ -12,6 +12,8 @@ interface Job {
   connections: number;
   seconds: number;
   prefix: string;
+  /** 0: every message a new patient and visit; N: messages spread over N known visits. */
+  visits: number;
 }
 
 export interface LoadResult {
@@ -38,7 +40,7 @@ async function connection(job: Job, n: number, until: bigint, out: LoadResult): 
   });
   for (let i = 0; process.hrtime.bigint() < until; i++) {
     const id = `${job.prefix}${n}-${i}`;
-    const frame = encodeFrame(benchDft(id, n * 100000 + i));
+    const frame = encodeFrame(benchDft(id, job.visits > 0 ? (n * 7919 + i) % job.visits : n * 100000 + i));
     const start = process.hrtime.bigint();
     const ack = await new Promise<string>((resolve) => {
       waiting = resolve;

@@ -23,6 +23,12 @@ async function main(): Promise<void> {
       `  ${String(r.connections).padStart(11)} ${String(r.messagesPerSecond).padStart(7)} ${r.p50.toFixed(2).padStart(9)} ${r.p99.toFixed(2).padStart(8)}   ${String(r.acked).padEnd(6)} ${String(r.notAcked).padEnd(8)} ${r.verified === r.acked ? 'all' : `${r.verified} of ${r.acked}`}\n`,
     );
   }
+  const [known] = await benchIntake(server, [32], seconds, 200);
+  if (known) {
+    process.stdout.write(
+      `  ${'32*'.padStart(11)} ${String(known.messagesPerSecond).padStart(7)} ${known.p50.toFixed(2).padStart(9)} ${known.p99.toFixed(2).padStart(8)}   ${String(known.acked).padEnd(6)} ${String(known.notAcked).padEnd(8)} ${known.verified === known.acked ? 'all' : `${known.verified} of ${known.acked}`}   (* charges spread over 200 known visits instead of a new patient per message)\n`,
+    );
+  }
   const at32 = intake.find((r) => r.connections === 32);
   process.stdout.write(`  required at 32 connections: >= 2000 msg/s and p99 < 50 ms -> ${at32 && at32.messagesPerSecond >= 2000 && at32.p99 < 50 && at32.verified === at32.acked ? 'met' : 'NOT met'}\n`);
 }
