@@ -90,14 +90,27 @@ describe('MLLP intake against real PostgreSQL over real TCP', () => {
     expect(after.map((a) => a.status)).toEqual(['posted', 'posted']);
   });
 
+  it('creates the encounter from an A08 or DFT that arrives before the admit, and the admit completes it', async () => {
+    const early = adt('A08', 'O-1', 'MRN12', 'V1200').replace(/\rPV1\|1\|O\|/, '\rPV1|1||');
+    expect((await ackOf(early)).get('MSA-1')).toBe('AA');
+    let enc = await db.query<{ status: string; patient_class: string | null }>(`SELECT status, patient_class FROM encounter WHERE visit_number = 'V1200'`);
+    expect(enc).toEqual([{ status: 'active', patient_class: null }]);
+    await ackOf(adt('A01', 'O-2', 'MRN12', 'V1200'));
+    enc = await db.query<{ status: string; patient_class: string | null }>(`SELECT status, patient_class FROM encounter WHERE visit_number = 'V1200'`);
+    expect(enc).toEqual([{ status: 'active', patient_class: 'O' }]);
+    const n = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM encounter WHERE visit_number = 'V1200'`);
+    expect(n[0]?.n).toBe('1');
+  });
+
   it('A03 discharges and A13 cancels the discharge', async () => {
     await ackOf(adt('A01', 'D-1', 'MRN5', 'V500'));
-    await ackOf(adt('A03', 'D-2', 'MRN5', 'V500').replace(/\rPV1\|([^\r]*)/, (m) => m + '|||||||||||20240106100000'.slice(0, 0)));
-    let enc = await db.query<{ status: string }>(`SELECT status FROM encounter WHERE visit_number = 'V500'`);
-    expect(enc[0]?.status).toBe('discharged');
+    // PV1-45 discharge date/time on the A03.
+    await ackOf(adt('A03', 'D-2', 'MRN5', 'V500').replace(/(\rPV1\|[^\r]*)/, '$1|20240106100000'));
+    let enc = await db.query<{ status: string; discharge_at: string | null }>(`SELECT status, to_char(discharge_at, 'YYYY-MM-DD HH24:MI') AS discharge_at FROM encounter WHERE visit_number = 'V500'`);
+    expect(enc[0]).toEqual({ status: 'discharged', discharge_at: '2024-01-06 10:00' });
     await ackOf(adt('A13', 'D-3', 'MRN5', 'V500'));
-    enc = await db.query<{ status: string }>(`SELECT status FROM encounter WHERE visit_number = 'V500'`);
-    expect(enc[0]?.status).toBe('active');
+    enc = await db.query<{ status: string; discharge_at: string | null }>(`SELECT status, to_char(discharge_at, 'YYYY-MM-DD HH24:MI') AS discharge_at FROM encounter WHERE visit_number = 'V500'`);
+    expect(enc[0]).toEqual({ status: 'active', discharge_at: null });
   });
 
   it('A40 moves the prior patient’s encounters and charges to the survivor', async () => {

@@ -15,7 +15,7 @@ export function adt(event: string, ctl: string, mrn: string, visit: string, extr
     MSH('ADT1', `ADT^${event}^ADT_A01`, ctl),
     `EVN|${event}|20240105120000`,
     PID(mrn),
-    `PV1|1|O|CLINIC^101^A^HOSP||||1234567893^SMITH^JOHN^^^^^^NPI^^^^NPI|||MED||||1|||||${visit}^^^HOSP|SP|||||||||||||||||||||||||20240105090000`,
+    `PV1|1|O|CLINIC^101^A^HOSP||||1234567893^SMITH^JOHN^^^^^^NPI^^^^NPI|||MED||||1|||||${visit}^^^HOSP|SP||||||||||||||||||||||||20240105090000`,
     ...extra,
   ].join('\r') + '\r';
 }
