@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli';
+import { encodeFrame } from '../src/lib/mllp';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
 
@@ -53,6 +54,13 @@ describe('hl7-claims CLI', () => {
     expect(JSON.parse(again.out)).toEqual({ messages: 3, processed: 0, duplicates: 3, errors: 0, rejected: 0, ignored: 0 });
     const charges = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM charge`);
     expect(charges[0]?.n).toBe('2');
+  });
+
+  it('ingests an MLLP-framed dump', async () => {
+    const framed = join(dir, 'capture.mllp');
+    writeFileSync(framed, Buffer.concat([encodeFrame(dft({ controlId: 'FR-1', visit: 'VFR1' })), Buffer.from('\r\n'), encodeFrame(dft({ controlId: 'FR-2', visit: 'VFR2' }))]));
+    const r = await run(['ingest', framed, '--json']);
+    expect(JSON.parse(r.out)).toEqual({ messages: 2, processed: 2, duplicates: 0, errors: 0, rejected: 0, ignored: 0 });
   });
 
   it('reprocesses messages in error and says what is still failing', async () => {

@@ -33,10 +33,15 @@ export function readMsh18(bytes: Buffer): string {
   return value.split(component)[0] ?? '';
 }
 
+/** Decodes stored bytes with the character set they were received in. */
+export function decodeWithCharset(bytes: Buffer, charset: Hl7Charset): string {
+  return decoders[charset].decode(bytes);
+}
+
 /** Decodes a frame or file: MSH-18 when it names a character set we know, else the listener's default. */
 export function decodeHl7Bytes(bytes: Buffer, fallback: Hl7Charset): { text: string; charset: Hl7Charset } {
   const charset = charsetOfMsh18(readMsh18(bytes)) ?? fallback;
-  return { text: decoders[charset].decode(bytes), charset };
+  return { text: decodeWithCharset(bytes, charset), charset };
 }
 
 /** Encodes text back to bytes in a charset (used for messages cut out of a batch and for ACKs). */

@@ -10,4 +10,4 @@ export {
 } from './datetime';
 export { Hl7Error, Hl7ParseError, Hl7ErrorCode, HL7_ERROR_TEXT, formatLocation, parseLocation, type Hl7Location } from './errors';
 export { checkEnvelope, recoverSpaceSeparatedSegments, SUPPORTED_VERSIONS, SUPPORTED_PROCESSING_IDS, type EnvelopeProblem } from './validate';
-export { decodeHl7Bytes, encodeHl7Text, charsetOfMsh18, readMsh18, type Hl7Charset } from './charset';
+export { decodeHl7Bytes, decodeWithCharset, encodeHl7Text, charsetOfMsh18, readMsh18, type Hl7Charset } from './charset';

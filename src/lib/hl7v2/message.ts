@@ -75,11 +75,6 @@ export class Segment {
     return field < starts.length ? (starts[field] as number) : -1;
   }
 
-  /** Number of the last field present. */
-  get fieldCount(): number {
-    return this.fields().length - 1;
-  }
-
   /** A field's text as written (all repetitions, delimiters and escapes included). */
   rawField(field: number): string {
     if (this.fieldList !== undefined) return this.fieldList[field] ?? '';

@@ -15,8 +15,6 @@ export class TransientStoreError extends Error {
   }
 }
 
-class ConcurrentInsert extends Error {}
-
 
 interface Row {
   [k: string]: unknown;
@@ -110,7 +108,7 @@ function pgCode(e: unknown): string | undefined {
 
 /** Connection failures and lock conflicts: the same batch may succeed if tried again later. */
 export function isTransient(e: unknown): boolean {
-  if (e instanceof TransientStoreError || e instanceof ConcurrentInsert) return true;
+  if (e instanceof TransientStoreError) return true;
   const code = pgCode(e);
   if (code !== undefined) return TRANSIENT_CODES.has(code) || code.startsWith('08');
   const msg = e instanceof Error ? e.message : String(e);
@@ -624,6 +622,12 @@ export class IntakeRepository {
         (patientKey === undefined ? undefined : out?.patientIds[patientKey]) ?? null, (encounterKey === undefined ? undefined : out?.encounterIds[encounterKey]) ?? null],
     );
     return { charges: result?.charges ?? 0, warnings: result?.warnings ?? [] };
+  }
+
+  /** Ids of every message in error, oldest first. */
+  async errorIds(): Promise<string[]> {
+    const r: { id: string }[] = await this.dataSource.query(`SELECT id FROM inbound_message WHERE status = 'error' ORDER BY id`);
+    return r.map((x) => x.id);
   }
 
   /** Loads a stored message for reprocessing, locking it. */

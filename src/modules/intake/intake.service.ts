@@ -6,6 +6,7 @@ import {
   recoverSpaceSeparatedSegments, splitBatch, type AckCode, type AckError, type Hl7Charset, type Message,
 } from '../../lib/hl7v2';
 import { GroupCommitter } from '../../lib/group-commit';
+import { MllpDecoder } from '../../lib/mllp';
 import { logger } from '../../common/logger';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config';
@@ -22,7 +23,7 @@ export interface FrameContext {
 /** What to answer a frame with, and what was stored. */
 export interface FrameResult {
   /** The ACK to send: exactly one per frame. */
-  acks: string[];
+  ack: string;
   stored: StoredMessage[];
   /** False when the database could not be reached: nothing was stored, the sender must resend. */
   durable: boolean;
@@ -157,7 +158,7 @@ export class IntakeService implements OnModuleDestroy {
   }
 
   /**
-   * Handles one MLLP frame: stores what it holds and returns the ACK(s). An ACK that says AA
+   * Handles one MLLP frame: stores what it holds and returns its ACK. An ACK that says AA
    * is only built after the commit; when the database cannot be reached the answer is AR
    * (original mode) or CE (enhanced), and nothing is half-stored.
    */
@@ -169,15 +170,15 @@ export class IntakeService implements OnModuleDestroy {
     } catch (e) {
       const transient = e instanceof TransientStoreError;
       this.log.error({ event: 'store_failed', transient, connectionId: ctx.connectionId, controlIds: list.map((c) => c.prepared.controlId), ...describeDbError(transient ? e.cause : e) });
-      return { acks: [this.unavailableAck(list, batch, batchControlId)], stored: [], durable: false };
+      return { ack: this.unavailableAck(list, batch, batchControlId), stored: [], durable: false };
     }
     for (const [i, s] of stored.entries()) {
       const p = list[i]?.prepared;
       this.log.info({ event: 'message_stored', messageId: s.messageId, controlId: p?.controlId, type: `${p?.messageType ?? ''}^${p?.triggerEvent ?? ''}`, status: s.status, ack: s.ackCode, charges: s.charges, connectionId: ctx.connectionId, reused: s.controlIdReused || undefined });
     }
-    if (batch) return { acks: [this.batchAck(list, stored, batchControlId)], stored, durable: true };
+    if (batch) return { ack: this.batchAck(list, stored, batchControlId), stored, durable: true };
     const only = list[0] as Candidate;
-    return { acks: [this.messageAck(only, stored[0] as StoredMessage)], stored, durable: true };
+    return { ack: this.messageAck(only, stored[0] as StoredMessage), stored, durable: true };
   }
 
   private errorsOf(c: Candidate, s: { ackCode: AckCode; error?: string; errorLocation?: string }): AckError[] {
@@ -258,15 +259,15 @@ export class IntakeService implements OnModuleDestroy {
     };
     try {
       const stored = await this.committer.submit(candidate.prepared);
-      return { acks: [buildAck(message, { code: 'AR', errors: this.errorsOf(candidate, stored) })], stored: [stored], durable: true };
+      return { ack: buildAck(message, { code: 'AR', errors: this.errorsOf(candidate, stored) }), stored: [stored], durable: true };
     } catch {
-      return { acks: [this.unavailableAck([candidate], false, undefined)], stored: [], durable: false };
+      return { ack: this.unavailableAck([candidate], false, undefined), stored: [], durable: false };
     }
   }
 
   /** File ingest (CLI): a file of one message, several, an FHS/BHS batch, or MLLP-framed messages. */
   async ingestBytes(bytes: Buffer, ctx: FrameContext): Promise<{ summary: IngestSummary; stored: StoredMessage[] }> {
-    const frames = bytes.includes(0x0b) && bytes.includes(0x1c) ? splitFramed(bytes) : [bytes];
+    const frames = bytes.includes(0x0b) && bytes.includes(0x1c) ? framesOf(bytes) : [bytes];
     const stored: StoredMessage[] = [];
     for (const frame of frames) {
       const r = await this.receiveFrame(frame, ctx);
@@ -308,9 +309,8 @@ export class IntakeService implements OnModuleDestroy {
   }
 
   /** Ids of every message in error, oldest first (for `messages reprocess --status error`). */
-  async errorIds(): Promise<string[]> {
-    const r: { id: string }[] = await this.dataSource.query(`SELECT id FROM inbound_message WHERE status = 'error' ORDER BY id`);
-    return r.map((x) => x.id);
+  errorIds(): Promise<string[]> {
+    return this.repository.errorIds();
   }
 }
 
@@ -332,15 +332,7 @@ export function summarize(stored: StoredMessage[]): IngestSummary {
   return s;
 }
 
-/** Cuts MLLP-framed file content into frame payloads (VT … FS CR). */
-function splitFramed(bytes: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let i = bytes.indexOf(0x0b);
-  while (i >= 0) {
-    const end = bytes.indexOf(0x1c, i + 1);
-    if (end < 0) break;
-    out.push(bytes.subarray(i + 1, end));
-    i = bytes.indexOf(0x0b, end + 1);
-  }
-  return out;
+/** The frame payloads of MLLP-framed file content (a capture or dump), cut by the listener's decoder. */
+function framesOf(bytes: Buffer): Buffer[] {
+  return new MllpDecoder(Number.MAX_SAFE_INTEGER).push(bytes).flatMap((ev) => (ev.type === 'frame' ? [ev.payload] : []));
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { TextDecoder } from 'node:util';
 import { ApiErrorCode, ApiException } from '../../common/api.exception';
+import { decodeWithCharset, type Hl7Charset } from '../../lib/hl7v2';
 import { IntakeService, ReprocessError } from '../intake/intake.service';
 import { ListMessagesQuery } from './dto/list-messages.query';
 import { MessagesRepository } from './messages.repository';
@@ -70,7 +70,7 @@ export class MessagesController {
       encounterId: m.encounterId,
       charges: await this.messages.chargeCount(id),
       charset: m.charset,
-      raw: new TextDecoder(m.charset === 'utf-8' ? 'utf-8' : m.charset === 'iso-8859-1' ? 'latin1' : 'windows-1252').decode(m.raw),
+      raw: decodeWithCharset(m.raw, m.charset as Hl7Charset),
     };
   }
 

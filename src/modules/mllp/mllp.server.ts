@@ -102,14 +102,12 @@ export class MllpServer {
     const ctx = { source: 'mllp' as const, connectionId, charset: this.charset };
     this.log.info({ event: 'connection_open', connection: conn.id, remote: socket.remoteAddress });
 
-    const reply = (work: Promise<{ acks: string[] }>): void => {
+    const reply = (work: Promise<{ ack: string }>): void => {
       conn.inFlight++;
       conn.tail = conn.tail.then(async () => {
         try {
           const r = await work;
-          for (const ack of r.acks) {
-            if (!socket.destroyed) socket.write(encodeFrame(encodeHl7Text(ack, this.charset)));
-          }
+          if (!socket.destroyed) socket.write(encodeFrame(encodeHl7Text(r.ack, this.charset)));
         } catch (e) {
           this.log.error({ event: 'frame_failed', connection: conn.id, err: e instanceof Error ? e.name : 'unknown' });
         } finally {

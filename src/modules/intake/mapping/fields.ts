@@ -24,6 +24,12 @@ export function text(seg: Segment, field: number, component = 1, repetition = 1,
   return t === '' ? undefined : t;
 }
 
+/** A whole number field (set ids, priorities); undefined when empty or not a whole number. */
+export function int(seg: Segment, field: number): number | undefined {
+  const v = opt(seg, field);
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
 /** Plain optional text (empty and HL7 null both → undefined), for records that are replaced whole. */
 export function opt(seg: Segment, field: number, component = 1, repetition = 1, sub = 1): string | undefined {
   return text(seg, field, component, repetition, sub) ?? undefined;

@@ -2,7 +2,7 @@ import { Hl7Error, Hl7ErrorCode, type Message, type Segment } from '../../../lib
 import { isNegativeDecimal } from '../../../lib/decimal';
 import type { EncounterStatus, Guarantor } from '../../encounters/encounter.entity';
 import type { PatientIdentifier } from '../../encounters/patient.entity';
-import { address, at, date, dateTime, decimal, keyOf, opt, personName, phone, providers, text, type Warnings } from './fields';
+import { address, at, date, dateTime, decimal, int, keyOf, opt, personName, phone, providers, text, type Warnings } from './fields';
 import {
   emptyMapping, type ChargeRecord, type CoverageRecord, type DiagnosisRecord, type EncounterRecord, type MappedMessage,
   type MergeRecord, type PatientRecord, type ProcedureRecord,
@@ -165,8 +165,7 @@ function mapCoverages(msg: Message, ownerKey: string, patientKey: string, encoun
   const out: CoverageRecord[] = [];
   msg.segments('IN1').forEach((in1, i) => {
     const sequence = i + 1;
-    const setIdText = opt(in1, 1);
-    const setId = setIdText !== undefined && /^\d+$/.test(setIdText) ? Number(setIdText) : sequence;
+    const setId = int(in1, 1) ?? sequence;
     const c: CoverageRecord = {
       ownerKey,
       patientKey,
@@ -196,16 +195,14 @@ function mapDiagnoses(msg: Message, encounterKey: string): DiagnosisRecord[] {
   for (const dg1 of msg.segments('DG1')) {
     const code = opt(dg1, 3, 1);
     if (code === undefined) continue;
-    const setId = opt(dg1, 1);
-    const priority = opt(dg1, 15);
     out.push({
       encounterKey,
-      setId: setId !== undefined && /^\d+$/.test(setId) ? Number(setId) : undefined,
+      setId: int(dg1, 1),
       code,
       codingSystem: opt(dg1, 3, 3) ?? opt(dg1, 2) ?? '',
       description: opt(dg1, 3, 2) ?? opt(dg1, 4),
       diagnosisType: opt(dg1, 6),
-      priority: priority !== undefined && /^\d+$/.test(priority) ? Number(priority) : undefined,
+      priority: int(dg1, 15),
     });
   }
   return out;
@@ -216,10 +213,9 @@ function mapProcedures(msg: Message, encounterKey: string, w: Warnings): Procedu
   msg.segments('PR1').forEach((pr1, i) => {
     const code = opt(pr1, 3, 1);
     if (code === undefined) return;
-    const setId = opt(pr1, 1);
     out.push({
       encounterKey,
-      setId: setId !== undefined && /^\d+$/.test(setId) ? Number(setId) : undefined,
+      setId: int(pr1, 1),
       code,
       codingSystem: opt(pr1, 3, 3) ?? opt(pr1, 2) ?? '',
       description: opt(pr1, 3, 2) ?? opt(pr1, 4),
