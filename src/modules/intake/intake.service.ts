@@ -123,8 +123,11 @@ export class IntakeService implements OnModuleDestroy {
       }
       return { prepared: { ...base, ...header, status: 'processed', ackCode: 'AA', mapped }, message };
     } catch (e) {
-      if (!(e instanceof Hl7Error)) throw e;
-      return { prepared: { ...base, ...header, status: 'error', ackCode: 'AE', error: e.message, errorLocation: e.location && formatLocation(e.location) }, message, error: e };
+      // A defect in mapping must not leave the sender without an answer or lose the message: it is
+      // stored in error (reprocessable once fixed) and answered AE.
+      const error = e instanceof Hl7Error ? e : new Hl7Error('internal error while mapping the message; it is kept for reprocessing', Hl7ErrorCode.ApplicationInternalError);
+      if (!(e instanceof Hl7Error)) this.log.error({ event: 'mapping_failed', controlId: header.controlId, err: e instanceof Error ? e.name : 'unknown' });
+      return { prepared: { ...base, ...header, status: 'error', ackCode: 'AE', error: error.message, errorLocation: error.location && formatLocation(error.location) }, message, error };
     }
   }
 

@@ -3,7 +3,7 @@ import net, { type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { Inject, Injectable } from '@nestjs/common';
 import { MllpDecoder, encodeFrame } from '../../lib/mllp';
-import { encodeHl7Text, type Hl7Charset } from '../../lib/hl7v2';
+import { buildAck, encodeHl7Text, Hl7ErrorCode, type Hl7Charset } from '../../lib/hl7v2';
 import { logger } from '../../common/logger';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config';
@@ -109,7 +109,10 @@ export class MllpServer {
           const r = await work;
           if (!socket.destroyed) socket.write(encodeFrame(encodeHl7Text(r.ack, this.charset)));
         } catch (e) {
+          // Never silence: an unexpected failure still gets a negative ACK (nothing was acknowledged as stored).
           this.log.error({ event: 'frame_failed', connection: conn.id, err: e instanceof Error ? e.name : 'unknown' });
+          const ack = buildAck(undefined, { code: 'AR', errors: [{ code: Hl7ErrorCode.ApplicationInternalError, message: 'internal error; the message was not stored, send it again' }] });
+          if (!socket.destroyed) socket.write(encodeFrame(encodeHl7Text(ack, this.charset)));
         } finally {
           conn.inFlight--;
         }
