@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import {
   buildAck, checkEnvelope, decodeHl7Bytes, encodeHl7Text, formatLocation, Hl7Error, Hl7ErrorCode, isBatch, parseLocation, parseMessage,
   recoverSpaceSeparatedSegments, splitBatch, type AckCode, type AckError, type Hl7Charset, type Message,
@@ -10,6 +9,7 @@ import { MllpDecoder } from '../../lib/mllp';
 import { logger } from '../../common/logger';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config';
+import { IntakeConnections } from './intake.connections';
 import { describeDbError, IntakeRepository, TransientStoreError } from './intake.repository';
 import { mapMessage } from './mapping/mapper';
 import type { IntakeSource, PreparedMessage, StoredMessage } from './intake.types';
@@ -66,7 +66,7 @@ export class IntakeService implements OnModuleDestroy {
 
   constructor(
     private readonly repository: IntakeRepository,
-    private readonly dataSource: DataSource,
+    private readonly connections: IntakeConnections,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.committer = new GroupCommitter((items) => this.repository.store(items), {
@@ -77,6 +77,7 @@ export class IntakeService implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.committer.drain();
+    await this.connections.close();
   }
 
   /** Waits for every message in flight to be stored (graceful shutdown). */
@@ -286,24 +287,24 @@ export class IntakeService implements OnModuleDestroy {
    * nothing (errors are all-or-nothing), so nothing is doubled.
    */
   async reprocess(id: string): Promise<StoredMessage & { previousStatus: string }> {
-    return this.dataSource.transaction(async (em) => {
-      const row = await this.repository.lockForReprocess(em, id);
+    return this.repository.transaction(async (sql) => {
+      const row = await this.repository.lockForReprocess(sql, id);
       if (!row) throw new ReprocessError('not_found', `message ${id} does not exist`);
       if (row.status !== 'error') throw new ReprocessError('not_in_error', `message ${id} is ${row.status}; only messages in error are reprocessed`);
       const ctx: FrameContext = { source: row.source as IntakeSource, connectionId: row.connection_id ?? undefined, charset: row.charset as Hl7Charset };
       const { list, batch } = this.candidates(row.raw, ctx);
       if (batch && !(list.length === 1 && list[0]?.prepared.error?.startsWith('batch envelope'))) {
         // The envelope is fine now: its messages are stored on their own; this row is the container.
-        const stored = await this.repository.storeInTransaction(em, list.map((c) => c.prepared));
+        const stored = await this.repository.storeInTransaction(sql, list.map((c) => c.prepared));
         const container: PreparedMessage = {
           ...(list[0] as Candidate).prepared, status: 'ignored', ackCode: 'AA', error: `batch split into messages ${stored.map((s) => s.messageId).join(', ')}`,
           errorLocation: undefined, mapped: undefined,
         };
-        await this.repository.reapply(em, id, container);
+        await this.repository.reapply(sql, id, container);
         return { messageId: id, status: 'ignored', ackCode: 'AA', controlIdReused: false, warnings: [], charges: stored.reduce((n, s) => n + s.charges, 0), previousStatus: row.status };
       }
       const p = (list[0] as Candidate).prepared;
-      const { charges, warnings } = await this.repository.reapply(em, id, p);
+      const { charges, warnings } = await this.repository.reapply(sql, id, p);
       this.log.info({ event: 'message_reprocessed', messageId: id, status: p.status, charges });
       return {
         messageId: id, status: p.status, ackCode: p.ackCode, error: p.error, errorLocation: p.errorLocation, controlIdReused: false, warnings, charges, previousStatus: row.status,
