@@ -229,4 +229,42 @@ describe('MLLP intake against real PostgreSQL over real TCP', () => {
     const rows = await db.query<{ control_id: string; batch_control_id: string }>(`SELECT control_id, batch_control_id FROM inbound_message WHERE control_id IN ('B-1', 'B-2') ORDER BY control_id`);
     expect(rows).toEqual([{ control_id: 'B-1', batch_control_id: 'BATCH-9' }, { control_id: 'B-2', batch_control_id: 'BATCH-9' }]);
   });
+
+  it('stores a group mixing new messages, a resend and a reused control id: the resend as a duplicate, the rest once', async () => {
+    const resent = dft({ controlId: 'G-OLD', visit: 'VG0', charges: [{ amount: '7.00' }] });
+    expect((await ackOf(resent)).get('MSA-1')).toBe('AA');
+    // One batch frame is stored as one group: the resend makes the one-statement path give way to the look-up.
+    const batch = ['BHS|^~\\&|CHG1|HOSP|||20240105||||BATCH-G',
+      dft({ controlId: 'G-1', visit: 'VG1' }).trimEnd(), resent.trimEnd(),
+      dft({ controlId: 'G-OLD', visit: 'VG2', charges: [{ amount: '9.00', txn: 'NEWTXN' }] }).trimEnd(), dft({ controlId: 'G-2', visit: 'VG3' }).trimEnd(), 'BTS|4'].join('\r') + '\r';
+    expect((await ackOf(batch)).get('MSA-1')).toBe('AA');
+    const rows = await db.query<{ control_id: string; status: string; control_id_reused: boolean; dup: boolean; charges: string }>(
+      `SELECT m.control_id, m.status, m.control_id_reused, m.duplicate_of_id IS NOT NULL AS dup, (SELECT count(*) FROM charge c WHERE c.message_id = m.id)::text AS charges
+         FROM inbound_message m WHERE m.control_id IN ('G-OLD', 'G-1', 'G-2') ORDER BY m.id`,
+    );
+    expect(rows).toEqual([
+      { control_id: 'G-OLD', status: 'processed', control_id_reused: false, dup: false, charges: '1' },
+      { control_id: 'G-1', status: 'processed', control_id_reused: false, dup: false, charges: '1' },
+      { control_id: 'G-OLD', status: 'duplicate', control_id_reused: false, dup: true, charges: '0' },
+      { control_id: 'G-OLD', status: 'processed', control_id_reused: true, dup: false, charges: '1' },
+      { control_id: 'G-2', status: 'processed', control_id_reused: false, dup: false, charges: '1' },
+    ]);
+    const vg0 = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM charge c JOIN encounter e ON e.id = c.encounter_id WHERE e.visit_number = 'VG0'`);
+    expect(vg0[0]?.n).toBe('1');
+  });
+
+  it('flags a reused control id found by the one-statement path (no look-up), in a group of new messages', async () => {
+    expect((await ackOf(dft({ controlId: 'R-1', visit: 'VR1', charges: [{ amount: '3.00' }] }))).get('MSA-1')).toBe('AA');
+    const batch = ['BHS|^~\\&|CHG1|HOSP|||20240105||||BATCH-R',
+      dft({ controlId: 'R-2', visit: 'VR2' }).trimEnd(), dft({ controlId: 'R-1', visit: 'VR3', charges: [{ amount: '4.00', txn: 'T2' }] }).trimEnd(), 'BTS|2'].join('\r') + '\r';
+    expect((await ackOf(batch)).get('MSA-1')).toBe('AA');
+    const rows = await db.query<{ control_id: string; status: string; control_id_reused: boolean }>(
+      `SELECT control_id, status, control_id_reused FROM inbound_message WHERE control_id IN ('R-1', 'R-2') ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { control_id: 'R-1', status: 'processed', control_id_reused: false },
+      { control_id: 'R-2', status: 'processed', control_id_reused: false },
+      { control_id: 'R-1', status: 'processed', control_id_reused: true },
+    ]);
+  });
 });

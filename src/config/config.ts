@@ -40,6 +40,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(5000) INTAKE_BATCH_MAX = 256;
   /** Intake transactions in flight at once per instance. */
   @Transform(toInt) @IsInt() @Min(1) @Max(32) INTAKE_CONCURRENCY = 2;
+  /** Messages waiting that start another group beside one in flight (see GroupCommitter). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(5000) INTAKE_FILL_BATCH = 8;
+  /** Longest a message waits for INTAKE_FILL_BATCH while a group is in flight, in ms. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000) INTAKE_FILL_WAIT_MS = 2;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
 }

@@ -28,6 +28,8 @@ function recordSet<R>(param: number, columns: Column<R>[]): RecordSet<R> {
     if (c.type === 'text') return `e->>${i}`;
     // JSON null is the jsonb value 'null', not SQL NULL; '""' is kept (it means "clear" in updates).
     if (c.type === 'jsonb') return `NULLIF(e->${i}, 'null'::jsonb)`;
+    // A message of the group by its 1-based position: its id from the statement's ids CTE.
+    if (c.type === 'message') return `(SELECT a FROM ids)[(e->>${i})::int]`;
     return `(e->>${i})::${c.type}`;
   };
   return {
@@ -46,8 +48,8 @@ function tri<T>(v: Update<T>): T | '' | null {
   return v === undefined ? null : v === null ? '' : v;
 }
 
-/** A record tagged with the id of the message it comes from. */
-export type Tagged<R> = R & { messageId: string };
+/** A record tagged with the message it comes from: its 1-based position in the group. */
+export type Tagged<R> = R & { messageOrd: number };
 
 /** A column whose update keeps, clears or sets (see Update): its SQL type and its value. */
 type TriColumn<R> = readonly [name: string, type: string, value: (r: R) => Update<unknown>];
@@ -99,7 +101,8 @@ function updateValue(s: string, t: string, c: string, type: string): string {
 }
 
 export interface MessageRow {
-  id: string;
+  /** 1-based position in the group. */
+  ord: number;
   source: string;
   connectionId?: string;
   controlId: string;
@@ -131,7 +134,7 @@ export const PATIENTS = recordSet<Tagged<PatientRecord>>(1, [
   col('patient_key', 'text', (r) => r.key),
   col('mrn', 'text', (r) => r.mrn),
   col('mrn_authority', 'text', (r) => r.mrnAuthority),
-  col('message_id', 'bigint', (r) => r.messageId),
+  col('message_id', 'message', (r) => r.messageOrd),
   ...triColumns(PATIENT_TRI),
 ]);
 
@@ -139,7 +142,7 @@ export const ENCOUNTERS = recordSet<Tagged<EncounterRecord>>(2, [
   col('encounter_key', 'text', (r) => r.key),
   col('key_source', 'text', (r) => r.keySource),
   col('patient_key', 'text', (r) => r.patientKey),
-  col('message_id', 'bigint', (r) => r.messageId),
+  col('message_id', 'message', (r) => r.messageOrd),
   ...triColumns(ENCOUNTER_TRI),
 ]);
 
@@ -161,7 +164,7 @@ export const COVERAGES = recordSet<Tagged<CoverageRecord>>(3, [
   col('insured_address', 'jsonb', (c) => c.insuredAddress),
   col('effective_date', 'date', (c) => c.effectiveDate),
   col('expiration_date', 'date', (c) => c.expirationDate),
-  col('message_id', 'bigint', (c) => c.messageId),
+  col('message_id', 'message', (c) => c.messageOrd),
 ]);
 
 export const DIAGNOSES = recordSet<Tagged<DiagnosisRecord>>(4, [
@@ -172,7 +175,7 @@ export const DIAGNOSES = recordSet<Tagged<DiagnosisRecord>>(4, [
   col('description', 'text', (d) => d.description),
   col('diagnosis_type', 'text', (d) => d.diagnosisType),
   col('priority', 'int', (d) => d.priority),
-  col('message_id', 'bigint', (d) => d.messageId),
+  col('message_id', 'message', (d) => d.messageOrd),
 ]);
 
 /** Identity of a procedure within its encounter. */
@@ -187,14 +190,14 @@ export const PROCEDURES = recordSet<Tagged<ProcedureRecord>>(5, [
   col('procedure_at', 'timestamp', (p) => p.procedureAt),
   col('procedure_key', 'text', procedureKey),
   col('surgeon', 'jsonb', (p) => p.surgeon),
-  col('message_id', 'bigint', (p) => p.messageId),
+  col('message_id', 'message', (p) => p.messageOrd),
 ]);
 
 /** Charges in the order they were sent (`o`), which is the order of their ids. */
 export const CHARGES = recordSet<Tagged<ChargeRecord> & { o: number }>(6, [
   col('o', 'int', (c) => c.o),
   col('encounter_key', 'text', (c) => c.encounterKey),
-  col('message_id', 'bigint', (c) => c.messageId),
+  col('message_id', 'message', (c) => c.messageOrd),
   col('ft1_index', 'int', (c) => c.ft1Index),
   col('transaction_id', 'text', (c) => c.transactionId),
   col('transaction_batch_id', 'text', (c) => c.transactionBatchId),
@@ -221,7 +224,8 @@ export const CHARGES = recordSet<Tagged<ChargeRecord> & { o: number }>(6, [
 ]);
 
 export const MESSAGES = recordSet<MessageRow>(7, [
-  col('id', 'bigint', (m) => m.id),
+  col('ord', 'int', (m) => m.ord),
+  col('id', 'message', (m) => m.ord),
   col('source', 'text', (m) => m.source),
   col('connection_id', 'text', (m) => m.connectionId),
   col('control_id', 'text', (m) => m.controlId),
@@ -254,11 +258,21 @@ const E_NAMES = ENCOUNTER_TRI.map(([c]) => c);
  * ones' RETURNING rows (patient ids for encounters, encounter ids and statuses for coverages,
  * diagnoses and charges, both for the message rows). Parameters: $1..$7 the record sets above,
  * $8 the message bytes (content hashes and raw messages, which MESSAGES rows point into), $9..$11
- * the expected numbers of new message rows, patients and encounters. Returns the charges written
+ * the expected numbers of new message rows, patients and encounters, $12 the ids of the group's
+ * messages when they were reserved beforehand (else NULL, and $13 are taken from the sequence).
+ *
+ * An original (a message not marked as a duplicate) that an earlier stored original has the same
+ * sender, control id and content as makes the statement fail with hl7c_seen_before() (nothing is
+ * kept): the caller then looks the group up and stores it again with the resend as a duplicate.
+ * Every CTE reads the snapshot of the statement's start, so this group's own rows are not seen.
+ *
+ * Returns the message ids, which originals reuse a stored control id, the charges written
  * (credits are matched afterwards) and the ids of the patients and encounters by natural key.
  */
 export const GROUP_STATEMENT_SQL = `
-WITH pv AS (
+WITH ids AS MATERIALIZED (
+  SELECT COALESCE($12::bigint[], ARRAY(SELECT nextval('inbound_message_id_seq') FROM generate_series(1, $13::int))) AS a
+), pv AS (
   SELECT * FROM ${PATIENTS.sql} AS v
 ), pins AS (
   INSERT INTO patient (patient_key, mrn, mrn_authority, last_message_id, ${P_NAMES.join(', ')})
@@ -358,6 +372,19 @@ WITH pv AS (
 ), unpriced AS (
   SELECT message_id, array_agg('FT1[' || ft1_index || ']: no amount and no chargemaster price: charge is unpriced' ORDER BY ft1_index) AS warnings
     FROM ch WHERE price_source = 'unpriced' GROUP BY message_id
+), seen AS (
+  -- Earlier originals from the same sender with the same control id: the same content is a
+  -- resend, other content a reused id. A correlated look-up per message, so that it is an index
+  -- condition on uq_inbound_message_original in any plan (as a join, a plan made while the table
+  -- was empty read the whole index for every message).
+  SELECT ord, resent FROM (
+    SELECT v.ord, (SELECT bool_or(m.content_hash = substring($8::bytea FROM v.hash_at FOR 32))
+                     FROM inbound_message m
+                    WHERE m.control_id = v.control_id AND m.sending_application = v.sending_application
+                      AND m.sending_facility = v.sending_facility AND m.duplicate_of_id IS NULL) AS resent
+      FROM ${MESSAGES.sql} AS v
+     WHERE v.duplicate_of_id IS NULL
+  ) s WHERE resent IS NOT NULL
 ), mv AS (
   SELECT v.*, substring($8::bytea FROM v.hash_at FOR 32) AS content_hash, substring($8::bytea FROM v.raw_at FOR v.raw_length) AS raw,
          pat.id AS patient_id, enc.id AS encounter_id, v.warnings || COALESCE(u.warnings, '{}') AS all_warnings
@@ -370,7 +397,7 @@ WITH pv AS (
                                batch_control_id, content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused, warnings,
                                patient_id, encounter_id, processed_at)
   SELECT id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version, batch_control_id,
-         content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused,
+         content_hash, raw, charset, status, ack_code, error, error_location, control_id_reused OR ord IN (SELECT ord FROM seen),
          NULLIF(all_warnings, '{}'), patient_id, encounter_id, now()
     FROM mv WHERE duplicate_of_id IS NULL ORDER BY id
   ON CONFLICT (control_id, sending_application, sending_facility, content_hash) WHERE duplicate_of_id IS NULL DO NOTHING
@@ -387,12 +414,13 @@ WITH pv AS (
          (SELECT count(*) FROM dup) AS duplicates, (SELECT count(*) FROM hold) + (SELECT count(*) FROM release) + (SELECT count(*) FROM cov)
            + (SELECT count(*) FROM dx) + (SELECT count(*) FROM pr) AS other
 )
-SELECT originals::text, patients::text, encounters::text,
+SELECT (SELECT a::text[] FROM ids) AS message_ids, (SELECT array_agg(ord ORDER BY ord) FROM seen) AS reused,
        (SELECT json_agg(json_build_object('id', id::text, 'm', message_id::text, 'n', ft1_index, 's', price_source, 'credit', is_credit,
                                           'e', encounter_id::text, 'amount', amount::text)) FROM ch) AS charges,
        (SELECT json_object_agg(patient_key, id::text) FROM pat) AS patient_ids,
        (SELECT json_object_agg(encounter_key, id::text) FROM enc) AS encounter_ids,
        -- Another instance inserted one of these rows after our look-up: fail the whole statement
        -- (nothing is kept) with a serialization failure, which the caller retries.
-       CASE WHEN originals <> $9 OR patients <> $10 OR encounters <> $11 THEN hl7c_retry('concurrent intake of the same rows') END AS retry
+       CASE WHEN EXISTS (SELECT 1 FROM seen WHERE resent) THEN hl7c_seen_before()
+            WHEN originals <> $9 OR patients <> $10 OR encounters <> $11 THEN hl7c_retry('concurrent intake of the same rows') END AS retry
   FROM counts`;

@@ -36,6 +36,9 @@ function lastByKey<T>(records: T[], key: (r: T) => string): T[] {
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }
 
+/** SQLSTATE of hl7c_seen_before(): the group statement met a resend (see GROUP_STATEMENT_SQL). */
+const SEEN_BEFORE = 'HC001';
+
 const TRANSIENT_CODES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
 
 function pgCode(e: unknown): string | undefined {
@@ -78,8 +81,8 @@ interface SeenMessage {
 }
 
 interface GroupPlan {
-  /** Reserved message id of each item. */
-  ids: string[];
+  /** Message id of each item, when reserved before the group statement (else it reserves them). */
+  ids: string[] | undefined;
   plans: ({ kind: 'original'; reused: boolean } | { kind: 'duplicate'; ofExisting: SeenMessage } | { kind: 'duplicate-in-batch'; of: number })[];
   /** The original's id for a duplicate, else null. */
   originalOf: (i: number) => string | null;
@@ -98,6 +101,10 @@ function ackCodeOf(items: PreparedMessage[], plans: GroupPlan['plans'], i: numbe
 
 /** What one run of the group statement wrote. */
 interface GroupOutcome {
+  /** Message id of each item of the group. */
+  messageIds: string[];
+  /** Positions (1-based) of the originals that reuse a stored control id. */
+  reused: number[];
   charges: { id: string; m: string; n: number; s: string; credit: boolean; e: string; amount: string | null }[];
   patientIds: Record<string, string>;
   encounterIds: Record<string, string>;
@@ -134,7 +141,7 @@ export class IntakeRepository {
     for (let attempt = 1; ; attempt++) {
       try {
         const simple = items.every((it) => !it.mapped || (it.mapped.merges.length === 0 && it.mapped.charges.every((c) => !c.isCredit)));
-        if (simple) return await this.storeInOneStatement(items);
+        if (simple) return await this.storeOptimistically(items);
         return await this.connections.transaction((sql) => this.storeInTransaction(sql, items));
       } catch (e) {
         if ((pgCode(e) === '40P01' || pgCode(e) === '40001') && attempt < 5) continue;
@@ -143,7 +150,7 @@ export class IntakeRepository {
         if (isDataError(e) && items.length === 1) {
           const only = items[0] as PreparedMessage;
           this.log.warn({ event: 'store_data_error', sqlstate: pgCode(e), controlId: only.controlId });
-          return this.storeInOneStatement([
+          return this.storeAfterLookup([
             { ...only, status: 'error', ackCode: 'AE', mapped: undefined, error: `the database refused the derived data (SQLSTATE ${pgCode(e) ?? '?'}); fix the message and reprocess`, errorLocation: undefined },
           ]);
         }
@@ -159,10 +166,29 @@ export class IntakeRepository {
   }
 
   /**
-   * The common case in two round trips: the dedupe look-up, then the group statement. A single
-   * statement is atomic and durable on its own (autocommit), so no BEGIN/COMMIT round trips.
+   * The common case in one round trip: the group statement, with no look-up of earlier messages
+   * first (it reserves the message ids and finds reused control ids itself). A single statement is
+   * atomic and durable on its own (autocommit), so there is no BEGIN/COMMIT either. When one of
+   * the messages was received before (a resend), the statement keeps nothing and the group is
+   * stored again through the look-up, which records the resend as a duplicate.
    */
-  private storeInOneStatement(items: PreparedMessage[]): Promise<StoredMessage[]> {
+  private async storeOptimistically(items: PreparedMessage[]): Promise<StoredMessage[]> {
+    const plans = classify(items, []);
+    if (plans.some((p) => p.kind !== 'original')) return this.storeAfterLookup(items);
+    try {
+      return await this.connections.run(async (sql) => {
+        const group: GroupPlan = { ids: undefined, plans, originalOf: () => null };
+        const out = await this.runGroup(sql, items, group, items.map((_, i) => i), true);
+        return this.results(items, group, [out], new Map());
+      });
+    } catch (e) {
+      if (pgCode(e) !== SEEN_BEFORE) throw e;
+      return this.storeAfterLookup(items);
+    }
+  }
+
+  /** Two round trips: the look-up of earlier messages (dedupe), then the group statement. */
+  private storeAfterLookup(items: PreparedMessage[]): Promise<StoredMessage[]> {
     return this.connections.run(async (sql) => {
       const group = await this.planGroup(sql, items);
       const out = await this.runGroup(sql, items, group, items.map((_, i) => i), true);
@@ -212,11 +238,13 @@ export class IntakeRepository {
         perMessage.set(c.m, e);
       }
     }
+    const ids = group.ids ?? outcomes[0]?.messageIds ?? [];
+    const reused = new Set(outcomes.flatMap((o) => o.reused));
     return items.map((it, i) => {
-      const id = group.ids[i] as string;
+      const id = ids[i] as string;
       const applied = perMessage.get(id);
       const warnings = [...(it.mapped?.warnings ?? []), ...(applied?.unpriced ?? []).map(unpricedWarning), ...(unmatched.get(id) ?? [])];
-      return this.resultOf(items, group.plans, group.ids, i, applied?.n ?? 0, warnings);
+      return this.resultOf(items, group.plans, ids, i, applied?.n ?? 0, warnings, reused.has(i + 1));
     });
   }
 
@@ -230,8 +258,8 @@ export class IntakeRepository {
       const it = items[i];
       return plans[i]?.kind === 'original' && it !== undefined && it.status === 'processed' && it.mapped?.action === 'apply';
     });
-    const tagged = <T>(pick: (m: MappedMessage) => T[]): (T & { messageId: string })[] =>
-      applyIdx.flatMap((i) => pick(items[i]?.mapped as MappedMessage).map((r) => ({ ...r, messageId: ids[i] as string })));
+    const tagged = <T>(pick: (m: MappedMessage) => T[]): (T & { messageOrd: number })[] =>
+      applyIdx.flatMap((i) => pick(items[i]?.mapped as MappedMessage).map((r) => ({ ...r, messageOrd: i + 1 })));
     const patients = fold(tagged((m) => m.patients));
     const encounters = fold(tagged((m) => m.encounters));
     const coverages = lastByKey(tagged((m) => m.coverages), (c) => `${c.ownerKey}#${c.setId}`);
@@ -255,7 +283,7 @@ export class IntakeRepository {
       const p = plans[i];
       const original = p?.kind === 'original';
       return {
-        id: ids[i] as string, source: it.source, connectionId: it.connectionId, controlId: it.controlId, sendingApplication: it.sendingApplication,
+        ord: i + 1, source: it.source, connectionId: it.connectionId, controlId: it.controlId, sendingApplication: it.sendingApplication,
         sendingFacility: it.sendingFacility, messageType: it.messageType, triggerEvent: it.triggerEvent, version: it.version,
         batchControlId: it.batchControlId, hashAt: place(it.contentHash), rawAt: place(it.raw), rawLength: it.raw.length, charset: it.charset,
         status: it.status, ackCode: ackCodeOf(items, plans, i), error: it.error, errorLocation: it.errorLocation,
@@ -264,16 +292,21 @@ export class IntakeRepository {
       };
     });
 
-    const result = await sql.query<{ charges: GroupOutcome['charges'] | null; patient_ids: Record<string, string> | null; encounter_ids: Record<string, string> | null }>(
-      GROUP_STATEMENT_SQL,
-      [
-        PATIENTS.encode(patients), ENCOUNTERS.encode(encounters), COVERAGES.encode(coverages), DIAGNOSES.encode(diagnoses),
-        PROCEDURES.encode(procedures), CHARGES.encode(charges), MESSAGES.encode(messageRows), Buffer.concat(bytes, at - 1),
-        originals, patients.length, encounters.length,
-      ],
-    );
+    const result = await sql.query<{
+      message_ids: string[];
+      reused: number[] | null;
+      charges: GroupOutcome['charges'] | null;
+      patient_ids: Record<string, string> | null;
+      encounter_ids: Record<string, string> | null;
+    }>(GROUP_STATEMENT_SQL, [
+      PATIENTS.encode(patients), ENCOUNTERS.encode(encounters), COVERAGES.encode(coverages), DIAGNOSES.encode(diagnoses),
+      PROCEDURES.encode(procedures), CHARGES.encode(charges), MESSAGES.encode(messageRows), Buffer.concat(bytes, at - 1),
+      originals, patients.length, encounters.length, ids ?? null, items.length,
+    ]);
     const row = result[0];
-    return { charges: row?.charges ?? [], patientIds: row?.patient_ids ?? {}, encounterIds: row?.encounter_ids ?? {} };
+    return {
+      messageIds: row?.message_ids ?? [], reused: row?.reused ?? [], charges: row?.charges ?? [], patientIds: row?.patient_ids ?? {}, encounterIds: row?.encounter_ids ?? {},
+    };
   }
 
   /**
@@ -362,7 +395,7 @@ export class IntakeRepository {
   }
 
   /** What became of item i. */
-  private resultOf(items: PreparedMessage[], plans: GroupPlan['plans'], ids: string[], i: number, charges: number, warnings: string[]): StoredMessage {
+  private resultOf(items: PreparedMessage[], plans: GroupPlan['plans'], ids: string[], i: number, charges: number, warnings: string[], reused: boolean): StoredMessage {
     const it = items[i] as PreparedMessage;
     const p = plans[i];
     const messageId = ids[i] as string;
@@ -376,7 +409,7 @@ export class IntakeRepository {
       const o = items[p.of] as PreparedMessage;
       return { messageId, status: 'duplicate', ackCode: o.ackCode, error: o.error, errorLocation: o.errorLocation, duplicateOfId: ids[p.of], controlIdReused: false, warnings: [], charges: 0 };
     }
-    return { messageId, status: it.status, ackCode: it.ackCode, error: it.error, errorLocation: it.errorLocation, controlIdReused: p?.kind === 'original' && p.reused, warnings, charges };
+    return { messageId, status: it.status, ackCode: it.ackCode, error: it.error, errorLocation: it.errorLocation, controlIdReused: p?.kind === 'original' && (p.reused || reused), warnings, charges };
   }
 
   /**
@@ -384,7 +417,7 @@ export class IntakeRepository {
    * and an id for every message of the group (so that everything derived from a message can be
    * written before the message row itself, which comes last). Then each message is classified.
    */
-  private async planGroup(sql: Sql, items: PreparedMessage[]): Promise<GroupPlan> {
+  private async planGroup(sql: Sql, items: PreparedMessage[]): Promise<GroupPlan & { ids: string[] }> {
     const lookup = await sql.query<SeenMessage>(`SELECT 'id' AS kind, nextval('inbound_message_id_seq')::text AS id, NULL AS sending_application, NULL AS sending_facility, NULL AS control_id,
               NULL::bytea AS content_hash, NULL AS status, NULL AS ack_code, NULL AS error, NULL AS error_location
          FROM generate_series(1, $2::int)
@@ -399,38 +432,7 @@ export class IntakeRepository {
     const reserved = lookup.filter((r) => r.kind === 'id').map((r) => r.id);
     const senders = new Set(items.map((i) => JSON.stringify([i.sendingApplication, i.sendingFacility, i.controlId])));
     const existing = lookup.filter((r) => r.kind === 'seen' && senders.has(JSON.stringify([r.sending_application, r.sending_facility, r.control_id])));
-    const senderKey = (app: string, fac: string, ctl: string): string => JSON.stringify([app, fac, ctl]);
-    const bySender = new Map<string, typeof existing>();
-    for (const r of existing) {
-      const k = senderKey(r.sending_application, r.sending_facility, r.control_id);
-      const list = bySender.get(k) ?? [];
-      list.push(r);
-      bySender.set(k, list);
-    }
-    const plans: GroupPlan['plans'] = [];
-    const firstInBatch = new Map<string, number>();
-    const senderInBatch = new Set<string>();
-    items.forEach((it, i) => {
-      const sk = senderKey(it.sendingApplication, it.sendingFacility, it.controlId);
-      const hex = it.contentHash.toString('hex');
-      const prior = bySender.get(sk) ?? [];
-      const same = prior.find((p) => p.content_hash.toString('hex') === hex);
-      if (same) {
-        plans.push({ kind: 'duplicate', ofExisting: same });
-        return;
-      }
-      const fk = sk + hex;
-      const earlier = firstInBatch.get(fk);
-      if (earlier !== undefined) {
-        plans.push({ kind: 'duplicate-in-batch', of: earlier });
-        return;
-      }
-      firstInBatch.set(fk, i);
-      // Same control id, different content: a sender reusing control ids. Processed, and flagged.
-      plans.push({ kind: 'original', reused: prior.length > 0 || senderInBatch.has(sk) });
-      senderInBatch.add(sk);
-    });
-
+    const plans = classify(items, existing);
     const ids = reserved;
     const originalOf = (i: number): string | null => {
       const p = plans[i];
@@ -439,7 +441,45 @@ export class IntakeRepository {
       return null;
     };
     return { ids, plans, originalOf };
-
   }
+}
 
+/**
+ * Each item of a group: an exact resend of a stored original (`existing`: the stored originals
+ * with the same control ids), a resend of an earlier item of the group, or an original (flagged
+ * when its control id was seen before with other content).
+ */
+function classify(items: PreparedMessage[], existing: SeenMessage[]): GroupPlan['plans'] {
+  const senderKey = (app: string, fac: string, ctl: string): string => JSON.stringify([app, fac, ctl]);
+  const bySender = new Map<string, typeof existing>();
+  for (const r of existing) {
+    const k = senderKey(r.sending_application, r.sending_facility, r.control_id);
+    const list = bySender.get(k) ?? [];
+    list.push(r);
+    bySender.set(k, list);
+  }
+  const plans: GroupPlan['plans'] = [];
+  const firstInBatch = new Map<string, number>();
+  const senderInBatch = new Set<string>();
+  items.forEach((it, i) => {
+    const sk = senderKey(it.sendingApplication, it.sendingFacility, it.controlId);
+    const hex = it.contentHash.toString('hex');
+    const prior = bySender.get(sk) ?? [];
+    const same = prior.find((p) => p.content_hash.toString('hex') === hex);
+    if (same) {
+      plans.push({ kind: 'duplicate', ofExisting: same });
+      return;
+    }
+    const fk = sk + hex;
+    const earlier = firstInBatch.get(fk);
+    if (earlier !== undefined) {
+      plans.push({ kind: 'duplicate-in-batch', of: earlier });
+      return;
+    }
+    firstInBatch.set(fk, i);
+    // Same control id, different content: a sender reusing control ids. Processed, and flagged.
+    plans.push({ kind: 'original', reused: prior.length > 0 || senderInBatch.has(sk) });
+    senderInBatch.add(sk);
+  });
+  return plans;
 }

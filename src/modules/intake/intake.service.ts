@@ -72,6 +72,8 @@ export class IntakeService implements OnModuleDestroy {
     this.committer = new GroupCommitter((items) => this.repository.store(items), {
       maxBatch: config.INTAKE_BATCH_MAX,
       concurrency: config.INTAKE_CONCURRENCY,
+      fillBatch: config.INTAKE_FILL_BATCH,
+      fillWaitMs: config.INTAKE_FILL_WAIT_MS,
     });
   }
 
