@@ -51,7 +51,8 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
   const config = loadConfig({
     DATABASE_URL: u.toString(), MLLP_PORT: '0', HTTP_PORT: '0', API_TOKEN: 'bench-token-0123456789abcdef',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7c-bench-')), DB_POOL_SIZE: '16', LOG_LEVEL: 'silent',
-    INTAKE_CONCURRENCY: process.env.INTAKE_CONCURRENCY ?? '2', INTAKE_BATCH_MAX: '256',
+    // The intake tuning variables may be set for a run (defaults otherwise).
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('INTAKE_'))),
   });
   const svc = await startService(config);
   const results: IntakeResult[] = [];

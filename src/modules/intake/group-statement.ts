@@ -9,18 +9,27 @@
  */
 import type { ChargeRecord, CoverageRecord, DiagnosisRecord, EncounterRecord, PatientRecord, ProcedureRecord, Update } from './mapping/records';
 
-/** A column of a record set: its name in SQL, its SQL type, and its value in a record. */
+/** A record with the message it comes from: its 1-based position in the group. */
+export interface Tagged<R> {
+  r: R;
+  ord: number;
+}
+
+/**
+ * A column of a record set: its name in SQL, its SQL type, and its value for a record (given the
+ * record, its message's position, and the record's own position in the set).
+ */
 interface Column<R> {
   name: string;
   type: string;
-  value: (r: R) => unknown;
+  value: (r: R, ord: number, i: number) => unknown;
 }
 
 /** A record set: the SQL that reads it from its parameter, and the parameter's text for some records. */
 export interface RecordSet<R> {
   /** A sub-select with one column per Column, to be used as `FROM ${sql} AS v`. */
   sql: string;
-  encode(records: R[]): string;
+  encode(records: Tagged<R>[]): string;
 }
 
 function recordSet<R>(param: number, columns: Column<R>[]): RecordSet<R> {
@@ -34,7 +43,14 @@ function recordSet<R>(param: number, columns: Column<R>[]): RecordSet<R> {
   };
   return {
     sql: `(SELECT ${columns.map((c, i) => `${pick(c, i)} AS ${c.name}`).join(', ')} FROM jsonb_array_elements($${param}::jsonb) AS e)`,
-    encode: (records) => JSON.stringify(records.map((r) => columns.map((c) => c.value(r) ?? null))),
+    encode: (records) =>
+      JSON.stringify(
+        records.map((t, i) => {
+          const row = new Array<unknown>(columns.length);
+          for (let c = 0; c < columns.length; c++) row[c] = (columns[c] as Column<R>).value(t.r, t.ord, i) ?? null;
+          return row;
+        }),
+      ),
   };
 }
 
@@ -47,9 +63,6 @@ export function textArrayLiteral(values: readonly string[]): string {
 function tri<T>(v: Update<T>): T | '' | null {
   return v === undefined ? null : v === null ? '' : v;
 }
-
-/** A record tagged with the message it comes from: its 1-based position in the group. */
-export type Tagged<R> = R & { messageOrd: number };
 
 /** A column whose update keeps, clears or sets (see Update): its SQL type and its value. */
 type TriColumn<R> = readonly [name: string, type: string, value: (r: R) => Update<unknown>];
@@ -101,8 +114,6 @@ function updateValue(s: string, t: string, c: string, type: string): string {
 }
 
 export interface MessageRow {
-  /** 1-based position in the group. */
-  ord: number;
   source: string;
   connectionId?: string;
   controlId: string;
@@ -128,25 +139,27 @@ export interface MessageRow {
   encounterKey?: string;
 }
 
-const col = <R>(name: string, type: string, value: (r: R) => unknown): Column<R> => ({ name, type, value });
+const col = <R>(name: string, type: string, value: (r: R, ord: number, i: number) => unknown): Column<R> => ({ name, type, value });
+/** The id of the message a record comes from. */
+const messageOf = <R>(name: string): Column<R> => ({ name, type: 'message', value: (_r, ord) => ord });
 
-export const PATIENTS = recordSet<Tagged<PatientRecord>>(1, [
+export const PATIENTS = recordSet<PatientRecord>(1, [
   col('patient_key', 'text', (r) => r.key),
   col('mrn', 'text', (r) => r.mrn),
   col('mrn_authority', 'text', (r) => r.mrnAuthority),
-  col('message_id', 'message', (r) => r.messageOrd),
+  messageOf('message_id'),
   ...triColumns(PATIENT_TRI),
 ]);
 
-export const ENCOUNTERS = recordSet<Tagged<EncounterRecord>>(2, [
+export const ENCOUNTERS = recordSet<EncounterRecord>(2, [
   col('encounter_key', 'text', (r) => r.key),
   col('key_source', 'text', (r) => r.keySource),
   col('patient_key', 'text', (r) => r.patientKey),
-  col('message_id', 'message', (r) => r.messageOrd),
+  messageOf('message_id'),
   ...triColumns(ENCOUNTER_TRI),
 ]);
 
-export const COVERAGES = recordSet<Tagged<CoverageRecord>>(3, [
+export const COVERAGES = recordSet<CoverageRecord>(3, [
   col('coverage_key', 'text', (c) => `${c.ownerKey}#${c.setId}`),
   col('patient_key', 'text', (c) => c.patientKey),
   col('encounter_key', 'text', (c) => c.encounterKey),
@@ -164,10 +177,10 @@ export const COVERAGES = recordSet<Tagged<CoverageRecord>>(3, [
   col('insured_address', 'jsonb', (c) => c.insuredAddress),
   col('effective_date', 'date', (c) => c.effectiveDate),
   col('expiration_date', 'date', (c) => c.expirationDate),
-  col('message_id', 'message', (c) => c.messageOrd),
+  messageOf('message_id'),
 ]);
 
-export const DIAGNOSES = recordSet<Tagged<DiagnosisRecord>>(4, [
+export const DIAGNOSES = recordSet<DiagnosisRecord>(4, [
   col('encounter_key', 'text', (d) => d.encounterKey),
   col('set_id', 'int', (d) => d.setId),
   col('code', 'text', (d) => d.code),
@@ -175,13 +188,13 @@ export const DIAGNOSES = recordSet<Tagged<DiagnosisRecord>>(4, [
   col('description', 'text', (d) => d.description),
   col('diagnosis_type', 'text', (d) => d.diagnosisType),
   col('priority', 'int', (d) => d.priority),
-  col('message_id', 'message', (d) => d.messageOrd),
+  messageOf('message_id'),
 ]);
 
 /** Identity of a procedure within its encounter. */
 export const procedureKey = (p: ProcedureRecord): string => JSON.stringify([p.codingSystem, p.code, p.procedureAt ?? '']);
 
-export const PROCEDURES = recordSet<Tagged<ProcedureRecord>>(5, [
+export const PROCEDURES = recordSet<ProcedureRecord>(5, [
   col('encounter_key', 'text', (p) => p.encounterKey),
   col('set_id', 'int', (p) => p.setId),
   col('code', 'text', (p) => p.code),
@@ -190,14 +203,14 @@ export const PROCEDURES = recordSet<Tagged<ProcedureRecord>>(5, [
   col('procedure_at', 'timestamp', (p) => p.procedureAt),
   col('procedure_key', 'text', procedureKey),
   col('surgeon', 'jsonb', (p) => p.surgeon),
-  col('message_id', 'message', (p) => p.messageOrd),
+  messageOf('message_id'),
 ]);
 
 /** Charges in the order they were sent (`o`), which is the order of their ids. */
-export const CHARGES = recordSet<Tagged<ChargeRecord> & { o: number }>(6, [
-  col('o', 'int', (c) => c.o),
+export const CHARGES = recordSet<ChargeRecord>(6, [
+  col('o', 'int', (_c, _ord, i) => i),
   col('encounter_key', 'text', (c) => c.encounterKey),
-  col('message_id', 'message', (c) => c.messageOrd),
+  messageOf('message_id'),
   col('ft1_index', 'int', (c) => c.ft1Index),
   col('transaction_id', 'text', (c) => c.transactionId),
   col('transaction_batch_id', 'text', (c) => c.transactionBatchId),
@@ -224,8 +237,8 @@ export const CHARGES = recordSet<Tagged<ChargeRecord> & { o: number }>(6, [
 ]);
 
 export const MESSAGES = recordSet<MessageRow>(7, [
-  col('ord', 'int', (m) => m.ord),
-  col('id', 'message', (m) => m.ord),
+  col('ord', 'int', (_m, ord) => ord),
+  messageOf('id'),
   col('source', 'text', (m) => m.source),
   col('connection_id', 'text', (m) => m.connectionId),
   col('control_id', 'text', (m) => m.controlId),

@@ -4,7 +4,7 @@ import type { AckCode } from '../../lib/hl7v2';
 import { logger } from '../../common/logger';
 import type { MessageStatus } from './inbound-message.entity';
 import type { ChargeRecord, MappedMessage } from './mapping/records';
-import { CHARGES, COVERAGES, DIAGNOSES, ENCOUNTERS, GROUP_STATEMENT_SQL, MESSAGES, PATIENTS, PROCEDURES, procedureKey, type MessageRow } from './group-statement';
+import { CHARGES, COVERAGES, DIAGNOSES, ENCOUNTERS, GROUP_STATEMENT_SQL, MESSAGES, PATIENTS, PROCEDURES, procedureKey, type MessageRow, type Tagged } from './group-statement';
 import { IntakeConnections, type Sql } from './intake.connections';
 import type { PreparedMessage, StoredMessage } from './intake.types';
 
@@ -18,22 +18,24 @@ export class TransientStoreError extends Error {
 
 
 /** Folds records with the same key: later fields win, unless they are undefined (= keep). */
-function fold<T extends { key: string }>(records: T[]): T[] {
-  const byKey = new Map<string, T>();
-  for (const r of records) {
-    const prev = byKey.get(r.key);
+function fold<T extends { key: string }>(records: Tagged<T>[]): Tagged<T>[] {
+  const byKey = new Map<string, Tagged<T>>();
+  for (const t of records) {
+    const prev = byKey.get(t.r.key);
     if (!prev) {
-      byKey.set(r.key, { ...r });
+      byKey.set(t.r.key, t);
       continue;
     }
-    for (const [k, v] of Object.entries(r as Record<string, unknown>)) if (v !== undefined) (prev as Record<string, unknown>)[k] = v;
+    const merged: Record<string, unknown> = { ...prev.r };
+    for (const [k, v] of Object.entries(t.r as Record<string, unknown>)) if (v !== undefined) merged[k] = v;
+    byKey.set(t.r.key, { r: merged as T, ord: t.ord });
   }
-  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
 }
-function lastByKey<T>(records: T[], key: (r: T) => string): T[] {
-  const m = new Map<string, T>();
-  for (const r of records) m.set(key(r), r);
-  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+function lastByKey<T>(records: Tagged<T>[], key: (r: T) => string): Tagged<T>[] {
+  const m = new Map<string, Tagged<T>>();
+  for (const t of records) m.set(key(t.r), t);
+  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
 }
 
 /** SQLSTATE of hl7c_seen_before(): the group statement met a resend (see GROUP_STATEMENT_SQL). */
@@ -258,14 +260,14 @@ export class IntakeRepository {
       const it = items[i];
       return plans[i]?.kind === 'original' && it !== undefined && it.status === 'processed' && it.mapped?.action === 'apply';
     });
-    const tagged = <T>(pick: (m: MappedMessage) => T[]): (T & { messageOrd: number })[] =>
-      applyIdx.flatMap((i) => pick(items[i]?.mapped as MappedMessage).map((r) => ({ ...r, messageOrd: i + 1 })));
+    const tagged = <T>(pick: (m: MappedMessage) => T[]): Tagged<T>[] =>
+      applyIdx.flatMap((i) => pick(items[i]?.mapped as MappedMessage).map((r) => ({ r, ord: i + 1 })));
     const patients = fold(tagged((m) => m.patients));
     const encounters = fold(tagged((m) => m.encounters));
     const coverages = lastByKey(tagged((m) => m.coverages), (c) => `${c.ownerKey}#${c.setId}`);
     const diagnoses = lastByKey(tagged((m) => m.diagnoses), (d) => JSON.stringify([d.encounterKey, d.codingSystem, d.code]));
     const procedures = lastByKey(tagged((m) => m.procedures), (p) => p.encounterKey + procedureKey(p));
-    const charges = tagged((m) => m.charges).map((c, o) => ({ ...c, o }));
+    const charges = tagged((m) => m.charges);
     const messages = insertMessages ? indices : [];
     const originals = messages.filter((i) => plans[i]?.kind === 'original').length;
 
@@ -278,18 +280,19 @@ export class IntakeRepository {
       at += b.length;
       return here;
     };
-    const messageRows = messages.map((i): MessageRow => {
+    const messageRows = messages.map((i): Tagged<MessageRow> => {
       const it = items[i] as PreparedMessage;
       const p = plans[i];
       const original = p?.kind === 'original';
-      return {
-        ord: i + 1, source: it.source, connectionId: it.connectionId, controlId: it.controlId, sendingApplication: it.sendingApplication,
+      const r: MessageRow = {
+        source: it.source, connectionId: it.connectionId, controlId: it.controlId, sendingApplication: it.sendingApplication,
         sendingFacility: it.sendingFacility, messageType: it.messageType, triggerEvent: it.triggerEvent, version: it.version,
         batchControlId: it.batchControlId, hashAt: place(it.contentHash), rawAt: place(it.raw), rawLength: it.raw.length, charset: it.charset,
         status: it.status, ackCode: ackCodeOf(items, plans, i), error: it.error, errorLocation: it.errorLocation,
         controlIdReused: original && p.reused, warnings: original ? (it.mapped?.warnings ?? []) : [], duplicateOfId: originalOf(i),
         patientKey: it.mapped?.patients[0]?.key, encounterKey: it.mapped?.encounters[0]?.key,
       };
+      return { r, ord: i + 1 };
     });
 
     const result = await sql.query<{
