@@ -1,4 +1,34 @@
-import { formatHl7DateTime, hl7DateTimeToInstant, hl7DateTimeToIso, hl7DateToIso, parseHl7DateTime } from './datetime';
+import fc from 'fast-check';
+import { formatHl7DateTime, hl7DateTimeToInstant, hl7DateTimeToIso, hl7DateToIso, parseHl7DateTime, type Hl7DateTime } from './datetime';
+
+/** The DTM grammar as one regular expression: the reference the hand-written parser is held to. */
+const DTM_RE = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?([+-]\d{4})?$/;
+function referenceParse(value: string): Hl7DateTime | undefined {
+  const m = DTM_RE.exec(value.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, off] = m;
+  const r: Hl7DateTime = { year: Number(y), precision: 'year' };
+  const leap = (yr: number): boolean => (yr % 4 === 0 && yr % 100 !== 0) || yr % 400 === 0;
+  const days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  if (mo !== undefined) { r.month = Number(mo); if (r.month < 1 || r.month > 12) return undefined; r.precision = 'month'; }
+  if (d !== undefined) {
+    r.day = Number(d);
+    const max = r.month === 2 && leap(r.year) ? 29 : (days[(r.month as number) - 1] as number);
+    if (r.day < 1 || r.day > max) return undefined;
+    r.precision = 'day';
+  }
+  if (h !== undefined) { r.hour = Number(h); if (r.hour > 23) return undefined; r.precision = 'hour'; }
+  if (mi !== undefined) { r.minute = Number(mi); if (r.minute > 59) return undefined; r.precision = 'minute'; }
+  if (s !== undefined) { r.second = Number(s); if (r.second > 59) return undefined; r.precision = 'second'; }
+  if (frac !== undefined) { r.fraction = frac; r.precision = 'fraction'; }
+  if (off !== undefined) {
+    const oh = Number(off.slice(1, 3));
+    const om = Number(off.slice(3, 5));
+    if (oh > 14 || om > 59) return undefined;
+    r.offsetMinutes = (off.startsWith('-') ? -1 : 1) * (oh * 60 + om);
+  }
+  return r;
+}
 
 describe('HL7 dates', () => {
   it('keeps the precision that was sent', () => {
@@ -32,5 +62,18 @@ describe('HL7 dates', () => {
 
   it('formats our own timestamps in UTC', () => {
     expect(formatHl7DateTime(new Date('2024-03-01T04:05:06Z'))).toBe('20240301040506+0000');
+  });
+
+  it('agrees with the DTM grammar written as a regular expression, on well-formed and malformed values', () => {
+    const digits = (min: number, max: number): fc.Arbitrary<string> => fc.string({ unit: fc.constantFrom('0', '1', '2', '3', '5', '9'), minLength: min, maxLength: max });
+    const wellFormedish = fc
+      .tuple(digits(4, 14), fc.option(digits(0, 5)), fc.option(fc.tuple(fc.constantFrom('+', '-', '.', 'x'), digits(0, 5))), fc.constantFrom('', ' ', '\t'))
+      .map(([main, frac, off, pad]) => pad + main + (frac === null ? '' : '.' + frac) + (off === null ? '' : off[0] + off[1]) + pad);
+    fc.assert(
+      fc.property(fc.oneof(wellFormedish, fc.string({ maxLength: 24 }), fc.string({ unit: fc.constantFrom('0', '1', '2', '9', '+', '-', '.'), maxLength: 26 })), (s) => {
+        expect(parseHl7DateTime(s)).toEqual(referenceParse(s));
+      }),
+      { numRuns: 20000 },
+    );
   });
 });

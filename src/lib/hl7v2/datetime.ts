@@ -18,60 +18,93 @@ export interface Hl7DateTime {
   precision: Hl7Precision;
 }
 
-const DTM_RE = /^(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,4}))?)?)?)?)?)?([+-]\d{4})?$/;
-
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 function daysInMonth(year: number, month: number): number {
   if (month === 2 && ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0)) return 29;
   return DAYS[month - 1] ?? 0;
 }
 
-/** Parses a DTM/TS value; undefined when it is not a valid one. TS's second component (precision) is ignored. */
+/** The number written by the two digits at i, or -1 when they are not two digits. */
+function two(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Parses a DTM/TS value, YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]; undefined when it is not
+ * a valid one. TS's second component (precision) is ignored. Read character by character (this
+ * runs for every date of every message).
+ */
 export function parseHl7DateTime(value: string): Hl7DateTime | undefined {
-  const m = DTM_RE.exec(value.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, frac, off] = m;
-  const r: Hl7DateTime = { year: Number(y), precision: 'year' };
-  if (mo !== undefined) {
-    r.month = Number(mo);
-    if (r.month < 1 || r.month > 12) return undefined;
+  const v = value.trim();
+  let end = v.length;
+  let offsetMinutes: number | undefined;
+  if (end >= 9) {
+    const sign = v.charCodeAt(end - 5);
+    if (sign === 43 || sign === 45) {
+      const oh = two(v, end - 4);
+      const om = two(v, end - 2);
+      if (oh < 0 || om < 0 || oh > 14 || om > 59) return undefined;
+      offsetMinutes = (sign === 45 ? -1 : 1) * (oh * 60 + om);
+      end -= 5;
+    }
+  }
+  let fraction: string | undefined;
+  let main = end;
+  if (end > 14) {
+    if (v.charCodeAt(14) !== 46 || end < 16 || end > 19) return undefined;
+    for (let i = 15; i < end; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+    }
+    fraction = v.slice(15, end);
+    main = 14;
+  }
+  if (main < 4 || main % 2 !== 0) return undefined;
+  const hi = two(v, 0);
+  const lo = two(v, 2);
+  if (hi < 0 || lo < 0) return undefined;
+  const r: Hl7DateTime = { year: hi * 100 + lo, precision: 'year' };
+  if (main >= 6) {
+    const month = two(v, 4);
+    if (month < 1 || month > 12) return undefined;
+    r.month = month;
     r.precision = 'month';
   }
-  if (d !== undefined) {
-    r.day = Number(d);
-    if (r.day < 1 || r.day > daysInMonth(r.year, r.month as number)) return undefined;
+  if (main >= 8) {
+    const day = two(v, 6);
+    if (day < 1 || day > daysInMonth(r.year, r.month as number)) return undefined;
+    r.day = day;
     r.precision = 'day';
   }
-  if (h !== undefined) {
-    r.hour = Number(h);
-    if (r.hour > 23) return undefined;
+  if (main >= 10) {
+    const hour = two(v, 8);
+    if (hour < 0 || hour > 23) return undefined;
+    r.hour = hour;
     r.precision = 'hour';
   }
-  if (mi !== undefined) {
-    r.minute = Number(mi);
-    if (r.minute > 59) return undefined;
+  if (main >= 12) {
+    const minute = two(v, 10);
+    if (minute < 0 || minute > 59) return undefined;
+    r.minute = minute;
     r.precision = 'minute';
   }
-  if (s !== undefined) {
-    r.second = Number(s);
-    if (r.second > 59) return undefined;
+  if (main >= 14) {
+    const second = two(v, 12);
+    if (second < 0 || second > 59) return undefined;
+    r.second = second;
     r.precision = 'second';
   }
-  if (frac !== undefined) {
-    r.fraction = frac;
+  if (fraction !== undefined) {
+    r.fraction = fraction;
     r.precision = 'fraction';
   }
-  if (off !== undefined) {
-    const sign = off.charAt(0) === '-' ? -1 : 1;
-    const oh = Number(off.slice(1, 3));
-    const om = Number(off.slice(3, 5));
-    if (oh > 14 || om > 59) return undefined;
-    r.offsetMinutes = sign * (oh * 60 + om);
-  }
+  if (offsetMinutes !== undefined) r.offsetMinutes = offsetMinutes;
   return r;
 }
 
-const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+const pad = (n: number, w = 2): string => (w === 2 && n >= 0 && n < 100 ? (n < 10 ? '0' + String(n) : String(n)) : String(n).padStart(w, '0'));
 
 /** 'YYYY-MM-DD' when the value has at least day precision, else undefined. */
 export function hl7DateToIso(dt: Hl7DateTime): string | undefined {

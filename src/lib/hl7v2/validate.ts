@@ -112,8 +112,14 @@ export function checkEnvelope(msg: Message): EnvelopeProblem[] {
  * known segment ids. Returns undefined when the text is not of that shape.
  */
 export function recoverSpaceSeparatedSegments(text: string): string | undefined {
-  const body = text.replace(/[\r\n]+$/, '');
-  if (/[\r\n]/.test(body) || !body.startsWith('MSH')) return undefined;
+  if (!text.startsWith('MSH')) return undefined;
+  let end = text.length;
+  while (end > 0 && (text.charCodeAt(end - 1) === 13 || text.charCodeAt(end - 1) === 10)) end--;
+  const cr = text.indexOf('\r');
+  const lf = text.indexOf('\n');
+  // A separator before the trailing ones: the message has lines, nothing to recover.
+  if ((cr >= 0 && cr < end) || (lf >= 0 && lf < end)) return undefined;
+  const body = text.slice(0, end);
   const f = body.charAt(3);
   const re = new RegExp(` (${['MSH', ...KNOWN_SEGMENTS].join('|')})\\${f}`, 'g');
   if (!re.test(body)) return undefined;
