@@ -56,6 +56,26 @@ describe('hl7-claims CLI', () => {
     expect(charges[0]?.n).toBe('2');
   });
 
+  it('ingests a batch larger than one group statement (600 messages, some with credits), every charge once', async () => {
+    const big = join(dir, 'big.hl7');
+    const msgs = Array.from({ length: 600 }, (_, i) =>
+      dft({ controlId: `BIG-${i}`, visit: `VBIG${(i % 50 === 49 ? i - 1 : i) % 150}`, charges: i % 50 === 49 ? [{ amount: '-5.00', txn: `BIGTX-${i - 1}` }] : [{ amount: '5.00', txn: `BIGTX-${i}` }] }).trimEnd(),
+    );
+    writeFileSync(big, ['BHS|^~\\&|CHG|HOSP|||20240105||||B-BIG', ...msgs, 'BTS|600'].join('\r') + '\r');
+    process.env.INTAKE_BATCH_MAX = '1000';
+    try {
+      const r = await run(['ingest', big, '--json']);
+      expect(JSON.parse(r.out)).toEqual({ messages: 600, processed: 600, duplicates: 0, errors: 0, rejected: 0, ignored: 0 });
+    } finally {
+      delete process.env.INTAKE_BATCH_MAX;
+    }
+    const rows = await db.query<{ status: string; n: string }>(
+      `SELECT c.status, count(*)::text AS n FROM charge c JOIN inbound_message m ON m.id = c.message_id WHERE m.batch_control_id = 'B-BIG' GROUP BY c.status ORDER BY c.status`,
+    );
+    // 12 credits (every 50th message), each reversing a charge of the message just before it.
+    expect(rows).toEqual([{ status: 'posted', n: '576' }, { status: 'reversal', n: '12' }, { status: 'reversed', n: '12' }]);
+  });
+
   it('ingests an MLLP-framed dump', async () => {
     const framed = join(dir, 'capture.mllp');
     writeFileSync(framed, Buffer.concat([encodeFrame(dft({ controlId: 'FR-1', visit: 'VFR1' })), Buffer.from('\r\n'), encodeFrame(dft({ controlId: 'FR-2', visit: 'VFR2' }))]));

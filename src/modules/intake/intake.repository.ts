@@ -38,6 +38,13 @@ function lastByKey<T>(records: Tagged<T>[], key: (r: T) => string): Tagged<T>[] 
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => t);
 }
 
+/**
+ * Most messages in one group statement. Its joins between the group's own records are nested
+ * loops (see IntakeConnections), whose cost grows with the square of the group: 256 messages take
+ * a few milliseconds, 1,000 about a second. Larger groups are stored as several statements.
+ */
+const STATEMENT_MESSAGES_MAX = 256;
+
 /** SQLSTATE of hl7c_seen_before(): the group statement met a resend (see GROUP_STATEMENT_SQL). */
 const SEEN_BEFORE = 'HC001';
 
@@ -140,6 +147,11 @@ export class IntakeRepository {
    * retried one message at a time and that message is stored as `error`.
    */
   async store(items: PreparedMessage[]): Promise<StoredMessage[]> {
+    if (items.length > STATEMENT_MESSAGES_MAX) {
+      const out: StoredMessage[] = [];
+      for (let i = 0; i < items.length; i += STATEMENT_MESSAGES_MAX) out.push(...(await this.store(items.slice(i, i + STATEMENT_MESSAGES_MAX))));
+      return out;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         const simple = items.every((it) => !it.mapped || (it.mapped.merges.length === 0 && it.mapped.charges.every((c) => !c.isCredit)));
@@ -209,7 +221,7 @@ export class IntakeRepository {
     let run: number[] = [];
     for (let i = 0; i <= items.length; i++) {
       const merges = i < items.length && group.plans[i]?.kind === 'original' ? (items[i]?.mapped?.merges ?? []) : [];
-      if (i === items.length || merges.length > 0) {
+      if (i === items.length || merges.length > 0 || run.length === STATEMENT_MESSAGES_MAX) {
         if (run.length > 0) outcomes.push(await this.runGroup(sql, items, group, run, true));
         run = [];
       }
