@@ -1,0 +1,5 @@
+export * from './writer';
+export * from './envelope';
+export * from './claim837';
+export * from './batch837';
+export * from './reader';
