@@ -1,6 +1,7 @@
 import { benchParse } from './parse';
 import { benchDft } from './message';
 import { benchIntake } from './intake';
+import { benchSerialize } from './x12';
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -13,6 +14,10 @@ async function main(): Promise<void> {
   }
   const ours = parse.find((p) => p.reader === 'hl7-claims');
   process.stdout.write(`  hl7-claims: ${((ours?.messagesPerSecond ?? 0) / best).toFixed(1)}x the faster peer (required: 8x, values right)\n`);
+
+  process.stdout.write('\n== 837P serialization in-process: 4-line professional claims, streaming batch writer (ISA/GS, 5,000 claims per ST)\n');
+  const ser = benchSerialize(Math.min(seconds, 3));
+  process.stdout.write(`  hl7-claims     ${String(ser.claimsPerSecond).padStart(9)} claims/s  (${ser.megabytesPerSecond} MB/s of X12; required: 20,000 claims/s -> ${ser.claimsPerSecond >= 20_000 ? 'met' : 'NOT met'})\n`);
 
   const server = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
   process.stdout.write(`\n== Durable MLLP intake into PostgreSQL (${new URL(server).host}): DFT^P03 with 5 FT1, send-and-wait per connection, ${seconds} s each\n`);
