@@ -11,6 +11,7 @@ export type PriceSource = 'message' | 'chargemaster' | 'unpriced';
 @Entity({ name: 'charge' })
 @Unique('uq_charge_message_ft1', ['messageId', 'ft1Index'])
 @Index('ix_charge_encounter', ['encounterId', 'transactionId'])
+@Index('ix_charge_claim', ['claimId'], { where: 'claim_id IS NOT NULL' })
 @Check('ck_charge_status', `status IN ('posted', 'held', 'reversed', 'reversal', 'unmatched_credit')`)
 @Check('ck_charge_price_source', `price_source IN ('message', 'chargemaster', 'unpriced')`)
 export class ChargeEntity {
@@ -65,5 +66,7 @@ export class ChargeEntity {
   @ManyToOne(() => ChargeEntity, { nullable: true })
   @JoinColumn({ name: 'reversed_by_charge_id', foreignKeyConstraintName: 'fk_charge_reversed_by' })
   reversedByCharge?: ChargeEntity | null;
+  /** The claim this charge is billed on (set by the claim builder). */
+  @Column({ name: 'claim_id', type: 'bigint', nullable: true }) claimId!: string | null;
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
 }
