@@ -11,13 +11,14 @@ import { HealthModule } from './modules/health/health.module';
 import { IntakeModule } from './modules/intake/intake.module';
 import { MessagesModule } from './modules/messages/messages.module';
 import { MllpModule } from './modules/mllp/mllp.module';
+import { PracticeModule } from './modules/practice/practice.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, dataSource: DataSource, apiToken: string): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule],
       providers: [
         { provide: API_TOKEN, useValue: apiToken },
         { provide: APP_GUARD, useClass: BearerAuthGuard },

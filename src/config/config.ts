@@ -45,6 +45,9 @@ export class AppConfig {
   /** Longest a message waits for INTAKE_FILL_BATCH while a group is in flight, in ms. */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000) INTAKE_FILL_WAIT_MS = 2;
 
+  /** Practice setup file (YAML or JSON): billing providers, clearinghouses, payers, facilities, chargemaster. */
+  @IsOptional() @Transform(emptyToUndefined) @IsString() PRACTICE_FILE?: string;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
 }
 
@@ -55,7 +58,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN']);
+const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN', 'PRACTICE_FILE']);
 
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {

@@ -2,14 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type AppConfig } from '../../src/config/config';
+import { EXAMPLE_PRACTICE_FILE } from '../../src/modules/practice/practice.service';
 import { startService, type RunningService } from '../../src/service';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
-/** The real service (HTTP + MLLP on ephemeral ports) against the given database. */
+/** The real service (HTTP + MLLP on ephemeral ports) against the given database, with the example practice setup. */
 export async function startTestService(databaseUrl: string, overrides: Partial<AppConfig> = {}): Promise<RunningService & { config: AppConfig }> {
   const config = loadConfig(
-    { DATABASE_URL: databaseUrl, MLLP_PORT: '0', HTTP_PORT: '0', API_TOKEN: TEST_TOKEN, DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7c-')), DB_POOL_SIZE: '8' },
+    { DATABASE_URL: databaseUrl, MLLP_PORT: '0', HTTP_PORT: '0', API_TOKEN: TEST_TOKEN, DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7c-')), DB_POOL_SIZE: '8', PRACTICE_FILE: EXAMPLE_PRACTICE_FILE },
     overrides,
   );
   const svc = await startService(config);
