@@ -108,9 +108,11 @@ export class ClaimsSchema1763956800000 implements MigrationInterface {
         encounter_id bigint NOT NULL CONSTRAINT fk_claim_encounter REFERENCES encounter(id),
         patient_id bigint NOT NULL CONSTRAINT fk_claim_patient REFERENCES patient(id),
         coverage_id bigint CONSTRAINT fk_claim_coverage REFERENCES coverage(id),
-        payer_id bigint NOT NULL CONSTRAINT fk_claim_payer REFERENCES practice_payer(id),
-        billing_provider_id bigint NOT NULL CONSTRAINT fk_claim_billing_provider REFERENCES practice_billing_provider(id),
-        facility_id bigint NOT NULL CONSTRAINT fk_claim_facility REFERENCES practice_facility(id),
+        payer_id bigint CONSTRAINT fk_claim_payer REFERENCES practice_payer(id),
+        billing_provider_id bigint CONSTRAINT fk_claim_billing_provider REFERENCES practice_billing_provider(id),
+        facility_id bigint CONSTRAINT fk_claim_facility REFERENCES practice_facility(id),
+        -- Payer, billing provider and facility are unknown on a claim held because the practice
+        -- setup does not map the feed's values (its problems say which).
         claim_type text NOT NULL,
         part integer NOT NULL DEFAULT 1,
         status text NOT NULL,

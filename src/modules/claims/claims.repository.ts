@@ -1,0 +1,304 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { Claim837, ClaimType } from '../../lib/x12';
+import type { ClaimDraft, ClaimProblem, EncounterBundle, PracticeView } from './claim-builder';
+
+/** Claims not yet in a batch: rebuilding an encounter replaces them. */
+export const UNSUBMITTED = ['draft', 'held', 'ready'] as const;
+
+export type ClaimStatus = 'draft' | 'ready' | 'held' | 'batched' | 'submitted' | 'accepted' | 'rejected' | 'payer_accepted' | 'payer_rejected' | 'replaced' | 'cancelled';
+
+export interface SavedClaim {
+  id: string;
+  status: ClaimStatus;
+  created: boolean;
+}
+
+export interface ClaimListItem {
+  id: string;
+  patientControlNumber: string;
+  status: ClaimStatus;
+  claimType: ClaimType;
+  payerId: string | null;
+  totalCharge: string;
+  serviceDateFrom: string;
+  serviceDateTo: string;
+}
+
+/** Every query of claim building and claim reading. */
+@Injectable()
+export class ClaimsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  transaction<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(fn);
+  }
+
+  /** Encounters with charges to bill (or credits to review), oldest first. */
+  async candidateEncounters(encounterIds: string[] | undefined, limit: number): Promise<string[]> {
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `SELECT DISTINCT c.encounter_id AS id
+         FROM charge c JOIN encounter e ON e.id = c.encounter_id
+        WHERE c.status IN ('posted', 'unmatched_credit') AND e.status <> 'cancelled'
+          AND (c.claim_id IS NULL OR c.claim_id IN (SELECT id FROM claim WHERE status = ANY($3::text[]) AND encounter_id = c.encounter_id))
+          AND ($1::bigint[] IS NULL OR c.encounter_id = ANY($1::bigint[]))
+        ORDER BY 1 LIMIT $2`,
+      [encounterIds ?? null, limit, UNSUBMITTED],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async practiceView(): Promise<PracticeView> {
+    const [payers, facilities, providers, cm] = await Promise.all([
+      this.dataSource.query<{ id: string; payer_id: string; name: string; claim_filing_indicator: string; hl7_ids: string[]; address: PracticeView['payers'][number]['address'] }[]>(
+        `SELECT id, payer_id, name, claim_filing_indicator, hl7_ids, address FROM practice_payer ORDER BY id`,
+      ),
+      this.dataSource.query<{ id: string; key: string; hl7_codes: string[]; claim_type: ClaimType; place_of_service: string | null; type_of_bill: string | null; inpatient_type_of_bill: string | null; billing_provider_id: string; service_facility: PracticeView['facilities'][number]['serviceFacility']; is_default: boolean }[]>(
+        `SELECT id, key, hl7_codes, claim_type, place_of_service, type_of_bill, inpatient_type_of_bill, billing_provider_id, service_facility, is_default FROM practice_facility ORDER BY id`,
+      ),
+      this.dataSource.query<{ id: string; kind: 'person' | 'organization'; name: string; first_name: string | null; npi: string; tax_id: string; tax_id_type: 'EI' | 'SY'; taxonomy: string | null; address: never; pay_to_address: never }[]>(
+        `SELECT id, kind, name, first_name, npi, tax_id, tax_id_type, taxonomy, address, pay_to_address FROM practice_billing_provider`,
+      ),
+      this.dataSource.query<{ transaction_code: string; revenue_code: string }[]>(`SELECT transaction_code, revenue_code FROM chargemaster_item WHERE revenue_code IS NOT NULL`),
+    ]);
+    return {
+      payers: payers.map((p) => ({ id: p.id, payerId: p.payer_id, name: p.name, claimFilingIndicator: p.claim_filing_indicator, hl7Ids: p.hl7_ids, address: p.address })),
+      facilities: facilities.map((f) => ({
+        id: f.id, key: f.key, hl7Codes: f.hl7_codes, claimType: f.claim_type, placeOfService: f.place_of_service, typeOfBill: f.type_of_bill,
+        inpatientTypeOfBill: f.inpatient_type_of_bill, billingProviderId: f.billing_provider_id, serviceFacility: f.service_facility, isDefault: f.is_default,
+      })),
+      billingProviders: new Map(providers.map((p) => [p.id, {
+        kind: p.kind, name: p.name, firstName: p.first_name, npi: p.npi, taxId: p.tax_id, taxIdType: p.tax_id_type, taxonomy: p.taxonomy, address: p.address, payToAddress: p.pay_to_address,
+      }])),
+      revenueCodes: new Map(cm.map((c) => [c.transaction_code, c.revenue_code])),
+    };
+  }
+
+  /**
+   * Everything one encounter's claims are built from, with the encounter row locked: two
+   * builders (instances, or the job and an API call) never build the same encounter at once.
+   */
+  async bundle(em: EntityManager, encounterId: string): Promise<EncounterBundle | undefined> {
+    const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
+    const [e] = await q<{
+      id: string; patient_id: string; visit_number: string | null; status: string; patient_class: string | null; facility: string | null; admit_at: string | null;
+      discharge_at: string | null; admit_type: string | null; admit_source: string | null; discharge_disposition: string | null;
+      attending_provider: EncounterBundle['encounter']['attendingProvider']; referring_provider: EncounterBundle['encounter']['referringProvider'];
+    }>(
+      `SELECT id, patient_id, visit_number, status, patient_class, facility, to_char(admit_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS admit_at,
+              to_char(discharge_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS discharge_at, admit_type, admit_source, discharge_disposition, attending_provider, referring_provider
+         FROM encounter WHERE id = $1 FOR UPDATE`,
+      [encounterId],
+    );
+    if (!e) return undefined;
+    const [p] = await q<{ id: string; family_name: string | null; given_name: string | null; middle_name: string | null; name_suffix: string | null; birth_date: string | null; sex: string | null; address: EncounterBundle['patient']['address'] }>(
+      `SELECT id, family_name, given_name, middle_name, name_suffix, to_char(birth_date, 'YYYY-MM-DD') AS birth_date, sex, address FROM patient WHERE id = $1`,
+      [e.patient_id],
+    );
+    // The encounter's own coverages (IN1 in its messages), else the patient's person-level ones.
+    const coverages = await q<{ id: string; set_id: number; payer_id: string | null; plan_id: string | null; payer_name: string | null; member_id: string | null; group_number: string | null; group_name: string | null; insured_name: EncounterBundle['coverages'][number]['insuredName']; insured_relationship: string | null; insured_birth_date: string | null; insured_address: EncounterBundle['coverages'][number]['insuredAddress'] }>(
+      `SELECT id, set_id, payer_id, plan_id, payer_name, member_id, group_number, group_name, insured_name, insured_relationship,
+              to_char(insured_birth_date, 'YYYY-MM-DD') AS insured_birth_date, insured_address
+         FROM coverage
+        WHERE CASE WHEN EXISTS (SELECT 1 FROM coverage WHERE encounter_id = $1) THEN encounter_id = $1 ELSE patient_id = $2 AND encounter_id IS NULL END
+        ORDER BY set_id`,
+      [e.id, e.patient_id],
+    );
+    const diagnoses = await q<{ code: string; coding_system: string; priority: number | null; set_id: number | null }>(
+      `SELECT code, coding_system, priority, set_id FROM diagnosis WHERE encounter_id = $1 ORDER BY priority NULLS LAST, set_id NULLS LAST, id`,
+      [e.id],
+    );
+    const procedures = await q<{ code: string; coding_system: string; procedure_at: string | null }>(
+      `SELECT code, coding_system, to_char(procedure_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS procedure_at FROM procedure WHERE encounter_id = $1 ORDER BY set_id NULLS LAST, id`,
+      [e.id],
+    );
+    const charges = await q<{ id: string; ft1_index: number; transaction_id: string | null; transaction_code: string | null; service_date: string; service_end_date: string | null; procedure_code: string | null; modifiers: string[]; quantity: string; amount: string | null; diagnosis_codes: string[] | null; ndc: string | null; performing_provider: EncounterBundle['charges'][number]['performingProvider']; status: string }>(
+      `SELECT c.id, c.ft1_index, c.transaction_id, c.transaction_code, to_char(c.service_date, 'YYYY-MM-DD') AS service_date, to_char(c.service_end_date, 'YYYY-MM-DD') AS service_end_date,
+              c.procedure_code, c.modifiers, c.quantity::text, c.amount::text, c.diagnosis_codes, c.ndc, c.performing_provider, c.status
+         FROM charge c
+        WHERE c.encounter_id = $1 AND c.status IN ('posted', 'unmatched_credit')
+          AND (c.claim_id IS NULL OR c.claim_id IN (SELECT id FROM claim WHERE encounter_id = $1 AND status = ANY($2::text[])))
+        ORDER BY c.id`,
+      [e.id, UNSUBMITTED],
+    );
+    return {
+      encounter: {
+        id: e.id, visitNumber: e.visit_number, status: e.status, patientClass: e.patient_class, facility: e.facility, admitAt: e.admit_at, dischargeAt: e.discharge_at,
+        admitType: e.admit_type, admitSource: e.admit_source, dischargeDisposition: e.discharge_disposition, attendingProvider: e.attending_provider, referringProvider: e.referring_provider,
+      },
+      patient: {
+        id: (p as NonNullable<typeof p>).id, familyName: p?.family_name ?? null, givenName: p?.given_name ?? null, middleName: p?.middle_name ?? null,
+        nameSuffix: p?.name_suffix ?? null, birthDate: p?.birth_date ?? null, sex: p?.sex ?? null, address: p?.address ?? null,
+      },
+      coverages: coverages.map((c) => ({
+        id: c.id, setId: c.set_id, payerId: c.payer_id, planId: c.plan_id, payerName: c.payer_name, memberId: c.member_id, groupNumber: c.group_number, groupName: c.group_name,
+        insuredName: c.insured_name, insuredRelationship: c.insured_relationship, insuredBirthDate: c.insured_birth_date, insuredAddress: c.insured_address,
+      })),
+      diagnoses: diagnoses.map((d) => ({ code: d.code, codingSystem: d.coding_system, priority: d.priority, setId: d.set_id })),
+      procedures: procedures.map((x) => ({ code: x.code, codingSystem: x.coding_system, procedureAt: x.procedure_at })),
+      charges: charges.map((c) => ({
+        id: c.id, ft1Index: c.ft1_index, transactionId: c.transaction_id, transactionCode: c.transaction_code, serviceDate: c.service_date, serviceEndDate: c.service_end_date,
+        procedureCode: c.procedure_code, modifiers: c.modifiers, quantity: c.quantity, amount: c.amount, diagnosisCodes: c.diagnosis_codes ?? [], ndc: c.ndc,
+        performingProvider: c.performing_provider, status: c.status,
+      })),
+    };
+  }
+
+  /**
+   * Stores an encounter's drafts in the caller's transaction. Unsubmitted claims of the encounter
+   * with the same payer, billing provider, type and part are updated in place (same id and
+   * patient control number, history kept); new ones are created; unsubmitted claims no draft
+   * matches are cancelled. Charges point at their claim.
+   */
+  async saveDrafts(em: EntityManager, encounterId: string, patientId: string, drafts: ClaimDraft[], actor: string): Promise<SavedClaim[]> {
+    const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
+    const existing = await q<{ id: string; patient_control_number: string; status: ClaimStatus; claim_type: string; payer_id: string | null; billing_provider_id: string | null; part: number }>(
+      `SELECT id, patient_control_number, status, claim_type, payer_id, billing_provider_id, part FROM claim
+        WHERE encounter_id = $1 AND status = ANY($2::text[]) ORDER BY id`,
+      [encounterId, UNSUBMITTED],
+    );
+    if (existing.length > 0) await q(`UPDATE charge SET claim_id = NULL WHERE claim_id = ANY($1::bigint[])`, [existing.map((x) => x.id)]);
+    const used = new Set<string>();
+    const saved: SavedClaim[] = [];
+    for (const d of drafts) {
+      const match = existing.find((x) => !used.has(x.id) && x.claim_type === d.claimType && x.payer_id === d.payerRowId && x.billing_provider_id === d.billingProviderRowId && x.part === d.part);
+      const status: ClaimStatus = d.problems.length > 0 ? 'held' : 'ready';
+      let id: string;
+      let pcn: string;
+      if (match) {
+        used.add(match.id);
+        id = match.id;
+        pcn = match.patient_control_number;
+        await q(`DELETE FROM claim_line WHERE claim_id = $1`, [id]);
+      } else {
+        const [row] = await q<{ id: string }>(`SELECT nextval('claim_id_seq')::text AS id`, []);
+        id = (row as { id: string }).id;
+        // CLM01: at most 17 characters, echoed by payers on the 835 (CLP01).
+        pcn = `HC${id}`;
+      }
+      const lineIds = await q<{ id: string }>(`SELECT nextval('claim_line_id_seq')::text AS id FROM generate_series(1, $1::int)`, [d.claim.lines.length]);
+      const claim: Claim837 = {
+        ...d.claim, patientControlNumber: pcn,
+        // REF*6R: the line's id, unique across all claims (payers echo it on the 835, loop 2110).
+        lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: (lineIds[i] as { id: string }).id })),
+      };
+      if (match) {
+        await q(
+          `UPDATE claim SET coverage_id = $2, payer_id = $3, billing_provider_id = $4, facility_id = $5, status = $6, total_charge = $7, service_from = $8, service_to = $9,
+                  payload = $10, problems = $11, updated_at = now()
+            WHERE id = $1`,
+          [id, d.coverageId, d.payerRowId, d.billingProviderRowId, d.facilityRowId, status, d.totalCharge, d.serviceFrom, d.serviceTo, JSON.stringify(claim), JSON.stringify(d.problems)],
+        );
+        if (match.status !== status) await this.event(em, id, match.status, status, status === 'held' ? problemSummary(d.problems) : 'rebuilt: every required element present', actor);
+      } else {
+        await q(
+          `INSERT INTO claim (id, patient_control_number, encounter_id, patient_id, coverage_id, payer_id, billing_provider_id, facility_id, claim_type, part, status,
+                              total_charge, service_from, service_to, payload, problems)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+          [id, pcn, encounterId, patientId, d.coverageId, d.payerRowId, d.billingProviderRowId, d.facilityRowId, d.claimType, d.part, status, d.totalCharge, d.serviceFrom, d.serviceTo,
+            JSON.stringify(claim), JSON.stringify(d.problems)],
+        );
+        await this.event(em, id, null, status, status === 'held' ? problemSummary(d.problems) : 'built', actor);
+      }
+      for (const [i, l] of claim.lines.entries()) {
+        await q(
+          `INSERT INTO claim_line (id, claim_id, line_number, control_number, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date,
+                                   service_end_date, diagnosis_pointers, ndc)
+           VALUES ($1::bigint, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+          [l.controlNumber, id, i + 1, d.lineCharges[i], l.procedureCode ?? null, l.modifiers, l.revenueCode ?? null, l.quantity, l.charge, l.serviceDate,
+            l.serviceEndDate ?? null, l.diagnosisPointers, l.drug?.ndc ?? null, l.controlNumber],
+        );
+      }
+      await q(`UPDATE charge SET claim_id = $1 WHERE id = ANY($2::bigint[])`, [id, d.lineCharges.flat()]);
+      saved.push({ id, status, created: !match });
+    }
+    for (const x of existing.filter((c) => !used.has(c.id))) {
+      await q(`UPDATE claim SET status = 'cancelled', updated_at = now() WHERE id = $1`, [x.id]);
+      await this.event(em, x.id, x.status, 'cancelled', 'rebuilt: no charges left to bill on this claim', actor);
+    }
+    return saved;
+  }
+
+  async event(em: EntityManager, claimId: string, from: ClaimStatus | null, to: ClaimStatus, reason: string, actor: string): Promise<void> {
+    await em.query(`INSERT INTO claim_event (claim_id, from_status, to_status, reason, actor) VALUES ($1, $2, $3, $4, $5)`, [claimId, from, to, reason, actor]);
+  }
+
+  async list(f: { status?: string; payerId?: string; limit: number; offset: number }): Promise<{ items: ClaimListItem[]; total: number }> {
+    const where = `($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR p.payer_id = $2)`;
+    const [items, total] = await Promise.all([
+      this.dataSource.query<{ id: string; patient_control_number: string; status: ClaimStatus; claim_type: ClaimType; payer_id: string | null; total_charge: string; service_from: string; service_to: string }[]>(
+        `SELECT c.id, c.patient_control_number, c.status, c.claim_type, p.payer_id, c.total_charge::text, to_char(c.service_from, 'YYYY-MM-DD') AS service_from,
+                to_char(c.service_to, 'YYYY-MM-DD') AS service_to
+           FROM claim c LEFT JOIN practice_payer p ON p.id = c.payer_id WHERE ${where} ORDER BY c.id DESC LIMIT $3 OFFSET $4`,
+        [f.status ?? null, f.payerId ?? null, f.limit, f.offset],
+      ),
+      this.dataSource.query<{ n: string }[]>(`SELECT count(*)::text AS n FROM claim c LEFT JOIN practice_payer p ON p.id = c.payer_id WHERE ${where}`, [f.status ?? null, f.payerId ?? null]),
+    ]);
+    return {
+      items: items.map((c) => ({
+        id: c.id, patientControlNumber: c.patient_control_number, status: c.status, claimType: c.claim_type, payerId: c.payer_id, totalCharge: c.total_charge,
+        serviceDateFrom: c.service_from, serviceDateTo: c.service_to,
+      })),
+      total: Number(total[0]?.n ?? 0),
+    };
+  }
+
+  async get(id: string): Promise<ClaimDetail | undefined> {
+    const [c] = await this.dataSource.query<{ id: string; patient_control_number: string; status: ClaimStatus; claim_type: ClaimType; part: number; frequency: string; encounter_id: string; payer_id: string | null; payer_name: string | null; total_charge: string; service_from: string; service_to: string; payload: Claim837; problems: ClaimProblem[]; batch_id: string | null; payer_claim_control_number: string | null; replaces_claim_id: string | null }[]>(
+      `SELECT c.id, c.patient_control_number, c.status, c.claim_type, c.part, c.frequency, c.encounter_id, p.payer_id, p.name AS payer_name, c.total_charge::text,
+              to_char(c.service_from, 'YYYY-MM-DD') AS service_from, to_char(c.service_to, 'YYYY-MM-DD') AS service_to, c.payload, c.problems, c.batch_id,
+              c.payer_claim_control_number, c.replaces_claim_id
+         FROM claim c LEFT JOIN practice_payer p ON p.id = c.payer_id WHERE c.id = $1`,
+      [id],
+    );
+    if (!c) return undefined;
+    const lines = await this.dataSource.query<{ line_number: number; control_number: string; procedure_code: string | null; modifiers: string[]; revenue_code: string | null; quantity: string; charge_amount: string; service_date: string; diagnosis_pointers: number[]; ndc: string | null; charge_ids: string[] }[]>(
+      `SELECT line_number, control_number, procedure_code, modifiers, revenue_code, quantity::text, charge_amount::text, to_char(service_date, 'YYYY-MM-DD') AS service_date,
+              diagnosis_pointers, ndc, charge_ids::text[] AS charge_ids
+         FROM claim_line WHERE claim_id = $1 ORDER BY line_number`,
+      [id],
+    );
+    const history = await this.dataSource.query<{ at: Date; from_status: string | null; to_status: string; reason: string | null; actor: string }[]>(
+      `SELECT at, from_status, to_status, reason, actor FROM claim_event WHERE claim_id = $1 ORDER BY id`,
+      [id],
+    );
+    return {
+      id: c.id, patientControlNumber: c.patient_control_number, status: c.status, claimType: c.claim_type, part: c.part, frequency: c.frequency, encounterId: c.encounter_id,
+      payerId: c.payer_id, payerName: c.payer_name, totalCharge: c.total_charge, serviceDateFrom: c.service_from, serviceDateTo: c.service_to,
+      payerClaimControlNumber: c.payer_claim_control_number, replacesClaimId: c.replaces_claim_id,
+      diagnoses: c.payload.diagnoses, problems: c.problems, batchId: c.batch_id,
+      lines: lines.map((l) => ({
+        lineNumber: l.line_number, controlNumber: l.control_number, procedureCode: l.procedure_code, modifiers: l.modifiers, revenueCode: l.revenue_code, quantity: l.quantity,
+        charge: l.charge_amount, serviceDate: l.service_date, diagnosisPointers: l.diagnosis_pointers, ndc: l.ndc, chargeIds: l.charge_ids,
+      })),
+      history: history.map((h) => ({ at: h.at.toISOString(), from: h.from_status, to: h.to_status, reason: h.reason, actor: h.actor })),
+    };
+  }
+}
+
+export interface ClaimDetail {
+  id: string;
+  patientControlNumber: string;
+  status: ClaimStatus;
+  claimType: ClaimType;
+  part: number;
+  frequency: string;
+  encounterId: string;
+  payerId: string | null;
+  payerName: string | null;
+  totalCharge: string;
+  serviceDateFrom: string;
+  serviceDateTo: string;
+  payerClaimControlNumber: string | null;
+  replacesClaimId: string | null;
+  diagnoses: string[];
+  problems: ClaimProblem[];
+  batchId: string | null;
+  lines: { lineNumber: number; controlNumber: string; procedureCode: string | null; modifiers: string[]; revenueCode: string | null; quantity: string; charge: string; serviceDate: string; diagnosisPointers: number[]; ndc: string | null; chargeIds: string[] }[];
+  history: { at: string; from: string | null; to: string; reason: string | null; actor: string }[];
+}
+
+function problemSummary(problems: ClaimProblem[]): string {
+  const first = problems.slice(0, 3).map((p) => `${p.field} (${p.loop}): ${p.message}`);
+  return `held: ${first.join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`;
+}

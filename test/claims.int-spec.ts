@@ -1,0 +1,227 @@
+import { addDecimal, compareDecimal } from '../src/lib/decimal';
+import { readX12, write837File, el, type Claim837 } from '../src/lib/x12';
+import { createTestDatabase, type TestDatabase } from './support/db';
+import { batchOptions } from './support/claims';
+import { MllpClient } from './support/mllp-client';
+import { startTestService, TEST_TOKEN } from './support/service';
+
+type Svc = Awaited<ReturnType<typeof startTestService>>;
+
+interface Visit {
+  ctl: string;
+  mrn: string;
+  visit: string;
+  facility?: string;
+  patientClass?: string;
+  in1?: { payer?: string; member?: string; relationship?: string; insured?: string; insuredDob?: string };
+  charges: { code: string; cpt?: string; amount?: string; dx?: string[]; modifiers?: string[]; ndc?: string }[];
+  dg1?: string[];
+  pv1Extra?: { admit?: string; discharge?: string; disposition?: string; admitType?: string };
+  pr1?: string[];
+}
+
+/** A DFT^P03 with the parts claim building reads. */
+function visitDft(v: Visit): string {
+  const pv1 = new Array<string>(46).fill('');
+  pv1[0] = 'PV1';
+  pv1[1] = '1';
+  pv1[2] = v.patientClass ?? 'O';
+  pv1[3] = `CLINIC^101^A^${v.facility ?? 'CLINIC'}`;
+  pv1[4] = v.pv1Extra?.admitType ?? '';
+  pv1[7] = '1987654328^WELBY^MARCUS^^^^^^NPI';
+  pv1[8] = '1456789019^KILDARE^JAMES^^^^^^NPI';
+  pv1[19] = `${v.visit}^^^HOSP`;
+  pv1[36] = v.pv1Extra?.disposition ?? '';
+  pv1[44] = v.pv1Extra?.admit ?? '';
+  pv1[45] = v.pv1Extra?.discharge ?? '';
+  const segs = [
+    `MSH|^~\\&|CHG1|HOSP|BILLING|BILLCO|20240105120000||DFT^P03^DFT_P03|${v.ctl}|P|2.5.1`,
+    'EVN|P03|20240105120000',
+    `PID|1||${v.mrn}^^^HOSP^MR||ZÖLLNER^JANE^Q||19800214|F|||12 MAIN ST^^SPRINGFIELD^IL^62701||(217)555-0100`,
+    pv1.join('|'),
+  ];
+  v.charges.forEach((c, i) => {
+    const f = new Array<string>(30).fill('');
+    f[0] = 'FT1';
+    f[1] = String(i + 1);
+    f[2] = `${v.ctl}-${i + 1}`;
+    f[4] = '20240105';
+    f[6] = 'CG';
+    f[7] = c.code;
+    f[10] = '1';
+    f[11] = c.amount ?? '';
+    f[19] = (c.dx ?? []).map((d) => `${d}^^I10`).join('~');
+    f[20] = '1987654328^WELBY^MARCUS^^^^^^NPI';
+    f[25] = c.cpt === undefined ? '' : `${c.cpt}^^C4`;
+    f[26] = (c.modifiers ?? []).join('~');
+    f[29] = c.ndc ?? '';
+    segs.push(f.join('|'));
+  });
+  (v.dg1 ?? ['E11.9']).forEach((d, i) => segs.push(`DG1|${i + 1}|I10|${d}^^I10||20240105|F|||||||||${i + 1}`));
+  (v.pr1 ?? []).forEach((p, i) => segs.push(`PR1|${i + 1}|I10P|${p}^^I10P||20240104080000`));
+  const in1 = new Array<string>(37).fill('');
+  in1[0] = 'IN1';
+  in1[1] = '1';
+  in1[2] = 'PLAN1';
+  in1[3] = `${v.in1?.payer ?? 'BCBSIL01'}^^^^NAIC`;
+  in1[8] = 'GRP123';
+  in1[16] = v.in1?.insured ?? 'ZÖLLNER^JANE^Q';
+  in1[17] = v.in1?.relationship ?? 'SEL';
+  in1[18] = v.in1?.insuredDob ?? '19800214';
+  in1[19] = '12 MAIN ST^^SPRINGFIELD^IL^62701';
+  in1[36] = v.in1?.member ?? 'MEM123456';
+  segs.push(in1.join('|'));
+  return segs.join('\r') + '\r';
+}
+
+describe('claims built from encounters', () => {
+  let db: TestDatabase;
+  let svc: Svc;
+  let client: MllpClient;
+  const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+    const res = await fetch(`http://127.0.0.1:${svc.httpPort}${path}`, {
+      method, headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, json: await res.json() };
+  };
+  const send = async (text: string): Promise<void> => {
+    const ack = await client.send(text);
+    expect(ack).toMatch(/\rMSA\|AA\|/);
+  };
+  const encounterOf = async (visit: string): Promise<string> => {
+    const r = await db.query<{ id: string }>(`SELECT id FROM encounter WHERE visit_number = $1`, [visit]);
+    return (r[0] as { id: string }).id;
+  };
+  const claimsOf = async (visit: string): Promise<any[]> => {
+    const ids = await db.query<{ id: string }>(`SELECT c.id FROM claim c JOIN encounter e ON e.id = c.encounter_id WHERE e.visit_number = $1 AND c.status <> 'cancelled' ORDER BY c.part`, [visit]);
+    return Promise.all(ids.map(async (r) => (await api('GET', `/api/claims/${r.id}`)).json));
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    svc = await startTestService(db.url);
+    client = await MllpClient.connect(svc.mllpPort);
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await svc.stop();
+    await db.drop();
+  });
+
+  it('builds a ready professional claim with lines, pointers, rendering provider and history, and it writes as valid 837P', async () => {
+    await send(visitDft({
+      ctl: 'P-1', mrn: 'M1', visit: 'VP1', dg1: ['I25.10', 'E78.5'],
+      charges: [
+        { code: 'CHG99214', dx: ['I25.10', 'E78.5'], modifiers: ['25'] }, // priced from the chargemaster
+        { code: 'X', cpt: '93000', amount: '62.50', dx: ['I25.10'] },
+        { code: 'CHGJ1885', ndc: '0409-3795-01' },
+      ],
+    }));
+    const built = await api('POST', '/api/claims/build', { encounterIds: [await encounterOf('VP1')] });
+    expect(built.status).toBe(200);
+    expect(built.json).toMatchObject({ encounters: 1, created: 1, ready: 1, held: 0 });
+    const [claim] = await claimsOf('VP1');
+    expect(claim).toMatchObject({ status: 'ready', claimType: 'professional', payerId: '00621', totalCharge: '269.90', diagnoses: ['I2510', 'E785'], problems: [] });
+    expect(claim.patientControlNumber).toMatch(/^HC\d+$/);
+    expect(claim.lines.map((l: any) => [l.procedureCode, l.modifiers, l.charge, l.diagnosisPointers, l.ndc])).toEqual([
+      ['99214', ['25'], '185.00', [1, 2], null],
+      ['93000', [], '62.50', [1], null],
+      ['J1885', [], '22.40', [1, 2], '00409379501'],
+    ]);
+    expect(new Set(claim.lines.map((l: any) => l.controlNumber)).size).toBe(3);
+    expect(claim.history).toEqual([expect.objectContaining({ from: null, to: 'ready', reason: 'built', actor: 'api' })]);
+    // The stored claim is what the batch writes: read it back from its own 837.
+    const [row] = await db.query<{ payload: Claim837 }>(`SELECT payload FROM claim WHERE id = $1`, [claim.id]);
+    const payload = (row as { payload: Claim837 }).payload;
+    expect(payload.subscriber.last).toBe('ZOLLNER'); // transliterated for X12
+    expect(payload.rendering?.npi).toBe('1987654328');
+    const segments = await readX12(write837File(batchOptions('professional'), [payload]).text);
+    expect(el(segments.find((s) => s.id === 'CLM') as never, 1)).toBe(claim.patientControlNumber);
+    expect(segments.filter((s) => s.id === 'REF' && el(s, 1) === '6R').map((s) => el(s, 2))).toEqual(claim.lines.map((l: any) => l.controlNumber));
+    const charges = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM charge WHERE claim_id = $1`, [claim.id]);
+    expect(charges[0]?.n).toBe('3');
+  });
+
+  it('holds a claim with reasons naming the field, and a fix through the feed makes the same claim ready', async () => {
+    await send(visitDft({ ctl: 'H-1', mrn: 'M2', visit: 'VH1', in1: { member: '' }, charges: [{ code: 'X', cpt: '99213', amount: '95.00' }, { code: 'NOPRICE', cpt: '36415' }] }));
+    await api('POST', '/api/claims/build', { encounterIds: [await encounterOf('VH1')] });
+    const [held] = await claimsOf('VH1');
+    expect(held.status).toBe('held');
+    expect(held.problems).toEqual(expect.arrayContaining([
+      { field: 'IN1-36 member id', loop: '2010BA NM1-09', message: 'is missing' },
+      { field: 'FT1[2] H-1-2 FT1-11 amount', loop: '2400 SV1-02/SV2-03', message: 'has no amount and the chargemaster prices none' },
+    ]));
+    expect(held.history[0]).toMatchObject({ to: 'held', reason: expect.stringContaining('IN1-36 member id') });
+
+    // The feed sends the member id and reverses the unpriced charge; building again updates the claim in place.
+    await send(visitDft({ ctl: 'H-2', mrn: 'M2', visit: 'VH1', charges: [{ code: 'X', cpt: '90471', amount: '20.00' }] }));
+    await db.query(`UPDATE charge SET status = 'reversed' WHERE transaction_id = 'H-1-2'`);
+    const again = await api('POST', '/api/claims/build', { encounterIds: [await encounterOf('VH1')] });
+    expect(again.json).toMatchObject({ created: 0, updated: 1, ready: 1 });
+    const [ready] = await claimsOf('VH1');
+    expect(ready.id).toBe(held.id);
+    expect(ready.patientControlNumber).toBe(held.patientControlNumber);
+    expect(ready).toMatchObject({ status: 'ready', problems: [], totalCharge: '115.00' });
+    expect(ready.history.map((h: any) => [h.from, h.to])).toEqual([[null, 'held'], ['held', 'ready']]);
+  });
+
+  it('names an unmapped payer and bills a dependent with the patient loop', async () => {
+    await send(visitDft({ ctl: 'U-1', mrn: 'M3', visit: 'VU1', in1: { payer: 'NOBODY' }, charges: [{ code: 'X', cpt: '99213', amount: '95.00' }] }));
+    await send(visitDft({ ctl: 'D-1', mrn: 'M4', visit: 'VD1', in1: { relationship: 'CHD', insured: 'ZÖLLNER^PETER', insuredDob: '19750101' }, charges: [{ code: 'X', cpt: '99213', amount: '95.00' }] }));
+    await api('POST', '/api/claims/build', {});
+    const [unmapped] = await claimsOf('VU1');
+    expect(unmapped.status).toBe('held');
+    expect(unmapped.problems).toContainEqual({ field: 'IN1-3 "NOBODY" / IN1-2 "PLAN1"', loop: '2010BB NM1-09', message: 'matches no payer in the practice setup (payers[].hl7Ids)' });
+    const [dependent] = await claimsOf('VD1');
+    expect(dependent.status).toBe('ready');
+    const [row] = await db.query<{ payload: Claim837 }>(`SELECT payload FROM claim WHERE id = $1`, [dependent.id]);
+    const payload = (row as { payload: Claim837 }).payload;
+    expect(payload.patient).toMatchObject({ last: 'ZOLLNER', first: 'JANE', relationship: '19' });
+    expect(payload.subscriber).toMatchObject({ last: 'ZOLLNER', first: 'PETER', birthDate: '1975-01-01', memberId: 'MEM123456' });
+  });
+
+  it('builds an institutional inpatient claim from revenue codes, with admission, discharge status and PCS procedures', async () => {
+    await send(visitDft({
+      ctl: 'I-1', mrn: 'M5', visit: 'VI1', facility: 'MAIN HOSPITAL', patientClass: 'I', dg1: ['I21.4', 'I10'], pr1: ['4A023N7'],
+      pv1Extra: { admit: '20240103143000', discharge: '20240106110000', disposition: '01', admitType: 'E' },
+      charges: [{ code: 'CHG99214' }, { code: 'CHG93000' }],
+    }));
+    await api('POST', '/api/claims/build', { encounterIds: [await encounterOf('VI1')] });
+    const [claim] = await claimsOf('VI1');
+    expect(claim).toMatchObject({ status: 'ready', claimType: 'institutional', totalCharge: '247.50', problems: [] });
+    expect(claim.lines.map((l: any) => [l.revenueCode, l.procedureCode])).toEqual([['0510', '99214'], ['0730', '93000']]);
+    const [row] = await db.query<{ payload: Claim837 }>(`SELECT payload FROM claim WHERE id = $1`, [claim.id]);
+    expect((row as { payload: Claim837 }).payload.institutional).toMatchObject({
+      typeOfBill: '0111', statementFrom: '2024-01-03', statementTo: '2024-01-06', admission: { date: '2024-01-03', hour: '1430' }, admissionType: '1',
+      dischargeStatus: '01', procedures: [{ code: '4A023N7', date: '2024-01-04' }], attending: { npi: '1987654328' },
+    });
+  });
+
+  it('splits a professional encounter at 50 lines, and two builders at once never bill a charge twice', async () => {
+    const charges = Array.from({ length: 55 }, (_, i) => ({ code: 'X', cpt: '99213', amount: `${i + 1}.00` }));
+    await send(visitDft({ ctl: 'S-1', mrn: 'M6', visit: 'VS1', charges }));
+    const encounter = await encounterOf('VS1');
+    const results = await Promise.all([api('POST', '/api/claims/build', { encounterIds: [encounter] }), api('POST', '/api/claims/build', { encounterIds: [encounter] })]);
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    const parts = await claimsOf('VS1');
+    expect(parts.map((c) => [c.part, c.lines.length, c.status])).toEqual([[1, 50, 'ready'], [2, 5, 'ready']]);
+    const perCharge = await db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM claim_line l JOIN claim c ON c.id = l.claim_id JOIN encounter e ON e.id = c.encounter_id, unnest(l.charge_ids) AS ch
+        WHERE e.visit_number = 'VS1' AND c.status <> 'cancelled' GROUP BY ch HAVING count(*) > 1`,
+    );
+    expect(perCharge).toEqual([]);
+    const total = parts.reduce((s: string, c: { totalCharge: string }) => addDecimal(s, c.totalCharge), '0');
+    expect(compareDecimal(total, charges.reduce((s, c) => addDecimal(s, c.amount), '0'))).toBe(0); // 1 + 2 + ... + 55 = 1540.00
+  });
+
+  it('lists claims by status and payer', async () => {
+    const ready = await api('GET', '/api/claims?status=ready&payerId=00621&limit=100');
+    expect(ready.status).toBe(200);
+    expect(ready.json.items.length).toBeGreaterThan(0);
+    expect(ready.json.items.every((c: any) => c.status === 'ready' && c.payerId === '00621')).toBe(true);
+    expect(ready.json.total).toBe(ready.json.items.length);
+    expect((await api('GET', '/api/claims/999999')).status).toBe(404);
+    expect((await api('GET', '/api/claims?status=nonsense')).status).toBe(400);
+  });
+});
