@@ -89,17 +89,28 @@ export class ClaimsSchema1763956800000 implements MigrationInterface {
         group_control_number integer NOT NULL CONSTRAINT uq_claim_batch_gs06 UNIQUE,
         transaction_control_numbers integer[] NOT NULL,
         file_name text NOT NULL,
-        file bytea NOT NULL,
-        claim_count integer NOT NULL,
-        total_charge numeric(14,2) NOT NULL,
+        file_bytes bigint NOT NULL DEFAULT 0,
+        file_sha256 bytea,
+        claim_count integer NOT NULL DEFAULT 0,
+        total_charge numeric(14,2) NOT NULL DEFAULT 0,
         created_at timestamptz NOT NULL DEFAULT now(),
+        created_by text NOT NULL,
         delivered_at timestamptz,
         deliveries integer NOT NULL DEFAULT 0,
         ack_status text,
         CONSTRAINT ck_claim_batch_claim_type CHECK (claim_type IN ('professional', 'institutional')),
         CONSTRAINT ck_claim_batch_status CHECK (status IN ('created', 'delivered', 'accepted', 'partially_accepted', 'rejected', 'cancelled'))
       )`);
-    await q.query(`ALTER TABLE claim_batch ALTER COLUMN file SET STORAGE EXTERNAL`);
+    // The exact bytes of each file, in parts written as the file is streamed (a batch of 100,000
+    // claims is never held in memory whole); delivery and replay read them back in order.
+    await q.query(`
+      CREATE TABLE claim_batch_file (
+        batch_id bigint NOT NULL CONSTRAINT fk_claim_batch_file_batch REFERENCES claim_batch(id) ON DELETE CASCADE,
+        part integer NOT NULL,
+        bytes bytea NOT NULL,
+        CONSTRAINT pk_claim_batch_file PRIMARY KEY (batch_id, part)
+      )`);
+    await q.query(`ALTER TABLE claim_batch_file ALTER COLUMN bytes SET STORAGE EXTERNAL`);
 
     await q.query(`
       CREATE TABLE claim (
@@ -177,7 +188,7 @@ export class ClaimsSchema1763956800000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE charge DROP COLUMN IF EXISTS claim_id`);
-    for (const t of ['claim_event', 'claim_line', 'claim', 'claim_batch', 'practice_facility', 'practice_payer', 'practice_clearinghouse', 'practice_billing_provider']) {
+    for (const t of ['claim_event', 'claim_line', 'claim', 'claim_batch_file', 'claim_batch', 'practice_facility', 'practice_payer', 'practice_clearinghouse', 'practice_billing_provider']) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }
     for (const s of ['x12_interchange_control_seq', 'x12_group_control_seq', 'x12_transaction_control_seq']) await q.query(`DROP SEQUENCE IF EXISTS ${s}`);

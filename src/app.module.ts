@@ -13,13 +13,14 @@ import { IntakeModule } from './modules/intake/intake.module';
 import { MessagesModule } from './modules/messages/messages.module';
 import { MllpModule } from './modules/mllp/mllp.module';
 import { PracticeModule } from './modules/practice/practice.module';
+import { SubmissionModule } from './modules/submission/submission.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, dataSource: DataSource, apiToken: string): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule],
       providers: [
         { provide: API_TOKEN, useValue: apiToken },
         { provide: APP_GUARD, useClass: BearerAuthGuard },

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { addDecimal, compareDecimal } from '../src/lib/decimal';
 import { readX12, write837File, el, type Claim837 } from '../src/lib/x12';
 import { createTestDatabase, type TestDatabase } from './support/db';
@@ -215,12 +217,47 @@ describe('claims built from encounters', () => {
     expect(compareDecimal(total, charges.reduce((s, c) => addDecimal(s, c.amount), '0'))).toBe(0); // 1 + 2 + ... + 55 = 1540.00
   });
 
+  it('batches ready claims into one file per clearinghouse and claim type, stored byte for byte, and never batches a claim twice', async () => {
+    const ready = await db.query<{ id: string; claim_type: string }>(`SELECT id, claim_type FROM claim WHERE status = 'ready' ORDER BY id`);
+    expect(ready.length).toBeGreaterThan(3);
+    // Two creators at once (two instances): SKIP LOCKED splits the claims, no claim is in two files.
+    const [a, b] = await Promise.all([api('POST', '/api/batches', {}), api('POST', '/api/batches', {})]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const batches = [...a.json.batches, ...b.json.batches];
+    expect(batches.reduce((n: number, x: { claims: number }) => n + x.claims, 0)).toBe(ready.length);
+    const isa = batches.map((x: { interchangeControlNumber: number }) => x.interchangeControlNumber);
+    expect(new Set(isa).size).toBe(isa.length);
+    const inFiles: string[] = [];
+    for (const batch of batches) {
+      const res = await fetch(`http://127.0.0.1:${svc.httpPort}/api/batches/${batch.id}/file`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      const text = await res.text();
+      expect(Buffer.byteLength(text)).toBe(batch.bytes);
+      // For checking with an independent validator (pyx12): HL7C_X12_DUMP=<folder> keeps the files.
+      if (process.env.HL7C_X12_DUMP) writeFileSync(join(process.env.HL7C_X12_DUMP, batch.fileName), text);
+      const segments = await readX12(text);
+      expect(el(segments[0] as never, 13)).toBe(String(batch.interchangeControlNumber).padStart(9, '0'));
+      expect(el(segments.find((s) => s.id === 'GS') as never, 8)).toBe(batch.claimType === 'professional' ? '005010X222A1' : '005010X223A2');
+      const pcns = segments.filter((s) => s.id === 'CLM').map((s) => el(s, 1));
+      expect(pcns).toHaveLength(batch.claims);
+      inFiles.push(...pcns);
+      const detail = await api('GET', `/api/batches/${batch.id}`);
+      expect(detail.json).toMatchObject({ claims: batch.claims, bytes: batch.bytes, status: 'created' });
+    }
+    expect(new Set(inFiles).size).toBe(ready.length);
+    const after = await db.query<{ status: string; n: string }>(`SELECT status, count(*)::text AS n FROM claim WHERE id = ANY($1::bigint[]) GROUP BY status`, [ready.map((r) => r.id)]);
+    expect(after).toEqual([{ status: 'batched', n: String(ready.length) }]);
+    const history = await api('GET', `/api/claims/${(ready[0] as { id: string }).id}`);
+    expect(history.json.history.at(-1)).toMatchObject({ from: 'ready', to: 'batched', reason: expect.stringMatching(/^in batch \d+ \(ISA13 \d{9}\)$/) });
+    expect((await api('POST', '/api/batches', {})).json).toEqual({ batches: [] });
+  });
+
   it('lists claims by status and payer', async () => {
-    const ready = await api('GET', '/api/claims?status=ready&payerId=00621&limit=100');
-    expect(ready.status).toBe(200);
-    expect(ready.json.items.length).toBeGreaterThan(0);
-    expect(ready.json.items.every((c: any) => c.status === 'ready' && c.payerId === '00621')).toBe(true);
-    expect(ready.json.total).toBe(ready.json.items.length);
+    const batched = await api('GET', '/api/claims?status=batched&payerId=00621&limit=100');
+    expect(batched.status).toBe(200);
+    expect(batched.json.items.length).toBeGreaterThan(0);
+    expect(batched.json.items.every((c: any) => c.status === 'batched' && c.payerId === '00621')).toBe(true);
+    expect(batched.json.total).toBe(batched.json.items.length);
+    expect((await api('GET', '/api/claims?status=held')).json.items.map((c: any) => c.status)).toEqual(['held']);
     expect((await api('GET', '/api/claims/999999')).status).toBe(404);
     expect((await api('GET', '/api/claims?status=nonsense')).status).toBe(400);
   });
