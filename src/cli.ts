@@ -1,17 +1,20 @@
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { logger, PinoNestLogger } from './common/logger';
 import { ConfigError, loadConfig, type AppConfig } from './config/config';
 import { migrate, openDatabase } from './database/database';
+import { ClaimsService } from './modules/claims/claims.service';
 import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
+import { BatchesService } from './modules/submission/batches.service';
 import type { StoredMessage } from './modules/intake/intake.types';
 import { startService } from './service';
 import { sendFiles } from './mllp-send';
 
-const USAGE = `hl7-claims — HL7 v2 billing intake
+const USAGE = `hl7-claims — HL7 v2 billing intake and claims
 
 Usage:
   hl7-claims serve                              run the MLLP listener and the HTTP API
@@ -20,6 +23,8 @@ Usage:
   hl7-claims messages reprocess --status error  re-run every message in error
   hl7-claims db migrate [--json]                apply pending migrations
   hl7-claims send FILE... [--host H] [--port P] send messages to an MLLP listener and print each ACK
+  hl7-claims claims build [ENCOUNTER_ID...]     build claims from encounters with unbilled charges (all when no id)
+  hl7-claims batches create [--out DIR]         batch ready claims into 837 files (and write them to DIR)
 
 Configuration comes from the environment (see README). Without DATABASE_URL an embedded
 PostgreSQL under DATA_DIR (./data) is used.`;
@@ -28,18 +33,22 @@ function out(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n');
 }
 
-async function withIntake<T>(config: AppConfig, fn: (intake: IntakeService) => Promise<T>): Promise<T> {
+async function withApp<T>(config: AppConfig, fn: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
   try {
     const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, db.dataSource, 'cli-has-no-http'), { logger: new PinoNestLogger(), abortOnError: false });
     try {
-      return await fn(app.get(IntakeService));
+      return await fn(app);
     } finally {
       await app.close();
     }
   } finally {
     await db.close();
   }
+}
+
+function withIntake<T>(config: AppConfig, fn: (intake: IntakeService) => Promise<T>): Promise<T> {
+  return withApp(config, (app) => fn(app.get(IntakeService)));
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -142,6 +151,42 @@ export async function main(argv: string[]): Promise<number> {
       const acks = await sendFiles(files, opts.host, opts.port);
       out(json, acks.map((a) => ({ file: a.file, ack: a.code, controlId: a.controlId, error: a.error })), acks.map((a) => `${a.file}: ${a.code} ${a.controlId}${a.error ? ` (${a.error})` : ''}`).join('\n'));
       return acks.every((a) => a.code === 'AA' || a.code === 'CA') ? 0 : 1;
+    }
+    case 'claims': {
+      if (sub !== 'build') break;
+      if (rest.some((id) => !/^\d{1,18}$/.test(id))) {
+        process.stderr.write('claims build takes encounter ids (numbers)\n');
+        return 2;
+      }
+      const summary = await withApp(config, (app) => app.get(ClaimsService).build({ encounterIds: rest.length > 0 ? rest : undefined, actor: 'cli' }));
+      out(json, summary, `${summary.encounters} encounters: ${summary.created} claims created, ${summary.updated} updated; ${summary.ready} ready, ${summary.held} held; ${summary.skipped} skipped`);
+      return 0;
+    }
+    case 'batches': {
+      if (sub !== 'create') break;
+      const outAt = rest.indexOf('--out');
+      const dir = outAt >= 0 ? rest[outAt + 1] : undefined;
+      if (outAt >= 0 && dir === undefined) {
+        process.stderr.write('--out needs a folder\n');
+        return 2;
+      }
+      const batches = await withApp(config, async (app) => {
+        const service = app.get(BatchesService);
+        const created = await service.create({ actor: 'cli' });
+        if (dir !== undefined) {
+          mkdirSync(dir, { recursive: true });
+          for (const b of created) {
+            // Written under a temporary name and renamed: a reader never sees half a file.
+            const tmp = join(dir, `.${b.fileName}.part`);
+            writeFileSync(tmp, '');
+            for await (const p of service.file(b.id)) appendFileSync(tmp, p);
+            renameSync(tmp, join(dir, b.fileName));
+          }
+        }
+        return created;
+      });
+      out(json, { batches }, batches.length === 0 ? 'no ready claims' : batches.map((b) => `batch ${b.id}: ${b.claims} ${b.claimType} claims for ${b.clearinghouse}, ${b.totalCharge} billed, ISA13 ${b.interchangeControlNumber}, ${b.fileName}${dir !== undefined ? ` in ${dir}` : ''}`).join('\n'));
+      return 0;
     }
     case 'help':
     case '--help':

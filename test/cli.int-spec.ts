@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli';
 import { encodeFrame } from '../src/lib/mllp';
+import { EXAMPLE_PRACTICE_FILE } from '../src/modules/practice/practice.service';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
 
@@ -74,6 +75,32 @@ describe('hl7-claims CLI', () => {
     );
     // 12 credits (every 50th message), each reversing a charge of the message just before it.
     expect(rows).toEqual([{ status: 'posted', n: '576' }, { status: 'reversal', n: '12' }, { status: 'reversed', n: '12' }]);
+  });
+
+  it('builds claims and writes batch files to a folder', async () => {
+    process.env.PRACTICE_FILE = EXAMPLE_PRACTICE_FILE;
+    try {
+      const built = await run(['claims', 'build', '--json']);
+      expect(built.code).toBe(0);
+      const summary = JSON.parse(built.out) as { encounters: number; created: number; ready: number; held: number };
+      expect(summary.created).toBeGreaterThan(0);
+      expect(summary.ready + summary.held).toBe(summary.created);
+      const outDir = join(dir, 'outbox');
+      const batched = await run(['batches', 'create', '--out', outDir, '--json']);
+      expect(batched.code).toBe(0);
+      const { batches } = JSON.parse(batched.out) as { batches: { fileName: string; bytes: number; claims: number }[] };
+      expect(batches.reduce((n, b) => n + b.claims, 0)).toBe(summary.ready);
+      for (const b of batches) {
+        const file = readFileSync(join(outDir, b.fileName), 'latin1');
+        expect(file.length).toBe(b.bytes);
+        expect(file.startsWith('ISA*00*')).toBe(true);
+      }
+      expect(readdirSync(outDir).filter((f) => f.startsWith('.'))).toEqual([]);
+      const none = await run(['batches', 'create']);
+      expect(none.out.trim()).toBe('no ready claims');
+    } finally {
+      delete process.env.PRACTICE_FILE;
+    }
   });
 
   it('ingests an MLLP-framed dump', async () => {
