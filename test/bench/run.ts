@@ -2,6 +2,7 @@ import { benchParse } from './parse';
 import { benchDft } from './message';
 import { benchIntake } from './intake';
 import { benchSerialize } from './x12';
+import { benchBatch } from './batch';
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -36,6 +37,14 @@ async function main(): Promise<void> {
   }
   const at32 = intake.find((r) => r.connections === 32);
   process.stdout.write(`  required at 32 connections: >= 2000 msg/s and p99 < 50 ms -> ${at32 && at32.messagesPerSecond >= 2000 && at32.p99 < 50 && at32.verified === at32.acked ? 'met' : 'NOT met'}\n`);
+
+  const batchClaims = Number(process.env.BENCH_BATCH_CLAIMS ?? 100_000);
+  process.stdout.write(`\n== Batch creation from PostgreSQL: ${batchClaims} ready 4-line professional claims -> 837 files (streamed, stored in parts), own process\n`);
+  const batch = await benchBatch(server, batchClaims);
+  process.stdout.write(
+    `  ${batch.claims} claims in ${batch.seconds.toFixed(1)} s, peak RSS ${batch.peakRssMb} MB, ${batch.files} file(s), ${(batch.bytes / 1e6).toFixed(1)} MB, ${batch.claimsInFiles} claims read back from the stored file` +
+      ` (required: <= 60 s and <= 512 MB -> ${batch.seconds <= 60 && batch.peakRssMb <= 512 && batch.claimsInFiles === batch.claims ? 'met' : 'NOT met'})\n`,
+  );
 }
 
 main().then(
