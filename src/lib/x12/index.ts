@@ -3,3 +3,4 @@ export * from './envelope';
 export * from './claim837';
 export * from './batch837';
 export * from './reader';
+export * from './acknowledgements';

@@ -52,8 +52,11 @@ function clean(text: string): string {
 
 /** Every segment of an X12 text (a 999 or 277CA is small; 835s are streamed, see streamX12). */
 export async function readX12(input: Buffer | string): Promise<X12Segment[]> {
+  // A UTF-8 byte-order mark (EF BB BF) is common in files from Windows tools; X12 itself is ASCII.
+  const bytes = typeof input === 'string' ? undefined : input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf ? input.subarray(3) : input;
+  const text = bytes === undefined ? (input as string) : bytes.toString('latin1');
   const out: X12Segment[] = [];
-  for await (const s of streamX12(Readable.from([Buffer.from(clean(typeof input === 'string' ? input : input.toString('latin1')), 'latin1')]))) out.push(s);
+  for await (const s of streamX12(Readable.from([Buffer.from(clean(text), 'latin1')]))) out.push(s);
   return out;
 }
 
@@ -67,4 +70,64 @@ export async function* streamX12(input: Readable): AsyncGenerator<X12Segment> {
     position++;
     yield toSegment(f, position);
   }
+}
+
+/**
+ * The envelopes of an interchange are whole: every ST has its SE with the right segment count
+ * and control number, every GS its GE and every ISA its IEA with the right counts. A file cut
+ * short is refused, naming where. GE02/IEA02 control numbers are not compared: published
+ * acknowledgements from real senders often get them wrong while the content is intact.
+ */
+export function checkEnvelopes(segments: X12Segment[]): void {
+  let st: X12Segment | undefined;
+  let gs: X12Segment | undefined;
+  let isa: X12Segment | undefined;
+  let count = 0;
+  let transactions = 0;
+  let groups = 0;
+  const at = (seg: X12Segment): string => `segment ${seg.position} (${seg.id})`;
+  for (const seg of segments) {
+    if (st) count++;
+    switch (seg.id) {
+      case 'ISA':
+        isa = seg;
+        groups = 0;
+        break;
+      case 'GS':
+        if (!isa) throw new X12ReadError('GS outside an interchange', at(seg));
+        gs = seg;
+        transactions = 0;
+        break;
+      case 'ST':
+        if (!gs) throw new X12ReadError('ST outside a functional group', at(seg));
+        if (st) throw new X12ReadError(`ST before the SE of the transaction set ${el(st, 2)}`, at(seg));
+        st = seg;
+        count = 1;
+        break;
+      case 'SE':
+        if (!st) throw new X12ReadError('SE without ST', at(seg));
+        if (el(seg, 2) !== el(st, 2)) throw new X12ReadError(`SE02 ${el(seg, 2)} does not match ST02 ${el(st, 2)}`, at(seg));
+        if (el(seg, 1) !== String(count)) throw new X12ReadError(`SE01 says ${el(seg, 1)} segments, the transaction set has ${count}`, at(seg));
+        st = undefined;
+        transactions++;
+        break;
+      case 'GE':
+        if (!gs || st) throw new X12ReadError(st ? `GE before the SE of transaction set ${el(st, 2)}` : 'GE without GS', at(seg));
+        if (el(seg, 1) !== String(transactions)) throw new X12ReadError(`GE01 says ${el(seg, 1)} transaction sets, the group has ${transactions}`, at(seg));
+        gs = undefined;
+        groups++;
+        break;
+      case 'IEA':
+        if (!isa || gs) throw new X12ReadError(gs ? 'IEA before the GE of its group' : 'IEA without ISA', at(seg));
+        if (el(seg, 1) !== String(groups)) throw new X12ReadError(`IEA01 says ${el(seg, 1)} functional groups, the interchange has ${groups}`, at(seg));
+        isa = undefined;
+        break;
+      default:
+        break;
+    }
+  }
+  const last = segments[segments.length - 1];
+  if (st) throw new X12ReadError(`the file ends inside transaction set ${el(st, 2)}: SE missing`, last ? at(last) : 'SE');
+  if (gs) throw new X12ReadError(`the file ends inside functional group ${el(gs, 6)}: GE missing`, last ? at(last) : 'GE');
+  if (isa) throw new X12ReadError('the file ends inside the interchange: IEA missing', last ? at(last) : 'IEA');
 }
