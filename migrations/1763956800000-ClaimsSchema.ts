@@ -136,6 +136,8 @@ export class ClaimsSchema1763956800000 implements MigrationInterface {
         payload jsonb NOT NULL,
         problems jsonb NOT NULL DEFAULT '[]',
         batch_id bigint CONSTRAINT fk_claim_batch REFERENCES claim_batch(id),
+        -- ST02 of the transaction set the claim went out in: a 999 answers per transaction set.
+        transaction_control_number integer,
         submission integer NOT NULL DEFAULT 1,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now(),
@@ -180,6 +182,34 @@ export class ClaimsSchema1763956800000 implements MigrationInterface {
     await q.query(`CREATE INDEX ix_claim_event_claim ON claim_event (claim_id, id)`);
 
     // A charge is on at most one live claim.
+    // Acknowledgement files (999, 277CA) as received, once each (the same file imported again
+    // changes nothing), and what each said about each claim.
+    await q.query(`
+      CREATE TABLE ack_file (
+        id bigserial CONSTRAINT pk_ack_file PRIMARY KEY,
+        kind text NOT NULL,
+        content_sha256 bytea NOT NULL CONSTRAINT uq_ack_file_content UNIQUE,
+        file_name text,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        received_by text NOT NULL,
+        raw bytea NOT NULL,
+        summary jsonb NOT NULL,
+        CONSTRAINT ck_ack_file_kind CHECK (kind IN ('999', '277CA'))
+      )`);
+    await q.query(`
+      CREATE TABLE claim_response (
+        id bigserial CONSTRAINT pk_claim_response PRIMARY KEY,
+        claim_id bigint NOT NULL CONSTRAINT fk_claim_response_claim REFERENCES claim(id) ON DELETE CASCADE,
+        ack_file_id bigint NOT NULL CONSTRAINT fk_claim_response_ack_file REFERENCES ack_file(id),
+        kind text NOT NULL,
+        outcome text NOT NULL,
+        code text,
+        message text NOT NULL,
+        details jsonb NOT NULL DEFAULT '[]',
+        at timestamptz NOT NULL DEFAULT now()
+      )`);
+    await q.query(`CREATE INDEX ix_claim_response_claim ON claim_response (claim_id, id)`);
+
     // No foreign key: the claim builder sets it in the transaction that writes the claim (the
     // charge entity stays free of the claim tables, which are not TypeORM-managed).
     await q.query(`ALTER TABLE charge ADD COLUMN claim_id bigint`);
@@ -188,7 +218,7 @@ export class ClaimsSchema1763956800000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE charge DROP COLUMN IF EXISTS claim_id`);
-    for (const t of ['claim_event', 'claim_line', 'claim', 'claim_batch_file', 'claim_batch', 'practice_facility', 'practice_payer', 'practice_clearinghouse', 'practice_billing_provider']) {
+    for (const t of ['claim_response', 'ack_file', 'claim_event', 'claim_line', 'claim', 'claim_batch_file', 'claim_batch', 'practice_facility', 'practice_payer', 'practice_clearinghouse', 'practice_billing_provider']) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }
     for (const s of ['x12_interchange_control_seq', 'x12_group_control_seq', 'x12_transaction_control_seq']) await q.query(`DROP SEQUENCE IF EXISTS ${s}`);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
@@ -9,7 +9,9 @@ import { ConfigError, loadConfig, type AppConfig } from './config/config';
 import { migrate, openDatabase } from './database/database';
 import { ClaimsService } from './modules/claims/claims.service';
 import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
+import { AckMismatchError, AcknowledgementsService, type AckImportSummary } from './modules/submission/acknowledgements.service';
 import { BatchesService } from './modules/submission/batches.service';
+import { X12ReadError } from './lib/x12';
 import type { StoredMessage } from './modules/intake/intake.types';
 import { startService } from './service';
 import { sendFiles } from './mllp-send';
@@ -25,6 +27,7 @@ Usage:
   hl7-claims send FILE... [--host H] [--port P] send messages to an MLLP listener and print each ACK
   hl7-claims claims build [ENCOUNTER_ID...]     build claims from encounters with unbilled charges (all when no id)
   hl7-claims batches create [--out DIR]         batch ready claims into 837 files (and write them to DIR)
+  hl7-claims acks import FILE...                import 999 and 277CA files (each file once)
 
 Configuration comes from the environment (see README). Without DATABASE_URL an embedded
 PostgreSQL under DATA_DIR (./data) is used.`;
@@ -187,6 +190,28 @@ export async function main(argv: string[]): Promise<number> {
       });
       out(json, { batches }, batches.length === 0 ? 'no ready claims' : batches.map((b) => `batch ${b.id}: ${b.claims} ${b.claimType} claims for ${b.clearinghouse}, ${b.totalCharge} billed, ISA13 ${b.interchangeControlNumber}, ${b.fileName}${dir !== undefined ? ` in ${dir}` : ''}`).join('\n'));
       return 0;
+    }
+    case 'acks': {
+      if (sub !== 'import') break;
+      if (rest.length === 0) {
+        process.stderr.write('acks import needs at least one FILE\n');
+        return 2;
+      }
+      const results = await withApp(config, async (app) => {
+        const acks = app.get(AcknowledgementsService);
+        const r: ({ file: string } & (AckImportSummary | { error: string }))[] = [];
+        for (const file of rest) {
+          try {
+            r.push({ file, ...(await acks.import(readFileSync(file), { fileName: basename(file), actor: 'cli' })) });
+          } catch (e) {
+            if (!(e instanceof X12ReadError || e instanceof AckMismatchError)) throw e;
+            r.push({ file, error: e.message });
+          }
+        }
+        return r;
+      });
+      out(json, results, results.map((x) => ('error' in x ? `${x.file}: refused (${x.error})` : `${x.file}: ${x.kind}${x.duplicate ? ' already imported, nothing changed' : `: ${x.accepted} accepted, ${x.rejected} rejected, ${x.unchanged} unchanged${x.unmatched.length ? `, ${x.unmatched.length} unknown claims` : ''}`}`)).join('\n'));
+      return results.some((x) => 'error' in x) ? 1 : 0;
     }
     case 'help':
     case '--help':

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { resolveApiToken } from './common/api-token';
@@ -24,7 +25,9 @@ export async function startService(config: AppConfig): Promise<RunningService> {
   const log = logger('service');
   const db = await openDatabase(config);
   const apiToken = resolveApiToken(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, db.dataSource, apiToken), { logger: new PinoNestLogger(), abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, db.dataSource, apiToken), { logger: new PinoNestLogger(), abortOnError: false });
+  // X12 files (999, 277CA) are posted as text; latin1 keeps every byte as sent.
+  app.useBodyParser('text', { type: ['application/edi-x12', 'text/plain'], limit: '50mb', defaultCharset: 'latin1' });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   const doc = SwaggerModule.createDocument(
     app,

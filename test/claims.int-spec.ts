@@ -80,6 +80,8 @@ describe('claims built from encounters', () => {
   let db: TestDatabase;
   let svc: Svc;
   let client: MllpClient;
+  /** The batches this suite created (the embedded database is shared with other suites). */
+  const batchIds: string[] = [];
   const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
     const res = await fetch(`http://127.0.0.1:${svc.httpPort}${path}`, {
       method, headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
@@ -218,12 +220,15 @@ describe('claims built from encounters', () => {
   });
 
   it('batches ready claims into one file per clearinghouse and claim type, stored byte for byte, and never batches a claim twice', async () => {
-    const ready = await db.query<{ id: string; claim_type: string }>(`SELECT id, claim_type FROM claim WHERE status = 'ready' ORDER BY id`);
+    const ready = await db.query<{ id: string; claim_type: string }>(
+      `SELECT c.id, c.claim_type FROM claim c JOIN encounter e ON e.id = c.encounter_id WHERE c.status = 'ready' AND e.visit_number LIKE 'V%' ORDER BY c.id`,
+    );
     expect(ready.length).toBeGreaterThan(3);
     // Two creators at once (two instances): SKIP LOCKED splits the claims, no claim is in two files.
     const [a, b] = await Promise.all([api('POST', '/api/batches', {}), api('POST', '/api/batches', {})]);
     expect([a.status, b.status]).toEqual([200, 200]);
     const batches = [...a.json.batches, ...b.json.batches];
+    batchIds.push(...batches.map((x: { id: string }) => x.id));
     expect(batches.reduce((n: number, x: { claims: number }) => n + x.claims, 0)).toBe(ready.length);
     const isa = batches.map((x: { interchangeControlNumber: number }) => x.interchangeControlNumber);
     expect(new Set(isa).size).toBe(isa.length);
@@ -251,11 +256,75 @@ describe('claims built from encounters', () => {
     expect((await api('POST', '/api/batches', {})).json).toEqual({ batches: [] });
   });
 
+  it('applies 999 and 277CA acknowledgements: statuses, reasons in plain words, payer claim numbers, each file once', async () => {
+    const batches = await db.query<{ id: string; claim_type: string; group_control_number: number; transaction_control_numbers: number[] }>(
+      `SELECT id, claim_type, group_control_number, transaction_control_numbers FROM claim_batch WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [batchIds],
+    );
+    const prof = batches.find((b) => b.claim_type === 'professional') as (typeof batches)[number];
+    const inst = batches.find((b) => b.claim_type === 'institutional') as (typeof batches)[number];
+    const post = async (text: string): Promise<{ status: number; json: any }> => {
+      const res = await fetch(`http://127.0.0.1:${svc.httpPort}/api/acknowledgements?fileName=ack.x12`, {
+        method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/edi-x12' }, body: text,
+      });
+      return { status: res.status, json: await res.json() };
+    };
+    const ack999 = (gs06: number, version: string, sets: { st: number; ik5: string; errors?: string[] }[], ak9: string): string => {
+      const body = [`ST*999*0001*005010X231A1`, `AK1*HC*${gs06}*${version}`];
+      for (const s of sets) body.push(`AK2*837*${String(s.st).padStart(4, '0')}*${version}`, ...(s.errors ?? []), `IK5*${s.ik5}`);
+      body.push(`AK9*${ak9}*${sets.length}*${sets.length}*${sets.filter((s) => s.ik5 !== 'R').length}`);
+      body.push(`SE*${body.length + 1}*0001`);
+      return [`ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*HL7CLAIMS      *240109*1200*^*00501*000000901*0*T*:`, `GS*FA*CLEARHOUSE*HL7CLAIMS*20240109*1200*901*X*005010X231A1`, ...body, 'GE*1*901', 'IEA*1*000000901'].join('~\n') + '~\n';
+    };
+
+    const rejected = await post(ack999(inst.group_control_number, '005010X223A2', [{ st: inst.transaction_control_numbers[0] as number, ik5: 'R*5', errors: ['IK3*CL1*12*2300*8', 'IK4*3*1352*7*99'] }], 'R'));
+    expect(rejected.status).toBe(200);
+    expect(rejected.json).toMatchObject({ kind: '999', duplicate: false, rejected: 1, accepted: 0 });
+    const [instClaim] = await claimsOf('VI1');
+    expect(instClaim.status).toBe('rejected');
+    expect(instClaim.history.at(-1)).toMatchObject({
+      from: 'batched', to: 'rejected',
+      reason: '999 rejected; one or more segments in error; CL1 (segment 12, loop 2300): segment has data element errors; element CL103: invalid code value ("99")',
+    });
+
+    const accepted = ack999(prof.group_control_number, '005010X222A1', [{ st: prof.transaction_control_numbers[0] as number, ik5: 'A' }], 'A');
+    expect((await post(accepted)).json).toMatchObject({ kind: '999', accepted: expect.any(Number) as number, rejected: 0 });
+    const [visit1] = await claimsOf('VP1');
+    expect(visit1.status).toBe('accepted');
+    const again = await post(accepted);
+    expect(again.json).toMatchObject({ duplicate: true });
+    expect((await claimsOf('VP1'))[0].history).toHaveLength(visit1.history.length);
+
+    const [dependent] = await claimsOf('VD1');
+    const claim277 = (pcn: string, stc: string, ref?: string): string[] => [`HL*X*3*PT`, `NM1*QC*1*DOE*JANE`, `TRN*2*${pcn}`, `STC*${stc}*20240110*WQ*95`, ...(ref ? [`REF*1K*${ref}`] : []), `DTP*472*D8*20240105`];
+    const body277 = [
+      'ST*277*0001*005010X214', 'BHT*0085*08*CH277*20240110*1200*TH', 'HL*1**20*1', 'NM1*AY*2*EXAMPLE CLEARINGHOUSE*****46*CLEARHOUSE', 'TRN*1*1', 'DTP*050*D8*20240110', 'DTP*009*D8*20240110',
+      'HL*2*1*21*1', 'NM1*41*2*HL7 CLAIMS BILLING SERVICES*****46*HL7CLAIMS', 'TRN*2*HC1-1', 'STC*A1:20*20240110*WQ*400', 'HL*3*2*19*1', 'NM1*85*2*ST MARY CARDIOLOGY GROUP*****XX*1234567893',
+      ...claim277(visit1.patientControlNumber, 'A2:20', 'PAYER2024ABC'), ...claim277(dependent.patientControlNumber, 'A7:21:IL'), ...claim277('HC999999', 'A2:20'),
+    ];
+    let hl = 3;
+    const numbered = body277.map((s) => (s.startsWith('HL*X') ? s.replace('HL*X', `HL*${++hl}`) : s));
+    numbered.push(`SE*${numbered.length + 1}*0001`);
+    const text277 = [`ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*HL7CLAIMS      *240110*1200*^*00501*000000902*0*T*:`, `GS*HN*CLEARHOUSE*HL7CLAIMS*20240110*1200*902*X*005010X214`, ...numbered, 'GE*1*902', 'IEA*1*000000902'].join('~') + '~';
+    const r277 = await post(text277);
+    expect(r277.json).toMatchObject({ kind: '277CA', accepted: 1, rejected: 1, unmatched: ['HC999999'] });
+    const [paid] = await claimsOf('VP1');
+    expect(paid).toMatchObject({ status: 'payer_accepted', payerClaimControlNumber: 'PAYER2024ABC' });
+    const [refused] = await claimsOf('VD1');
+    expect(refused.status).toBe('payer_rejected');
+    expect(refused.history.at(-1).reason).toBe('277CA A7:21:IL acknowledgement: rejected for invalid information (claim status code 21, entity IL)');
+
+    const garbage = await post('this is not X12');
+    expect(garbage).toEqual({ status: 400, json: { error: 'bad_request', message: 'ISA: not an X12 interchange: it does not begin with a complete ISA segment' } });
+    const unknown = await post(ack999(424242, '005010X222A1', [{ st: 1, ik5: 'A' }], 'A'));
+    expect(unknown.json.message).toBe('AK1-02: group control number 424242 matches no batch that was sent');
+  });
+
   it('lists claims by status and payer', async () => {
-    const batched = await api('GET', '/api/claims?status=batched&payerId=00621&limit=100');
+    const batched = await api('GET', '/api/claims?status=accepted&payerId=00621&limit=100');
     expect(batched.status).toBe(200);
     expect(batched.json.items.length).toBeGreaterThan(0);
-    expect(batched.json.items.every((c: any) => c.status === 'batched' && c.payerId === '00621')).toBe(true);
+    expect(batched.json.items.every((c: any) => c.status === 'accepted' && c.payerId === '00621')).toBe(true);
     expect(batched.json.total).toBe(batched.json.items.length);
     expect((await api('GET', '/api/claims?status=held')).json.items.map((c: any) => c.status)).toEqual(['held']);
     expect((await api('GET', '/api/claims/999999')).status).toBe(404);

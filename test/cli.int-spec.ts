@@ -21,10 +21,14 @@ async function run(args: string[]): Promise<{ code: number; out: string }> {
   }
 }
 
+const multiFile = (): string => join(dirOf, 'feed.hl7');
+let dirOf = '';
+
 describe('hl7-claims CLI', () => {
   let db: TestDatabase;
   const saved = { ...process.env };
   const dir = mkdtempSync(join(tmpdir(), 'hl7c-cli-'));
+  dirOf = dir;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -98,6 +102,14 @@ describe('hl7-claims CLI', () => {
       expect(readdirSync(outDir).filter((f) => f.startsWith('.'))).toEqual([]);
       const none = await run(['batches', 'create']);
       expect(none.out.trim()).toBe('no ready claims');
+      // A third-party 999 for a group we never sent is refused with the element at fault; the same
+      // goes for a file that is not X12.
+      const acks = await run(['acks', 'import', join(__dirname, '..', 'fixtures', 'x12', 'ack', 'imsweb__x12_999_accepted.txt'), multiFile(), '--json']);
+      expect(acks.code).toBe(1);
+      expect(JSON.parse(acks.out)).toEqual([
+        { file: expect.stringMatching(/imsweb__x12_999_accepted\.txt$/) as string, error: 'AK1-02: group control number 17456 matches no batch that was sent' },
+        { file: expect.stringMatching(/feed\.hl7$/) as string, error: 'ISA: not an X12 interchange: it does not begin with a complete ISA segment' },
+      ]);
     } finally {
       delete process.env.PRACTICE_FILE;
     }

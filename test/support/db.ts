@@ -16,7 +16,10 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-const TABLES = ['charge', 'procedure', 'diagnosis', 'coverage', 'encounter', 'patient', 'chargemaster_item', 'inbound_message'];
+const TABLES = [
+  'charge', 'procedure', 'diagnosis', 'coverage', 'encounter', 'patient', 'chargemaster_item', 'inbound_message',
+  'claim_response', 'ack_file', 'claim_event', 'claim_line', 'claim', 'claim_batch_file', 'claim_batch', 'practice_facility', 'practice_payer', 'practice_clearinghouse', 'practice_billing_provider',
+];
 
 async function run<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const c = new Client({ connectionString: url });

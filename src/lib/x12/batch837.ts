@@ -29,6 +29,7 @@ export interface Batch837Summary {
 export class Batch837Writer {
   private readonly w: X12Writer;
   private current: Transaction837Writer | undefined;
+  private currentControlNumber = 0;
   private transactions = 0;
   private claims = 0;
   private bytes = 0;
@@ -49,13 +50,15 @@ export class Batch837Writer {
     writeGs(this.w, this.group);
   }
 
-  add(claim: Claim837): void {
+  /** Adds a claim; returns the ST02 of the transaction set it went into. */
+  add(claim: Claim837): number {
     if (this.current && this.current.claims >= this.perTransaction) {
       this.current.end();
       this.current = undefined;
     }
     if (!this.current) {
       const t = this.opts.transaction(this.transactions);
+      this.currentControlNumber = t.controlNumber;
       this.current = new Transaction837Writer(this.w, this.opts.type, {
         controlNumber: t.controlNumber, referenceId: t.referenceId, createdAt: this.opts.interchange.createdAt, submitter: this.opts.submitter, receiver: this.opts.receiver,
       });
@@ -64,6 +67,7 @@ export class Batch837Writer {
     }
     this.current.add(claim);
     this.claims++;
+    return this.currentControlNumber;
   }
 
   finish(): Batch837Summary {

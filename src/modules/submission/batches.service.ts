@@ -151,7 +151,14 @@ export class BatchesService {
           ORDER BY billing_provider_id, payer_id, patient_id, id LIMIT ${PAGE}`,
         [batchId, last?.[0] ?? null, last?.[1] ?? null, last?.[2] ?? null, last?.[3] ?? null],
       );
-      for (const c of page) writer.add(c.payload);
+      const byTransaction = new Map<number, string[]>();
+      for (const c of page) {
+        const st = writer.add(c.payload);
+        const ids = byTransaction.get(st);
+        if (ids) ids.push(c.id);
+        else byTransaction.set(st, [c.id]);
+      }
+      for (const [st, ids] of byTransaction) await q(`UPDATE claim SET transaction_control_number = $1 WHERE id = ANY($2::bigint[])`, [st, ids]);
       await flush(false);
       if (page.length < PAGE) break;
       const l = page[page.length - 1] as (typeof page)[number];
