@@ -45,6 +45,10 @@ export class AppConfig {
   /** Longest a message waits for INTAKE_FILL_BATCH while a group is in flight, in ms. */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000) INTAKE_FILL_WAIT_MS = 2;
 
+  /** Run the submission job (build, batch, deliver, fetch responses) every N seconds; 0 = only on demand. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(86_400) SUBMISSION_INTERVAL_SECONDS = 0;
+  /** The job builds claims for discharged encounters and for encounters without new charges for this long. */
+  @Transform(toInt) @IsInt() @Min(0) CLAIMS_SETTLED_MINUTES = 1440;
   /** Practice setup file (YAML or JSON): billing providers, clearinghouses, payers, facilities, chargemaster. */
   @IsOptional() @Transform(emptyToUndefined) @IsString() PRACTICE_FILE?: string;
 

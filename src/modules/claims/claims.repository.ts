@@ -34,16 +34,22 @@ export class ClaimsRepository {
     return this.dataSource.transaction(fn);
   }
 
-  /** Encounters with charges to bill (or credits to review), oldest first. */
-  async candidateEncounters(encounterIds: string[] | undefined, limit: number): Promise<string[]> {
+  /**
+   * Encounters with charges to bill (or credits to review), oldest first. With `settledMinutes`
+   * (the job), only those discharged or without a new charge for that long.
+   */
+  async candidateEncounters(encounterIds: string[] | undefined, limit: number, settledMinutes?: number): Promise<string[]> {
     const rows = await this.dataSource.query<{ id: string }[]>(
-      `SELECT DISTINCT c.encounter_id AS id
+      `SELECT c.encounter_id AS id
          FROM charge c JOIN encounter e ON e.id = c.encounter_id
         WHERE c.status IN ('posted', 'unmatched_credit') AND e.status <> 'cancelled'
           AND (c.claim_id IS NULL OR c.claim_id IN (SELECT id FROM claim WHERE status = ANY($3::text[]) AND encounter_id = c.encounter_id))
           AND ($1::bigint[] IS NULL OR c.encounter_id = ANY($1::bigint[]))
+        GROUP BY c.encounter_id, e.status
+       HAVING $4::int IS NULL OR e.status = 'discharged'
+           OR (SELECT max(created_at) FROM charge WHERE encounter_id = c.encounter_id) < now() - make_interval(mins => $4::int)
         ORDER BY 1 LIMIT $2`,
-      [encounterIds ?? null, limit, UNSUBMITTED],
+      [encounterIds ?? null, limit, UNSUBMITTED, settledMinutes ?? null],
     );
     return rows.map((r) => r.id);
   }

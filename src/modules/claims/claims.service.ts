@@ -22,11 +22,11 @@ export class ClaimsService {
 
   constructor(private readonly repository: ClaimsRepository) {}
 
-  async build(opts: { encounterIds?: string[]; limit?: number; actor: string }): Promise<BuildSummary> {
+  async build(opts: { encounterIds?: string[]; limit?: number; settledMinutes?: number; actor: string }): Promise<BuildSummary> {
     const started = Date.now();
     const summary: BuildSummary = { encounters: 0, created: 0, updated: 0, ready: 0, held: 0, skipped: 0 };
     const practice = await this.repository.practiceView();
-    const candidates = await this.repository.candidateEncounters(opts.encounterIds, opts.limit ?? 10_000);
+    const candidates = await this.repository.candidateEncounters(opts.encounterIds, opts.limit ?? 10_000, opts.settledMinutes);
     for (const encounterId of candidates) {
       await this.repository.transaction(async (em) => {
         const bundle = await this.repository.bundle(em, encounterId);

@@ -3,6 +3,14 @@ import { AcknowledgementsController } from './acknowledgements.controller';
 import { AcknowledgementsService } from './acknowledgements.service';
 import { BatchesController } from './batches.controller';
 import { BatchesService } from './batches.service';
+import { SubmissionController } from './submission.controller';
+import { SubmissionService } from './submission.service';
+import { ClaimsModule } from '../claims/claims.module';
 
-@Module({ controllers: [BatchesController, AcknowledgementsController], providers: [BatchesService, AcknowledgementsService], exports: [BatchesService, AcknowledgementsService] })
+@Module({
+  imports: [ClaimsModule],
+  controllers: [BatchesController, AcknowledgementsController, SubmissionController],
+  providers: [BatchesService, AcknowledgementsService, SubmissionService],
+  exports: [BatchesService, AcknowledgementsService, SubmissionService],
+})
 export class SubmissionModule {}
