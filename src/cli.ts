@@ -11,6 +11,7 @@ import { ClaimsService } from './modules/claims/claims.service';
 import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
 import { AckMismatchError, AcknowledgementsService, type AckImportSummary } from './modules/submission/acknowledgements.service';
 import { BatchesService } from './modules/submission/batches.service';
+import { SubmissionService } from './modules/submission/submission.service';
 import { X12ReadError } from './lib/x12';
 import type { StoredMessage } from './modules/intake/intake.types';
 import { startService } from './service';
@@ -28,6 +29,7 @@ Usage:
   hl7-claims claims build [ENCOUNTER_ID...]     build claims from encounters with unbilled charges (all when no id)
   hl7-claims batches create [--out DIR]         batch ready claims into 837 files (and write them to DIR)
   hl7-claims acks import FILE...                import 999 and 277CA files (each file once)
+  hl7-claims submit                             run the submission job once: build, batch, deliver, fetch responses
 
 Configuration comes from the environment (see README). Without DATABASE_URL an embedded
 PostgreSQL under DATA_DIR (./data) is used.`;
@@ -190,6 +192,18 @@ export async function main(argv: string[]): Promise<number> {
       });
       out(json, { batches }, batches.length === 0 ? 'no ready claims' : batches.map((b) => `batch ${b.id}: ${b.claims} ${b.claimType} claims for ${b.clearinghouse}, ${b.totalCharge} billed, ISA13 ${b.interchangeControlNumber}, ${b.fileName}${dir !== undefined ? ` in ${dir}` : ''}`).join('\n'));
       return 0;
+    }
+    case 'submit': {
+      const run = await withApp(config, (app) => app.get(SubmissionService).runOnce('cli'));
+      const text = !run.ran
+        ? 'another instance is running the submission job'
+        : [
+            `claims: ${run.built?.created ?? 0} created, ${run.built?.updated ?? 0} updated (${run.built?.ready ?? 0} ready, ${run.built?.held ?? 0} held)`,
+            `batches: ${run.batches.length} created, ${run.deliveries.filter((d) => d.delivered).length} delivered`,
+            `responses: ${run.responses.filter((r) => r.result).length} imported, ${run.responses.filter((r) => r.refused !== undefined).length} refused`,
+          ].join('\n');
+      out(json, run, text);
+      return run.ran ? 0 : 1;
     }
     case 'acks': {
       if (sub !== 'import') break;
