@@ -320,6 +320,41 @@ describe('claims built from encounters', () => {
     expect(unknown.json.message).toBe('AK1-02: group control number 424242 matches no batch that was sent');
   });
 
+  it('replaces (7) and voids (8) a claim the payer has, with REF*F8; a rejected claim goes out again as a new original', async () => {
+    const [original] = await claimsOf('VP1');
+    expect((await api('POST', `/api/claims/${original.id}/corrections`, { frequency: '9' })).status).toBe(400);
+    const replaced = await api('POST', `/api/claims/${original.id}/corrections`, { frequency: '7' });
+    expect(replaced.status).toBe(200);
+    expect(replaced.json).toMatchObject({ status: 'ready', created: true });
+    const correction = (await api('GET', `/api/claims/${replaced.json.id}`)).json;
+    expect(correction).toMatchObject({ frequency: '7', replacesClaimId: original.id, payerClaimControlNumber: 'PAYER2024ABC', totalCharge: original.totalCharge });
+    expect(correction.patientControlNumber).not.toBe(original.patientControlNumber);
+    expect((await api('GET', `/api/claims/${original.id}`)).json.history.at(-1)).toMatchObject({ from: 'payer_accepted', to: 'replaced' });
+    const [row] = await db.query<{ payload: Claim837 }>(`SELECT payload FROM claim WHERE id = $1`, [replaced.json.id]);
+    const segments = await readX12(write837File(batchOptions('professional'), [(row as { payload: Claim837 }).payload]).text);
+    expect(el(segments.find((s) => s.id === 'CLM') as never, 5, 3)).toBe('7');
+    expect(el(segments.find((s) => s.id === 'REF' && el(s, 1) === 'F8') as never, 2)).toBe('PAYER2024ABC');
+    // A claim not yet with the payer cannot be corrected; one the payer has no number for either.
+    expect((await api('POST', `/api/claims/${replaced.json.id}/corrections`, { frequency: '8' })).status).toBe(409);
+    // Void: the claim as it was sent, with its lines and amounts, frequency 8.
+    const [toVoid] = await claimsOf('VH1');
+    await db.query(`UPDATE claim SET payer_claim_control_number = 'PAYER-VH1' WHERE id = $1`, [toVoid.id]);
+    const voided = await api('POST', `/api/claims/${toVoid.id}/corrections`, { frequency: '8' });
+    const voidClaim = (await api('GET', `/api/claims/${voided.json.id}`)).json;
+    expect(voidClaim).toMatchObject({ frequency: '8', status: 'ready', totalCharge: toVoid.totalCharge, payerClaimControlNumber: 'PAYER-VH1' });
+    expect(voidClaim.lines.map((l: any) => [l.procedureCode, l.charge])).toEqual(toVoid.lines.map((l: any) => [l.procedureCode, l.charge]));
+
+    // The dependent's claim was rejected by the payer (277CA A7): a build without naming the
+    // encounter leaves it for staff; naming it sends it again as a new original.
+    const [rejected] = await claimsOf('VD1');
+    await api('POST', '/api/claims/build', {});
+    expect((await claimsOf('VD1'))[0].status).toBe('payer_rejected');
+    await api('POST', '/api/claims/build', { encounterIds: [await encounterOf('VD1')] });
+    const [again] = await claimsOf('VD1');
+    expect(again).toMatchObject({ id: rejected.id, patientControlNumber: rejected.patientControlNumber, status: 'ready', frequency: '1', batchId: null });
+    expect(again.history.at(-1)).toMatchObject({ from: 'payer_rejected', to: 'ready', reason: 'rebuilt after the rejection: to be sent again as a new original (frequency 1)' });
+  });
+
   it('lists claims by status and payer', async () => {
     const batched = await api('GET', '/api/claims?status=accepted&payerId=00621&limit=100');
     expect(batched.status).toBe(200);

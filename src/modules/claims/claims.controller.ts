@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorCode, ApiException } from '../../common/api.exception';
-import { BuildClaimsBody, ListClaimsQuery } from './dto/claims.dto';
-import { ClaimsRepository } from './claims.repository';
+import { BuildClaimsBody, CorrectClaimBody, ListClaimsQuery } from './dto/claims.dto';
+import { ClaimsRepository, CorrectionError } from './claims.repository';
 import { ClaimsService } from './claims.service';
 
 @ApiTags('claims')
@@ -35,5 +35,18 @@ export class ClaimsController {
     const claim = await this.repository.get(id);
     if (!claim) throw new ApiException(ApiErrorCode.NotFound, `claim ${id} does not exist`);
     return claim;
+  }
+
+  @Post(':id/corrections')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Replace (frequency 7) or void (8) a claim the payer has: a new claim with REF*F8, the original becomes replaced' })
+  async correct(@Param('id') id: string, @Body() body: CorrectClaimBody) {
+    if (!/^\d{1,18}$/.test(id)) throw new ApiException(ApiErrorCode.BadRequest, 'id must be a number');
+    try {
+      return await this.claims.correct(id, body.frequency, 'api');
+    } catch (e) {
+      if (e instanceof CorrectionError) throw new ApiException(e.code === 'not_found' ? ApiErrorCode.NotFound : e.code === 'conflict' ? ApiErrorCode.Conflict : ApiErrorCode.BadRequest, e.message);
+      throw e;
+    }
   }
 }

@@ -3,8 +3,14 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { Claim837, ClaimType } from '../../lib/x12';
 import type { ClaimDraft, ClaimProblem, EncounterBundle, PracticeView } from './claim-builder';
 
-/** Claims not yet in a batch: rebuilding an encounter replaces them. */
-export const UNSUBMITTED = ['draft', 'held', 'ready'] as const;
+/**
+ * Claims a build may update in place: not yet in a batch, or rejected (by the clearinghouse's 999
+ * or the payer's 277CA: fixed and sent again as a new original, frequency 1, same claim number).
+ */
+export const UNSUBMITTED = ['draft', 'held', 'ready', 'rejected', 'payer_rejected'] as const;
+/** Without an explicit request for the encounter, rejected claims wait for someone to fix them. */
+export const NOT_IN_A_BATCH = ['draft', 'held', 'ready'] as const;
+export const statusesToRebuild = (explicit: boolean): readonly string[] => (explicit ? UNSUBMITTED : NOT_IN_A_BATCH);
 
 export type ClaimStatus = 'draft' | 'ready' | 'held' | 'batched' | 'submitted' | 'accepted' | 'rejected' | 'payer_accepted' | 'payer_rejected' | 'replaced' | 'cancelled';
 
@@ -49,7 +55,7 @@ export class ClaimsRepository {
        HAVING $4::int IS NULL OR e.status = 'discharged'
            OR (SELECT max(created_at) FROM charge WHERE encounter_id = c.encounter_id) < now() - make_interval(mins => $4::int)
         ORDER BY 1 LIMIT $2`,
-      [encounterIds ?? null, limit, UNSUBMITTED, settledMinutes ?? null],
+      [encounterIds ?? null, limit, statusesToRebuild(encounterIds !== undefined), settledMinutes ?? null],
     );
     return rows.map((r) => r.id);
   }
@@ -84,7 +90,7 @@ export class ClaimsRepository {
    * Everything one encounter's claims are built from, with the encounter row locked: two
    * builders (instances, or the job and an API call) never build the same encounter at once.
    */
-  async bundle(em: EntityManager, encounterId: string): Promise<EncounterBundle | undefined> {
+  async bundle(em: EntityManager, encounterId: string, rebuild: readonly string[], onlyClaim?: string): Promise<EncounterBundle | undefined> {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
     const [e] = await q<{
       id: string; patient_id: string; visit_number: string | null; status: string; patient_class: string | null; facility: string | null; admit_at: string | null;
@@ -123,9 +129,10 @@ export class ClaimsRepository {
               c.procedure_code, c.modifiers, c.quantity::text, c.amount::text, c.diagnosis_codes, c.ndc, c.performing_provider, c.status
          FROM charge c
         WHERE c.encounter_id = $1 AND c.status IN ('posted', 'unmatched_credit')
-          AND (c.claim_id IS NULL OR c.claim_id IN (SELECT id FROM claim WHERE encounter_id = $1 AND status = ANY($2::text[])))
+          AND CASE WHEN $3::bigint IS NOT NULL THEN c.claim_id = $3
+                   ELSE c.claim_id IS NULL OR c.claim_id IN (SELECT id FROM claim WHERE encounter_id = $1 AND status = ANY($2::text[])) END
         ORDER BY c.id`,
-      [e.id, UNSUBMITTED],
+      [e.id, rebuild, onlyClaim ?? null],
     );
     return {
       encounter: {
@@ -156,12 +163,12 @@ export class ClaimsRepository {
    * patient control number, history kept); new ones are created; unsubmitted claims no draft
    * matches are cancelled. Charges point at their claim.
    */
-  async saveDrafts(em: EntityManager, encounterId: string, patientId: string, drafts: ClaimDraft[], actor: string): Promise<SavedClaim[]> {
+  async saveDrafts(em: EntityManager, encounterId: string, patientId: string, drafts: ClaimDraft[], actor: string, rebuild: readonly string[]): Promise<SavedClaim[]> {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
-    const existing = await q<{ id: string; patient_control_number: string; status: ClaimStatus; claim_type: string; payer_id: string | null; billing_provider_id: string | null; part: number }>(
-      `SELECT id, patient_control_number, status, claim_type, payer_id, billing_provider_id, part FROM claim
+    const existing = await q<{ id: string; patient_control_number: string; status: ClaimStatus; claim_type: string; payer_id: string | null; billing_provider_id: string | null; part: number; frequency: '1' | '7' | '8'; payer_claim_control_number: string | null }>(
+      `SELECT id, patient_control_number, status, claim_type, payer_id, billing_provider_id, part, frequency, payer_claim_control_number FROM claim
         WHERE encounter_id = $1 AND status = ANY($2::text[]) ORDER BY id`,
-      [encounterId, UNSUBMITTED],
+      [encounterId, rebuild],
     );
     if (existing.length > 0) await q(`UPDATE charge SET claim_id = NULL WHERE claim_id = ANY($1::bigint[])`, [existing.map((x) => x.id)]);
     const used = new Set<string>();
@@ -183,19 +190,29 @@ export class ClaimsRepository {
         pcn = `HC${id}`;
       }
       const lineIds = await q<{ id: string }>(`SELECT nextval('claim_line_id_seq')::text AS id FROM generate_series(1, $1::int)`, [d.claim.lines.length]);
+      const resent = match !== undefined && (match.status === 'rejected' || match.status === 'payer_rejected');
+      // A correction (7) keeps its frequency and the payer's claim number when rebuilt; a rejected
+      // claim goes out again as a new original.
+      const frequency = match && !resent ? match.frequency : '1';
       const claim: Claim837 = {
-        ...d.claim, patientControlNumber: pcn,
+        ...d.claim, patientControlNumber: pcn, frequency,
+        payerClaimControlNumber: frequency === '1' ? undefined : (match?.payer_claim_control_number ?? undefined),
         // REF*6R: the line's id, unique across all claims (payers echo it on the 835, loop 2110).
         lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: (lineIds[i] as { id: string }).id })),
       };
       if (match) {
         await q(
           `UPDATE claim SET coverage_id = $2, payer_id = $3, billing_provider_id = $4, facility_id = $5, status = $6, total_charge = $7, service_from = $8, service_to = $9,
-                  payload = $10, problems = $11, updated_at = now()
+                  payload = $10, problems = $11, updated_at = now(),
+                  batch_id = CASE WHEN $12 THEN NULL ELSE batch_id END, transaction_control_number = CASE WHEN $12 THEN NULL ELSE transaction_control_number END,
+                  submission = submission + CASE WHEN $12 THEN 1 ELSE 0 END
             WHERE id = $1`,
-          [id, d.coverageId, d.payerRowId, d.billingProviderRowId, d.facilityRowId, status, d.totalCharge, d.serviceFrom, d.serviceTo, JSON.stringify(claim), JSON.stringify(d.problems)],
+          [id, d.coverageId, d.payerRowId, d.billingProviderRowId, d.facilityRowId, status, d.totalCharge, d.serviceFrom, d.serviceTo, JSON.stringify(claim), JSON.stringify(d.problems), resent],
         );
-        if (match.status !== status) await this.event(em, id, match.status, status, status === 'held' ? problemSummary(d.problems) : 'rebuilt: every required element present', actor);
+        if (match.status !== status) {
+          const reason = status === 'held' ? problemSummary(d.problems) : resent ? 'rebuilt after the rejection: to be sent again as a new original (frequency 1)' : 'rebuilt: every required element present';
+          await this.event(em, id, match.status, status, reason, actor);
+        }
       } else {
         await q(
           `INSERT INTO claim (id, patient_control_number, encounter_id, patient_id, coverage_id, payer_id, billing_provider_id, facility_id, claim_type, part, status,
@@ -223,6 +240,58 @@ export class ClaimsRepository {
       await this.event(em, x.id, x.status, 'cancelled', 'rebuilt: no charges left to bill on this claim', actor);
     }
     return saved;
+  }
+
+  /** The claim to correct or void, locked; refused unless the payer has it and its claim number is known. */
+  async lockForCorrection(em: EntityManager, claimId: string): Promise<CorrectionSource> {
+    const [o] = await em.query<CorrectionSource[]>(
+      `SELECT id, encounter_id AS "encounterId", patient_id AS "patientId", coverage_id AS "coverageId", payer_id AS "payerId", billing_provider_id AS "billingProviderId",
+              facility_id AS "facilityId", claim_type AS "claimType", part, status, payer_claim_control_number AS "payerClaimControlNumber", payload,
+              total_charge::text AS "totalCharge", to_char(service_from, 'YYYY-MM-DD') AS "serviceFrom", to_char(service_to, 'YYYY-MM-DD') AS "serviceTo",
+              (SELECT array_agg(charge_ids::text[] ORDER BY line_number) FROM claim_line WHERE claim_id = claim.id) AS "lineCharges"
+         FROM claim WHERE id = $1 FOR UPDATE`,
+      [claimId],
+    );
+    if (!o) throw new CorrectionError('not_found', `claim ${claimId} does not exist`);
+    if (!['submitted', 'accepted', 'payer_accepted'].includes(o.status)) throw new CorrectionError('conflict', `claim ${claimId} is ${o.status}: only a claim the payer has (submitted, accepted) can be corrected or voided`);
+    if (o.payerClaimControlNumber === null) throw new CorrectionError('conflict', `claim ${claimId} has no payer claim number yet (REF*1K of a 277CA): a correction or void must carry it in REF*F8`);
+    return o;
+  }
+
+  /** A replacement (7) or void (8) of `o`: a new claim carrying the payer's claim number; `o` becomes replaced. */
+  async saveCorrection(em: EntityManager, o: CorrectionSource, d: Pick<ClaimDraft, 'claim' | 'lineCharges' | 'problems' | 'totalCharge' | 'serviceFrom' | 'serviceTo'>, frequency: '7' | '8', actor: string): Promise<SavedClaim> {
+    const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
+    const [row] = await q<{ id: string }>(`SELECT nextval('claim_id_seq')::text AS id`, []);
+    const id = (row as { id: string }).id;
+    const pcn = `HC${id}`;
+    const lineIds = await q<{ id: string }>(`SELECT nextval('claim_line_id_seq')::text AS id FROM generate_series(1, $1::int)`, [d.claim.lines.length]);
+    const claim: Claim837 = {
+      ...d.claim, patientControlNumber: pcn, frequency, payerClaimControlNumber: o.payerClaimControlNumber ?? undefined,
+      lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: (lineIds[i] as { id: string }).id })),
+    };
+    const status: ClaimStatus = d.problems.length > 0 ? 'held' : 'ready';
+    await q(
+      `INSERT INTO claim (id, patient_control_number, encounter_id, patient_id, coverage_id, payer_id, billing_provider_id, facility_id, claim_type, part, status, frequency,
+                          replaces_claim_id, payer_claim_control_number, total_charge, service_from, service_to, payload, problems)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+      [id, pcn, o.encounterId, o.patientId, o.coverageId, o.payerId, o.billingProviderId, o.facilityId, o.claimType, o.part, status, frequency, o.id, o.payerClaimControlNumber,
+        d.totalCharge, d.serviceFrom, d.serviceTo, JSON.stringify(claim), JSON.stringify(d.problems)],
+    );
+    for (const [i, l] of claim.lines.entries()) {
+      await q(
+        `INSERT INTO claim_line (id, claim_id, line_number, control_number, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date,
+                                 service_end_date, diagnosis_pointers, ndc)
+         VALUES ($1::bigint, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [l.controlNumber, id, i + 1, d.lineCharges[i], l.procedureCode ?? null, l.modifiers, l.revenueCode ?? null, l.quantity, l.charge, l.serviceDate,
+          l.serviceEndDate ?? null, l.diagnosisPointers, l.drug?.ndc ?? null, l.controlNumber],
+      );
+    }
+    await q(`UPDATE charge SET claim_id = $1 WHERE id = ANY($2::bigint[])`, [id, d.lineCharges.flat()]);
+    const what = frequency === '7' ? 'replacement (frequency 7)' : 'void (frequency 8)';
+    await q(`UPDATE claim SET status = 'replaced', updated_at = now() WHERE id = $1`, [o.id]);
+    await this.event(em, o.id, o.status, 'replaced', `${what} sent as claim ${id} (${pcn})`, actor);
+    await this.event(em, id, null, status, `${what} of claim ${o.id}, REF*F8 ${o.payerClaimControlNumber ?? ''}${status === 'held' ? `; ${problemSummary(d.problems)}` : ''}`, actor);
+    return { id, status, created: true };
   }
 
   async event(em: EntityManager, claimId: string, from: ClaimStatus | null, to: ClaimStatus, reason: string, actor: string): Promise<void> {
@@ -279,6 +348,34 @@ export class ClaimsRepository {
       })),
       history: history.map((h) => ({ at: h.at.toISOString(), from: h.from_status, to: h.to_status, reason: h.reason, actor: h.actor })),
     };
+  }
+}
+
+export interface CorrectionSource {
+  id: string;
+  encounterId: string;
+  patientId: string;
+  coverageId: string | null;
+  payerId: string | null;
+  billingProviderId: string | null;
+  facilityId: string | null;
+  claimType: ClaimType;
+  part: number;
+  status: ClaimStatus;
+  payerClaimControlNumber: string | null;
+  payload: Claim837;
+  totalCharge: string;
+  serviceFrom: string;
+  serviceTo: string;
+  lineCharges: string[][];
+}
+
+export class CorrectionError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'conflict' | 'bad_request',
+    message: string,
+  ) {
+    super(message);
   }
 }
 

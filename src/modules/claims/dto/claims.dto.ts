@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { PageQuery } from '../../../common/page.query';
 
@@ -18,4 +18,10 @@ export class ListClaimsQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'X12 payer id (NM1*PR)' })
   @IsOptional() @IsString()
   payerId?: string;
+}
+
+export class CorrectClaimBody {
+  @ApiProperty({ enum: ['7', '8'], description: '7 replacement of a prior claim, 8 void/cancel of a prior claim' })
+  @IsIn(['7', '8'])
+  frequency!: '7' | '8';
 }
