@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -7,7 +8,9 @@ import { AppModule } from './app.module';
 import { logger, PinoNestLogger } from './common/logger';
 import { ConfigError, loadConfig, type AppConfig } from './config/config';
 import { migrate, openDatabase } from './database/database';
+import { ClaimsRepository } from './modules/claims/claims.repository';
 import { ClaimsService } from './modules/claims/claims.service';
+import { EXAMPLE_PRACTICE_FILE } from './modules/practice/practice.service';
 import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
 import { AckMismatchError, AcknowledgementsService, type AckImportSummary } from './modules/submission/acknowledgements.service';
 import { BatchesService } from './modules/submission/batches.service';
@@ -30,6 +33,8 @@ Usage:
   hl7-claims batches create [--out DIR]         batch ready claims into 837 files (and write them to DIR)
   hl7-claims acks import FILE...                import 999 and 277CA files (each file once)
   hl7-claims submit                             run the submission job once: build, batch, deliver, fetch responses
+  hl7-claims demo [--out DIR]                   on a throw-away embedded database: ingest fixtures/demo/feed.hl7,
+                                                build claims, write the 837 files to DIR (./out) and explain
 
 Configuration comes from the environment (see README). Without DATABASE_URL an embedded
 PostgreSQL under DATA_DIR (./data) is used.`;
@@ -193,6 +198,14 @@ export async function main(argv: string[]): Promise<number> {
       out(json, { batches }, batches.length === 0 ? 'no ready claims' : batches.map((b) => `batch ${b.id}: ${b.claims} ${b.claimType} claims for ${b.clearinghouse}, ${b.totalCharge} billed, ISA13 ${b.interchangeControlNumber}, ${b.fileName}${dir !== undefined ? ` in ${dir}` : ''}`).join('\n'));
       return 0;
     }
+    case 'demo': {
+      const args2 = [sub, ...rest].filter((a): a is string => a !== undefined);
+      const outAt = args2.indexOf('--out');
+      const dir = resolve(outAt >= 0 ? (args2[outAt + 1] ?? 'out') : 'out');
+      const demo = await runDemo(dir);
+      out(json, demo.summary, demo.text);
+      return 0;
+    }
     case 'submit': {
       const run = await withApp(config, (app) => app.get(SubmissionService).runOnce('cli'));
       const text = !run.ran
@@ -237,6 +250,49 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stderr.write(USAGE + '\n');
   return 2;
+}
+
+/** The demo: a temporary embedded database, the example practice, the demo feed, claims, 837 files. */
+async function runDemo(dir: string): Promise<{ summary: unknown; text: string }> {
+  const root = join(__dirname, '..');
+  const feed = join(root, 'fixtures', 'demo', 'feed.hl7');
+  const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7-claims-demo-')), PRACTICE_FILE: EXAMPLE_PRACTICE_FILE, LOG_LEVEL: 'warn', MLLP_PORT: '0', HTTP_PORT: '0' });
+  return withApp(config, async (app) => {
+    const ingest = await app.get(IntakeService).ingestBytes(readFileSync(feed), { source: 'file', charset: 'utf-8' });
+    const built = await app.get(ClaimsService).build({ actor: 'demo' });
+    const claims = app.get(ClaimsRepository);
+    const list = (await claims.list({ limit: 100, offset: 0 })).items.reverse();
+    const details = await Promise.all(list.map((c) => claims.get(c.id)));
+    const batchesService = app.get(BatchesService);
+    const batches = await batchesService.create({ actor: 'demo' });
+    mkdirSync(dir, { recursive: true });
+    for (const b of batches) {
+      const tmp = join(dir, `.${b.fileName}.part`);
+      writeFileSync(tmp, '');
+      for await (const p of batchesService.file(b.id)) appendFileSync(tmp, p);
+      renameSync(tmp, join(dir, b.fileName));
+    }
+    const lines = [
+      `hl7-claims demo (a throw-away embedded database; practice setup ${relativeTo(root, EXAMPLE_PRACTICE_FILE)})`,
+      '',
+      `1. Came in: ${relativeTo(root, feed)}: ${ingest.summary.messages} DFT^P03 messages, ${ingest.summary.processed} processed, ${ingest.summary.errors} in error.`,
+      `2. Claims built from ${built.encounters} encounters: ${built.ready} ready, ${built.held} held.`,
+      ...details.flatMap((c) => (c ? [
+        `   - ${c.patientControlNumber}: ${c.claimType} claim to ${c.payerName ?? 'no known payer'}, ${c.lines.length} line(s), ${c.totalCharge} billed, ${c.status}` +
+          (c.problems.length > 0 ? '' : ` (${c.lines.map((l) => l.procedureCode ?? l.revenueCode).join(', ')})`),
+        ...c.problems.map((p) => `       held because ${p.field} (${p.loop}) ${p.message}`),
+      ] : [])),
+      `3. 837 files in ${dir}:`,
+      ...batches.map((b) => `   - ${b.fileName}: ${b.claims} ${b.claimType} claim(s), ${b.totalCharge} billed, ISA13 ${b.interchangeControlNumber}, ${b.bytes} bytes`),
+      '',
+      'Next: look at a file, fix the held claim (add the payer to the practice setup), or run `npm start` and open http://127.0.0.1:3000/docs.',
+    ];
+    return { summary: { ingest: ingest.summary, claims: built, batches, out: dir }, text: lines.join('\n') };
+  });
+}
+
+function relativeTo(root: string, path: string): string {
+  return path.startsWith(root + '/') ? path.slice(root.length + 1) : path;
 }
 
 if (require.main === module) {

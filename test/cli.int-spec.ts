@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,27 @@ describe('hl7-claims CLI', () => {
       delete process.env.PRACTICE_FILE;
     }
   });
+
+  it('runs the demo on a throw-away embedded database and explains what it did', async () => {
+    const outDir = join(dir, 'demo-out');
+    // Its own process: the embedded database (PGlite) cannot start inside a jest worker.
+    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const env = { ...process.env };
+      delete env.DATABASE_URL;
+      const child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'cli.ts'), 'demo', '--out', outDir], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        resolve({ code, out });
+      });
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('5 DFT^P03 messages, 5 processed, 0 in error.');
+    expect(r.out).toContain('Claims built from 5 encounters: 4 ready, 1 held.');
+    expect(r.out).toMatch(/held because IN1-3 "UNITEDHC" \/ IN1-2 "PPO" \(2010BB NM1-09\) matches no payer in the practice setup/);
+    expect(readdirSync(outDir).sort()).toEqual([expect.stringMatching(/^837I_example-ch_\d{9}_\d{8}\.x12$/) as string, expect.stringMatching(/^837P_example-ch_\d{9}_\d{8}\.x12$/) as string]);
+  }, 60_000);
 
   it('ingests an MLLP-framed dump', async () => {
     const framed = join(dir, 'capture.mllp');

@@ -24,6 +24,15 @@ export interface BatchSummary {
   totalCharge: string;
 }
 
+/** Where ISA13, GS06 and ST02 come from: PostgreSQL sequences, or (golden-file tests) a fixed source. */
+export type ControlNumberSource = (kind: 'interchange' | 'group' | 'transaction', count: number, em: EntityManager) => Promise<number[]>;
+
+const SEQUENCES: Record<Parameters<ControlNumberSource>[0], string> = {
+  interchange: 'x12_interchange_control_seq', group: 'x12_group_control_seq', transaction: 'x12_transaction_control_seq',
+};
+export const sequenceControlNumbers: ControlNumberSource = async (kind, count, em) =>
+  (await em.query<{ n: string }[]>(`SELECT nextval('${SEQUENCES[kind]}')::text AS n FROM generate_series(1, $1::int)`, [count])).map((r) => Number(r.n));
+
 interface ClearinghouseRow {
   id: string;
   key: string;
@@ -54,7 +63,7 @@ export class BatchesService {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async create(opts: { actor: string; clearinghouse?: string; claimType?: ClaimType; now?: () => Date }): Promise<BatchSummary[]> {
+  async create(opts: { actor: string; clearinghouse?: string; claimType?: ClaimType; now?: () => Date; controlNumbers?: ControlNumberSource }): Promise<BatchSummary[]> {
     const groups = await this.dataSource.query<{ clearinghouse_id: string; claim_type: ClaimType }[]>(
       `SELECT DISTINCT p.clearinghouse_id, c.claim_type
          FROM claim c JOIN practice_payer p ON p.id = c.payer_id JOIN practice_clearinghouse h ON h.id = p.clearinghouse_id
@@ -64,19 +73,18 @@ export class BatchesService {
     );
     const out: BatchSummary[] = [];
     for (const g of groups) {
-      const b = await this.dataSource.transaction((em) => this.createOne(em, g.clearinghouse_id, g.claim_type, opts.actor, (opts.now ?? (() => new Date()))()));
+      const b = await this.dataSource.transaction((em) => this.createOne(em, g.clearinghouse_id, g.claim_type, opts.actor, (opts.now ?? (() => new Date()))(), opts.controlNumbers ?? sequenceControlNumbers));
       if (b) out.push(b);
     }
     return out;
   }
 
-  private async createOne(em: EntityManager, clearinghouseId: string, claimType: ClaimType, actor: string, now: Date): Promise<BatchSummary | undefined> {
+  private async createOne(em: EntityManager, clearinghouseId: string, claimType: ClaimType, actor: string, now: Date, numbers: ControlNumberSource): Promise<BatchSummary | undefined> {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
     const [ch] = await q<ClearinghouseRow>(`SELECT * FROM practice_clearinghouse WHERE id = $1`, [clearinghouseId]);
     if (!ch) return undefined;
-    const [ctl] = await q<{ isa: string; gs: string }>(`SELECT nextval('x12_interchange_control_seq')::text AS isa, nextval('x12_group_control_seq')::text AS gs`, []);
-    const isa = Number(ctl?.isa);
-    const gs = Number(ctl?.gs);
+    const isa = (await numbers('interchange', 1, em))[0] as number;
+    const gs = (await numbers('group', 1, em))[0] as number;
     const fileName = `${claimType === 'professional' ? '837P' : '837I'}_${ch.key}_${String(isa).padStart(9, '0')}_${ccyymmdd(now)}.x12`;
     const [batch] = await q<{ id: string }>(
       `INSERT INTO claim_batch (clearinghouse_id, claim_type, interchange_control_number, group_control_number, transaction_control_numbers, file_name, created_by)
@@ -105,8 +113,7 @@ export class BatchesService {
       return undefined;
     }
     const transactions = Math.ceil(claims / CLAIMS_PER_TRANSACTION);
-    const st = await q<{ n: string }>(`SELECT nextval('x12_transaction_control_seq')::text AS n FROM generate_series(1, $1::int)`, [transactions]);
-    const stNumbers = st.map((r) => Number(r.n));
+    const stNumbers = await numbers('transaction', transactions, em);
 
     const hash = createHash('sha256');
     let pending: Buffer[] = [];
