@@ -1,0 +1,63 @@
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { readPracticeSetup } from '../src/modules/practice/practice.setup';
+import { EXAMPLE_PRACTICE_FILE } from '../src/modules/practice/practice.service';
+import { createTestDatabase, type TestDatabase } from './support/db';
+import { professionalClaim } from './support/claims';
+import { startTestService } from './support/service';
+
+/**
+ * Two service processes creating batches at the same moment from the same ready claims: every
+ * claim lands in exactly one file, and ISA13, GS06 and ST02 are never used twice. (A real server
+ * only: PGlite is one process.)
+ */
+(process.env.HL7C_TEST_MODE === 'embedded' ? describe.skip : describe)('batch creation from two processes at once', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // The service loads the practice setup (and migrations are in the template already).
+    const svc = await startTestService(db.url);
+    await svc.stop();
+    expect(readPracticeSetup(EXAMPLE_PRACTICE_FILE).payers.length).toBeGreaterThan(0);
+  });
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('splits 3,000 ready claims between two processes without a claim or a control number twice', async () => {
+    const [ids] = await db.query<{ payer: string; provider: string; facility: string }>(
+      `SELECT (SELECT id FROM practice_payer WHERE key = 'bcbsil') AS payer, (SELECT id FROM practice_billing_provider WHERE key = 'stmary-cardiology') AS provider,
+              (SELECT id FROM practice_facility WHERE key = 'cardiology-clinic') AS facility`,
+    );
+    const [p] = await db.query<{ id: string }>(`INSERT INTO patient (patient_key, mrn) VALUES ('CONC', 'CONC') RETURNING id`);
+    const [e] = await db.query<{ id: string }>(`INSERT INTO encounter (encounter_key, key_source, patient_id) VALUES ('CONC', 'visit', $1) RETURNING id`, [p?.id]);
+    await db.query(
+      `INSERT INTO claim (patient_control_number, encounter_id, patient_id, payer_id, billing_provider_id, facility_id, claim_type, status, total_charge, service_from, service_to, payload)
+       SELECT 'K' || g, $2, $3, $4, $5, $6, 'professional', 'ready', 247.50, '2024-01-05', '2024-01-05', jsonb_set($1::jsonb, '{patientControlNumber}', to_jsonb('K' || g))
+         FROM generate_series(1, 3000) AS g`,
+      [JSON.stringify(professionalClaim()), e?.id, p?.id, ids?.payer, ids?.provider, ids?.facility],
+    );
+    const worker = (): Promise<{ batches: { id: string; claims: number; interchangeControlNumber: number; groupControlNumber: number }[] }> =>
+      new Promise((resolve, reject) => {
+        const child = fork(join(__dirname, 'bench', 'batch-child.ts'), [], { execArgv: ['-r', join(__dirname, 'support', 'ts-register.js')] });
+        child.once('message', (m) => {
+          resolve(m as never);
+        });
+        child.once('error', reject);
+        child.send({ url: db.url });
+      });
+    const [a, b] = await Promise.all([worker(), worker()]);
+    const batches = [...a.batches, ...b.batches];
+    expect(batches.reduce((n, x) => n + x.claims, 0)).toBe(3000);
+    const isa = batches.map((x) => x.interchangeControlNumber);
+    const gs = batches.map((x) => x.groupControlNumber);
+    expect(new Set(isa).size).toBe(isa.length);
+    expect(new Set(gs).size).toBe(gs.length);
+    const twice = await db.query(`SELECT id FROM claim WHERE patient_control_number LIKE 'K%' AND (batch_id IS NULL OR status <> 'batched')`);
+    expect(twice).toEqual([]);
+    const st = await db.query<{ n: string; distinct: string }>(`SELECT count(*)::text AS n, count(DISTINCT s)::text AS distinct FROM claim_batch, unnest(transaction_control_numbers) AS s`);
+    expect(st[0]?.n).toBe(st[0]?.distinct);
+  }, 60_000);
+});
