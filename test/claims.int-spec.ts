@@ -60,7 +60,7 @@ function visitDft(v: Visit): string {
     segs.push(f.join('|'));
   });
   (v.dg1 ?? ['E11.9']).forEach((d, i) => segs.push(`DG1|${i + 1}|I10|${d}^^I10||20240105|F|||||||||${i + 1}`));
-  (v.pr1 ?? []).forEach((p, i) => segs.push(`PR1|${i + 1}|I10P|${p}^^I10P||20240104080000`));
+  (v.pr1 ?? []).forEach((p, i) => segs.push(`PR1|${i + 1}|I10P|${p}^^I10P||20240104080000||||||1765432103^CHASE^ROBERT^^^^^^NPI`));
   const in1 = new Array<string>(37).fill('');
   in1[0] = 'IN1';
   in1[1] = '1';
@@ -198,7 +198,7 @@ describe('claims built from encounters', () => {
     const [row] = await db.query<{ payload: Claim837 }>(`SELECT payload FROM claim WHERE id = $1`, [claim.id]);
     expect((row as { payload: Claim837 }).payload.institutional).toMatchObject({
       typeOfBill: '0111', statementFrom: '2024-01-03', statementTo: '2024-01-06', admission: { date: '2024-01-03', hour: '1430' }, admissionType: '1',
-      dischargeStatus: '01', procedures: [{ code: '4A023N7', date: '2024-01-04' }], attending: { npi: '1987654328' },
+      dischargeStatus: '01', procedures: [{ code: '4A023N7', date: '2024-01-04' }], attending: { npi: '1987654328' }, operating: { last: 'CHASE', npi: '1765432103' },
     });
   });
 

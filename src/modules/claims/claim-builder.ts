@@ -76,7 +76,7 @@ export interface EncounterBundle {
     insuredAddress: AddressValue | null;
   }[];
   diagnoses: { code: string; codingSystem: string; priority: number | null; setId: number | null }[];
-  procedures: { code: string; codingSystem: string; procedureAt: string | null }[];
+  procedures: { code: string; codingSystem: string; procedureAt: string | null; surgeon: ProviderValue | null }[];
   /** Posted charges not on a claim yet, and unmatched credits (which hold the claim). */
   charges: {
     id: string;
@@ -426,6 +426,9 @@ export function buildEncounterClaims(b: EncounterBundle, practice: PracticeView)
       if (disposition !== undefined && disposition !== '' && !/^\d{2}$/.test(disposition)) pchk.add('PV1-36 discharge disposition', '2300 CL1-03', `"${disposition}" is not a 2-digit patient status code`);
       const admitType = e.admitType?.trim().toUpperCase();
       const attending = pchk.provider(e.attendingProvider, 'PV1-7 attending provider', '2310A', true);
+      // 2310B operating physician: the surgeon (PR1-11) of the principal procedure, when an NPI is known.
+      const surgeon = b.procedures.find((p) => PCS_SYSTEMS.has(p.codingSystem.toUpperCase()) && p.surgeon?.npi !== undefined)?.surgeon;
+      const operating = inpatient && surgeon ? pchk.provider(surgeon, 'PR1-11 surgeon', '2310B', false) : undefined;
       const pcs = b.procedures.filter((p) => PCS_SYSTEMS.has(p.codingSystem.toUpperCase()) && p.procedureAt !== null).map((p) => ({ code: p.code.replace('.', ''), date: (p.procedureAt as string).slice(0, 10) }));
       claim = {
         ...base, totalCharge: total, diagnoses: part.dx.slice(0, 1 + LIMITS.institutional.diagnoses),
@@ -437,7 +440,7 @@ export function buildEncounterClaims(b: EncounterBundle, practice: PracticeView)
           dischargeHour: inpatient && e.dischargeAt !== null && e.dischargeAt.length >= 16 ? e.dischargeAt.slice(11, 13) + e.dischargeAt.slice(14, 16) : undefined,
           admissionType: admitType === undefined || admitType === '' ? (inpatient ? '9' : undefined) : /^[1-9]$/.test(admitType) ? admitType : (ADMISSION_TYPE[admitType] ?? '9'),
           admissionSource: e.admitSource?.trim() ? e.admitSource.trim().slice(0, 1) : inpatient ? '9' : undefined,
-          dischargeStatus: status, procedures: inpatient ? pcs.slice(0, 1 + LIMITS.institutional.procedures) : [], attending,
+          dischargeStatus: status, procedures: inpatient ? pcs.slice(0, 1 + LIMITS.institutional.procedures) : [], attending, operating,
         },
         lines: part.lines.map((l) => l.line),
       };

@@ -120,8 +120,8 @@ export class ClaimsRepository {
       `SELECT code, coding_system, priority, set_id FROM diagnosis WHERE encounter_id = $1 ORDER BY priority NULLS LAST, set_id NULLS LAST, id`,
       [e.id],
     );
-    const procedures = await q<{ code: string; coding_system: string; procedure_at: string | null }>(
-      `SELECT code, coding_system, to_char(procedure_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS procedure_at FROM procedure WHERE encounter_id = $1 ORDER BY set_id NULLS LAST, id`,
+    const procedures = await q<{ code: string; coding_system: string; procedure_at: string | null; surgeon: EncounterBundle['procedures'][number]['surgeon'] }>(
+      `SELECT code, coding_system, to_char(procedure_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS procedure_at, surgeon FROM procedure WHERE encounter_id = $1 ORDER BY set_id NULLS LAST, id`,
       [e.id],
     );
     const charges = await q<{ id: string; ft1_index: number; transaction_id: string | null; transaction_code: string | null; service_date: string; service_end_date: string | null; procedure_code: string | null; modifiers: string[]; quantity: string; amount: string | null; diagnosis_codes: string[] | null; ndc: string | null; performing_provider: EncounterBundle['charges'][number]['performingProvider']; status: string }>(
@@ -148,7 +148,7 @@ export class ClaimsRepository {
         insuredName: c.insured_name, insuredRelationship: c.insured_relationship, insuredBirthDate: c.insured_birth_date, insuredAddress: c.insured_address,
       })),
       diagnoses: diagnoses.map((d) => ({ code: d.code, codingSystem: d.coding_system, priority: d.priority, setId: d.set_id })),
-      procedures: procedures.map((x) => ({ code: x.code, codingSystem: x.coding_system, procedureAt: x.procedure_at })),
+      procedures: procedures.map((x) => ({ code: x.code, codingSystem: x.coding_system, procedureAt: x.procedure_at, surgeon: x.surgeon })),
       charges: charges.map((c) => ({
         id: c.id, ft1Index: c.ft1_index, transactionId: c.transaction_id, transactionCode: c.transaction_code, serviceDate: c.service_date, serviceEndDate: c.service_end_date,
         procedureCode: c.procedure_code, modifiers: c.modifiers, quantity: c.quantity, amount: c.amount, diagnosisCodes: c.diagnosis_codes ?? [], ndc: c.ndc,
