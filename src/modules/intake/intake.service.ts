@@ -172,7 +172,10 @@ export class IntakeService implements OnModuleDestroy {
     const { list, batch, batchControlId } = this.candidates(bytes, ctx);
     let stored: StoredMessage[];
     try {
-      stored = await this.committer.submitAll(list.map((c) => c.prepared));
+      // The messages of one batch or file are stored together and in their order (groups of the
+      // committer run side by side, which would let a later message of the file overtake an
+      // earlier one); single messages from connections share the group commit.
+      stored = list.length > 1 ? await this.repository.store(list.map((c) => c.prepared)) : await this.committer.submitAll(list.map((c) => c.prepared));
     } catch (e) {
       const transient = e instanceof TransientStoreError;
       this.log.error({ event: 'store_failed', transient, connectionId: ctx.connectionId, controlIds: list.map((c) => c.prepared.controlId), ...describeDbError(transient ? e.cause : e) });
