@@ -158,7 +158,9 @@ export class IntakeRepository {
         if (simple) return await this.storeOptimistically(items);
         return await this.connections.transaction((sql) => this.storeInTransaction(sql, items));
       } catch (e) {
-        if ((pgCode(e) === '40P01' || pgCode(e) === '40001') && attempt < 5) continue;
+        // Deadlock, a concurrent insert of the same rows, or a resend another instance stored between
+        // our look-up and our statement: the next attempt sees the committed rows.
+        if ((pgCode(e) === '40P01' || pgCode(e) === '40001' || pgCode(e) === SEEN_BEFORE) && attempt < 5) continue;
         if (isTransient(e)) throw new TransientStoreError('database unavailable', e);
         if (isDataError(e) && items.length > 1) return this.storeOneByOne(items);
         if (isDataError(e) && items.length === 1) {
