@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -14,6 +14,7 @@ import { EXAMPLE_PRACTICE_FILE } from './modules/practice/practice.service';
 import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
 import { AckMismatchError, AcknowledgementsService, type AckImportSummary } from './modules/submission/acknowledgements.service';
 import { BatchesService } from './modules/submission/batches.service';
+import { writeFileWhole } from './modules/submission/delivery';
 import { SubmissionService } from './modules/submission/submission.service';
 import { X12ReadError } from './lib/x12';
 import type { StoredMessage } from './modules/intake/intake.types';
@@ -183,16 +184,7 @@ export async function main(argv: string[]): Promise<number> {
       const batches = await withApp(config, async (app) => {
         const service = app.get(BatchesService);
         const created = await service.create({ actor: 'cli' });
-        if (dir !== undefined) {
-          mkdirSync(dir, { recursive: true });
-          for (const b of created) {
-            // Written under a temporary name and renamed: a reader never sees half a file.
-            const tmp = join(dir, `.${b.fileName}.part`);
-            writeFileSync(tmp, '');
-            for await (const p of service.file(b.id)) appendFileSync(tmp, p);
-            renameSync(tmp, join(dir, b.fileName));
-          }
-        }
+        if (dir !== undefined) for (const b of created) await writeFileWhole(dir, b.fileName, service.file(b.id));
         return created;
       });
       out(json, { batches }, batches.length === 0 ? 'no ready claims' : batches.map((b) => `batch ${b.id}: ${b.claims} ${b.claimType} claims for ${b.clearinghouse}, ${b.totalCharge} billed, ISA13 ${b.interchangeControlNumber}, ${b.fileName}${dir !== undefined ? ` in ${dir}` : ''}`).join('\n'));
@@ -265,13 +257,7 @@ async function runDemo(dir: string): Promise<{ summary: unknown; text: string }>
     const details = await Promise.all(list.map((c) => claims.get(c.id)));
     const batchesService = app.get(BatchesService);
     const batches = await batchesService.create({ actor: 'demo' });
-    mkdirSync(dir, { recursive: true });
-    for (const b of batches) {
-      const tmp = join(dir, `.${b.fileName}.part`);
-      writeFileSync(tmp, '');
-      for await (const p of batchesService.file(b.id)) appendFileSync(tmp, p);
-      renameSync(tmp, join(dir, b.fileName));
-    }
+    for (const b of batches) await writeFileWhole(dir, b.fileName, batchesService.file(b.id));
     const lines = [
       `hl7-claims demo (a throw-away embedded database; practice setup ${relativeTo(root, EXAMPLE_PRACTICE_FILE)})`,
       '',

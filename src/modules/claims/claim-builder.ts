@@ -10,6 +10,8 @@ import {
   LIMITS, toX12Text, type Claim837, type ClaimType, type OtherCoverage, type Patient, type ServiceLine, type Subscriber, type X12Address, type X12Provider,
 } from '../../lib/x12';
 import { addDecimal, compareDecimal, isDecimal } from '../../lib/decimal';
+import type { Provider } from '../encounters/encounter.entity';
+import type { PostalAddress } from '../encounters/patient.entity';
 
 export interface ClaimProblem {
   /** Where the value comes from (HL7 field, practice setup entry). */
@@ -19,21 +21,9 @@ export interface ClaimProblem {
   message: string;
 }
 
-export interface ProviderValue {
-  npi?: string;
-  id?: string;
-  family?: string;
-  given?: string;
-}
-
-export interface AddressValue {
-  line1?: string;
-  line2?: string;
-  city?: string;
-  state?: string;
-  zip?: string;
-  country?: string;
-}
+/** Providers and addresses as intake stores them. */
+export type ProviderValue = Provider;
+export type AddressValue = PostalAddress;
 
 export interface EncounterBundle {
   encounter: {

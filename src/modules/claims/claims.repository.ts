@@ -184,12 +184,9 @@ export class ClaimsRepository {
         pcn = match.patient_control_number;
         await q(`DELETE FROM claim_line WHERE claim_id = $1`, [id]);
       } else {
-        const [row] = await q<{ id: string }>(`SELECT nextval('claim_id_seq')::text AS id`, []);
-        id = (row as { id: string }).id;
-        // CLM01: at most 17 characters, echoed by payers on the 835 (CLP01).
-        pcn = `HC${id}`;
+        ({ id, pcn } = await this.newClaimId(em));
       }
-      const lineIds = await q<{ id: string }>(`SELECT nextval('claim_line_id_seq')::text AS id FROM generate_series(1, $1::int)`, [d.claim.lines.length]);
+      const lineIds = await this.newLineIds(em, d.claim.lines.length);
       const resent = match !== undefined && (match.status === 'rejected' || match.status === 'payer_rejected');
       // A correction (7) keeps its frequency and the payer's claim number when rebuilt; a rejected
       // claim goes out again as a new original.
@@ -198,7 +195,7 @@ export class ClaimsRepository {
         ...d.claim, patientControlNumber: pcn, frequency,
         payerClaimControlNumber: frequency === '1' ? undefined : (match?.payer_claim_control_number ?? undefined),
         // REF*6R: the line's id, unique across all claims (payers echo it on the 835, loop 2110).
-        lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: (lineIds[i] as { id: string }).id })),
+        lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: lineIds[i] as string })),
       };
       if (match) {
         await q(
@@ -223,16 +220,7 @@ export class ClaimsRepository {
         );
         await this.event(em, id, null, status, status === 'held' ? problemSummary(d.problems) : 'built', actor);
       }
-      for (const [i, l] of claim.lines.entries()) {
-        await q(
-          `INSERT INTO claim_line (id, claim_id, line_number, control_number, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date,
-                                   service_end_date, diagnosis_pointers, ndc)
-           VALUES ($1::bigint, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-          [l.controlNumber, id, i + 1, d.lineCharges[i], l.procedureCode ?? null, l.modifiers, l.revenueCode ?? null, l.quantity, l.charge, l.serviceDate,
-            l.serviceEndDate ?? null, l.diagnosisPointers, l.drug?.ndc ?? null, l.controlNumber],
-        );
-      }
-      await q(`UPDATE charge SET claim_id = $1 WHERE id = ANY($2::bigint[])`, [id, d.lineCharges.flat()]);
+      await this.insertLines(em, id, claim, d.lineCharges);
       saved.push({ id, status, created: !match });
     }
     for (const x of existing.filter((c) => !used.has(c.id))) {
@@ -240,6 +228,32 @@ export class ClaimsRepository {
       await this.event(em, x.id, x.status, 'cancelled', 'rebuilt: no charges left to bill on this claim', actor);
     }
     return saved;
+  }
+
+  /** A new claim id and its patient control number (CLM01: at most 17 characters, echoed by payers on the 835 as CLP01). */
+  private async newClaimId(em: EntityManager): Promise<{ id: string; pcn: string }> {
+    const [row] = await em.query<{ id: string }[]>(`SELECT nextval('claim_id_seq')::text AS id`);
+    const id = (row as { id: string }).id;
+    return { id, pcn: `HC${id}` };
+  }
+
+  /** Ids for n new lines; a line's id is its REF*6R control number, unique across all claims (echoed on the 835, loop 2110). */
+  private async newLineIds(em: EntityManager, n: number): Promise<string[]> {
+    return (await em.query<{ id: string }[]>(`SELECT nextval('claim_line_id_seq')::text AS id FROM generate_series(1, $1::int)`, [n])).map((r) => r.id);
+  }
+
+  /** A claim's lines, and its charges pointed at it. */
+  private async insertLines(em: EntityManager, claimId: string, claim: Claim837, lineCharges: string[][]): Promise<void> {
+    for (const [i, l] of claim.lines.entries()) {
+      await em.query(
+        `INSERT INTO claim_line (id, claim_id, line_number, control_number, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date,
+                                 service_end_date, diagnosis_pointers, ndc)
+         VALUES ($1::bigint, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [l.controlNumber, claimId, i + 1, lineCharges[i], l.procedureCode ?? null, l.modifiers, l.revenueCode ?? null, l.quantity, l.charge, l.serviceDate,
+          l.serviceEndDate ?? null, l.diagnosisPointers, l.drug?.ndc ?? null, l.controlNumber],
+      );
+    }
+    await em.query(`UPDATE charge SET claim_id = $1 WHERE id = ANY($2::bigint[])`, [claimId, lineCharges.flat()]);
   }
 
   /** The claim to correct or void, locked; refused unless the payer has it and its claim number is known. */
@@ -261,13 +275,11 @@ export class ClaimsRepository {
   /** A replacement (7) or void (8) of `o`: a new claim carrying the payer's claim number; `o` becomes replaced. */
   async saveCorrection(em: EntityManager, o: CorrectionSource, d: Pick<ClaimDraft, 'claim' | 'lineCharges' | 'problems' | 'totalCharge' | 'serviceFrom' | 'serviceTo'>, frequency: '7' | '8', actor: string): Promise<SavedClaim> {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
-    const [row] = await q<{ id: string }>(`SELECT nextval('claim_id_seq')::text AS id`, []);
-    const id = (row as { id: string }).id;
-    const pcn = `HC${id}`;
-    const lineIds = await q<{ id: string }>(`SELECT nextval('claim_line_id_seq')::text AS id FROM generate_series(1, $1::int)`, [d.claim.lines.length]);
+    const { id, pcn } = await this.newClaimId(em);
+    const lineIds = await this.newLineIds(em, d.claim.lines.length);
     const claim: Claim837 = {
       ...d.claim, patientControlNumber: pcn, frequency, payerClaimControlNumber: o.payerClaimControlNumber ?? undefined,
-      lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: (lineIds[i] as { id: string }).id })),
+      lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: lineIds[i] as string })),
     };
     const status: ClaimStatus = d.problems.length > 0 ? 'held' : 'ready';
     await q(
@@ -277,16 +289,7 @@ export class ClaimsRepository {
       [id, pcn, o.encounterId, o.patientId, o.coverageId, o.payerId, o.billingProviderId, o.facilityId, o.claimType, o.part, status, frequency, o.id, o.payerClaimControlNumber,
         d.totalCharge, d.serviceFrom, d.serviceTo, JSON.stringify(claim), JSON.stringify(d.problems)],
     );
-    for (const [i, l] of claim.lines.entries()) {
-      await q(
-        `INSERT INTO claim_line (id, claim_id, line_number, control_number, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date,
-                                 service_end_date, diagnosis_pointers, ndc)
-         VALUES ($1::bigint, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [l.controlNumber, id, i + 1, d.lineCharges[i], l.procedureCode ?? null, l.modifiers, l.revenueCode ?? null, l.quantity, l.charge, l.serviceDate,
-          l.serviceEndDate ?? null, l.diagnosisPointers, l.drug?.ndc ?? null, l.controlNumber],
-      );
-    }
-    await q(`UPDATE charge SET claim_id = $1 WHERE id = ANY($2::bigint[])`, [id, d.lineCharges.flat()]);
+    await this.insertLines(em, id, claim, d.lineCharges);
     const what = frequency === '7' ? 'replacement (frequency 7)' : 'void (frequency 8)';
     await q(`UPDATE claim SET status = 'replaced', updated_at = now() WHERE id = $1`, [o.id]);
     await this.event(em, o.id, o.status, 'replaced', `${what} sent as claim ${id} (${pcn})`, actor);

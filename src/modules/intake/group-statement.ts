@@ -7,6 +7,7 @@
  * from keyed JSON objects with json_to_recordset cost 2.4 ms, from positional jsonb 0.6 ms; raw
  * messages as base64 inside the JSON cost 1.0 ms, as one binary bytea 0.1 ms.
  */
+import type { PreparedMessage } from './intake.types';
 import type { ChargeRecord, CoverageRecord, DiagnosisRecord, EncounterRecord, PatientRecord, ProcedureRecord, Update } from './mapping/records';
 
 /** A record with the message it comes from: its 1-based position in the group. */
@@ -113,25 +114,15 @@ function updateValue(s: string, t: string, c: string, type: string): string {
   return `CASE WHEN ${s}.${c} IS NULL THEN ${t}.${c} ELSE ${insertValue(s, c, type)} END`;
 }
 
-export interface MessageRow {
-  source: string;
-  connectionId?: string;
-  controlId: string;
-  sendingApplication: string;
-  sendingFacility: string;
-  messageType: string;
-  triggerEvent: string;
-  version: string;
-  batchControlId?: string;
+/** A message row: the prepared message's envelope fields, and where its bytes are in the bytes parameter. */
+export interface MessageRow
+  extends Pick<PreparedMessage, 'source' | 'connectionId' | 'controlId' | 'sendingApplication' | 'sendingFacility' | 'messageType' | 'triggerEvent' | 'version' | 'batchControlId' | 'charset' | 'error' | 'errorLocation'> {
   /** 1-based offsets into the bytes parameter. */
   hashAt: number;
   rawAt: number;
   rawLength: number;
-  charset: string;
   status: string;
   ackCode: string;
-  error?: string;
-  errorLocation?: string;
   controlIdReused: boolean;
   warnings: string[];
   duplicateOfId: string | null;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { logger } from '../../common/logger';
+import { ClaimsRepository, type ClaimStatus } from '../claims/claims.repository';
 import { el, outcomeOfCategory, read277ca, read999, readX12, X12ReadError, type Ack277, type Ack999 } from '../../lib/x12';
 
 export interface AckImportSummary {
@@ -43,7 +44,10 @@ type Q = <T>(sql: string, params: unknown[]) => Promise<T[]>;
 export class AcknowledgementsService {
   private readonly log = logger('acknowledgements');
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly claims: ClaimsRepository,
+  ) {}
 
   async import(bytes: Buffer, opts: { fileName?: string; actor: string }): Promise<AckImportSummary> {
     const segments = await readX12(bytes);
@@ -89,7 +93,7 @@ export class AcknowledgementsService {
         ...t.reasons.map((r) => r.description),
         ...t.errors.map((e) => `${e.segment} (segment ${e.position}${e.loop ? `, loop ${e.loop}` : ''}): ${e.description}${e.elements.map((x) => `; element ${e.segment}${x.position.padStart(2, '0')}: ${x.description}${x.value ? ` ("${x.value}")` : ''}`).join('')}${e.context.length ? ` [${e.context.join('; ')}]` : ''}`),
       ].join('; ');
-      const claims = await q<{ id: string; status: string }>(`SELECT id, status FROM claim WHERE batch_id = $1 AND transaction_control_number = $2 FOR UPDATE`, [batch.id, st]);
+      const claims = await q<{ id: string; status: ClaimStatus }>(`SELECT id, status FROM claim WHERE batch_id = $1 AND transaction_control_number = $2 FOR UPDATE`, [batch.id, st]);
       for (const c of claims) {
         await q(
           `INSERT INTO claim_response (claim_id, ack_file_id, kind, outcome, code, message, details) VALUES ($1, $2, '999', $3, $4, $5, $6)`,
@@ -100,7 +104,7 @@ export class AcknowledgementsService {
           continue;
         }
         await q(`UPDATE claim SET status = $2, updated_at = now() WHERE id = $1`, [c.id, to]);
-        await this.event(em, c.id, c.status, to, why, actor);
+        await this.claims.event(em, c.id, c.status, to, why, actor);
         if (accepted) summary.accepted++;
         else summary.rejected++;
       }
@@ -113,7 +117,7 @@ export class AcknowledgementsService {
   private async apply277(em: EntityManager, q: Q, fileId: string, ack: Ack277, actor: string): Promise<AckImportSummary> {
     const summary: AckImportSummary = { kind: '277CA', fileId, duplicate: false, accepted: 0, rejected: 0, unchanged: 0, unmatched: [] };
     for (const a of ack.claims) {
-      const [c] = await q<{ id: string; status: string }>(`SELECT id, status FROM claim WHERE patient_control_number = $1 FOR UPDATE`, [a.patientControlNumber]);
+      const [c] = await q<{ id: string; status: ClaimStatus }>(`SELECT id, status FROM claim WHERE patient_control_number = $1 FOR UPDATE`, [a.patientControlNumber]);
       if (!c) {
         summary.unmatched.push(a.patientControlNumber);
         continue;
@@ -137,14 +141,10 @@ export class AcknowledgementsService {
         continue;
       }
       await q(`UPDATE claim SET status = $2, updated_at = now() WHERE id = $1`, [c.id, to]);
-      await this.event(em, c.id, c.status, to, why, actor);
+      await this.claims.event(em, c.id, c.status, to, why, actor);
       if (to === 'payer_accepted') summary.accepted++;
       else summary.rejected++;
     }
     return summary;
-  }
-
-  private async event(em: EntityManager, claimId: string, from: string, to: string, reason: string, actor: string): Promise<void> {
-    await em.query(`INSERT INTO claim_event (claim_id, from_status, to_status, reason, actor) VALUES ($1, $2, $3, $4, $5)`, [claimId, from, to, reason, actor]);
   }
 }

@@ -33,15 +33,20 @@ export interface DeliveryAdapter {
   close(): Promise<void>;
 }
 
+/** Writes a file in a local folder under a temporary name and renames it when whole: a reader never sees half a file. */
+export async function writeFileWhole(dir: string, fileName: string, parts: AsyncIterable<Buffer>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${fileName}.part`);
+  await writeFile(tmp, '');
+  for await (const p of parts) await appendFile(tmp, p);
+  await rename(tmp, join(dir, fileName));
+}
+
 class DirectoryAdapter implements DeliveryAdapter {
   constructor(private readonly c: DeliveryConfig) {}
 
-  async put(fileName: string, parts: AsyncIterable<Buffer>): Promise<void> {
-    await mkdir(this.c.outbox, { recursive: true });
-    const tmp = join(this.c.outbox, `.${fileName}.part`);
-    await writeFile(tmp, '');
-    for await (const p of parts) await appendFile(tmp, p);
-    await rename(tmp, join(this.c.outbox, fileName));
+  put(fileName: string, parts: AsyncIterable<Buffer>): Promise<void> {
+    return writeFileWhole(this.c.outbox, fileName, parts);
   }
 
   async responses(): Promise<string[]> {
