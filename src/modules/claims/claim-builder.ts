@@ -155,7 +155,7 @@ const ADMISSION_TYPE: Record<string, string> = { E: '1', U: '2', R: '3', C: '3',
 
 const ICD10_SYSTEMS = new Set(['I10', 'ICD10', 'ICD-10', 'ICD10CM', 'ICD-10-CM', 'I10C', '']);
 const PCS_SYSTEMS = new Set(['I10P', 'ICD10PCS', 'ICD-10-PCS']);
-const ICD10_CM = /^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$/;
+const ICD10_CM = /^[A-Z][0-9A-Z][0-9A-Z](\.?[0-9A-Z]{1,4})?$/;
 
 function sexOf(v: string | null | undefined): 'F' | 'M' | 'U' | undefined {
   if (v === null || v === undefined || v === '') return undefined;

@@ -1,0 +1,335 @@
+/**
+ * The code sets in memory, for lookups by code and date of service: ICD-10-CM by fiscal year,
+ * HCPCS Level II with its dates, the physician fee schedule indicators by calendar year,
+ * modifiers, place of service, revenue codes, MCE edits, claim frequency codes, CARC wording, and
+ * (when a customer loads them) NCCI procedure-to-procedure pairs and MUE limits.
+ *
+ * Built from the files shipped in `data/` (see data/SOURCES.md) and from the sets imported later
+ * (`hl7-claims codesets import`), which are added on top: a newer fiscal year, a newer quarter.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { type ImportKind, type ParsedCodeSet } from './kinds';
+import { CodeSetFileError, cell, columns, readTable } from './tables';
+
+/** ICD-10-CM fiscal year N runs from 1 October N-1 to 30 September N. */
+export function fiscalYearOf(isoDate: string): number {
+  const y = Number(isoDate.slice(0, 4));
+  const m = Number(isoDate.slice(5, 7));
+  return m >= 10 ? y + 1 : y;
+}
+
+/** ICD-10 started in FY2016: bit 0 is FY2015, so 32-bit masks reach FY2046. */
+const FY_BASE = 2015;
+const bit = (fy: number): number => 1 << (fy - FY_BASE);
+
+interface IcdEntry {
+  description: string;
+  /** Fiscal years the code is in, and those in which it is billable (bit per year). */
+  present: number;
+  billable: number;
+}
+
+export interface IcdLookup {
+  /** billable; header (a category, not billable); not_in_year (exists in other years only); unknown. */
+  status: 'billable' | 'header' | 'not_in_year' | 'unknown';
+  /** The fiscal year of the date of service. */
+  fiscalYear: number;
+  /** The year checked: the date's, or the nearest loaded one when that year is not loaded. */
+  checkedYear: number;
+  description: string | undefined;
+  /** Loaded years in which the code is billable (for messages). */
+  billableYears: number[];
+}
+
+export interface HcpcsEntry {
+  description: string;
+  added: string;
+  terminated: string;
+  coverage: string;
+}
+
+/** Physician fee schedule indicators of one code (and modifier) in one calendar year. */
+export interface FeeScheduleEntry {
+  status: string;
+  pctc: string;
+  globalDays: string;
+  multipleProcedure: string;
+  bilateral: string;
+  assistant: string;
+  coSurgeon: string;
+  team: string;
+}
+
+export interface ModifierEntry {
+  level: string;
+  description: string;
+  added: string;
+  terminated: string;
+}
+
+export interface NcciPair {
+  effective: string;
+  deleted: string;
+  modifierIndicator: '0' | '1' | '9';
+}
+
+/** Where an imported set came from, for `GET /api/codesets` and the scrubber's messages. */
+export interface LoadedSet {
+  kind: ImportKind | 'pos' | 'revenue' | 'mce' | 'frequency' | 'carc';
+  label: string;
+  rows: number;
+  source: 'shipped' | 'imported';
+}
+
+export class CodeSets {
+  private readonly icd = new Map<string, IcdEntry>();
+  private icdYearMask = 0;
+  private readonly hcpcsCodes = new Map<string, HcpcsEntry>();
+  private readonly hcpcsReleases: string[] = [];
+  private readonly pfsByYear = new Map<number, Map<string, FeeScheduleEntry>>();
+  private readonly modifierCodes = new Map<string, ModifierEntry>();
+  private readonly posCodes = new Map<string, { name: string; assigned: boolean }>();
+  private readonly revenueCodes = new Map<string, string>();
+  private readonly mceEdits = new Map<string, Set<string>>();
+  private readonly frequencies = new Map<string, { description: string; professional: boolean; institutional: boolean }>();
+  private readonly carcs = new Map<string, string>();
+  private readonly ncciPairs = new Map<string, NcciPair[]>();
+  private readonly mueLimits = new Map<string, { limit: number; indicator: string }>();
+  readonly sets: LoadedSet[] = [];
+
+  // ---- ICD-10-CM ----
+
+  /** Fiscal years loaded, oldest first. */
+  get icdYears(): number[] {
+    const out: number[] = [];
+    for (let fy = FY_BASE; fy < FY_BASE + 32; fy++) if (this.icdYearMask & bit(fy)) out.push(fy);
+    return out;
+  }
+
+  icd10cm(code: string, dateOfService: string): IcdLookup {
+    const fiscalYear = fiscalYearOf(dateOfService);
+    const years = this.icdYears;
+    // A date past the newest loaded year is checked against the newest (the caller warns about it);
+    // one before the oldest against the oldest.
+    const checkedYear = years.includes(fiscalYear) ? fiscalYear : fiscalYear > (years[years.length - 1] ?? 0) ? (years[years.length - 1] ?? fiscalYear) : (years[0] ?? fiscalYear);
+    const e = this.icd.get(code.replace('.', '').toUpperCase());
+    const billableYears = e ? years.filter((y) => e.billable & bit(y)) : [];
+    if (!e) return { status: 'unknown', fiscalYear, checkedYear, description: undefined, billableYears };
+    const status = e.billable & bit(checkedYear) ? 'billable' : e.present & bit(checkedYear) ? 'header' : 'not_in_year';
+    return { status, fiscalYear, checkedYear, description: e.description, billableYears };
+  }
+
+  /** Billable codes that begin with `prefix` in a fiscal year (to suggest E119 for E11), at most `max`. */
+  icdChildren(prefix: string, fiscalYear: number, max = 5): string[] {
+    const out: string[] = [];
+    const b = bit(fiscalYear);
+    for (const [code, e] of this.icd) {
+      if (code.length > prefix.length && code.startsWith(prefix) && e.billable & b) {
+        out.push(code);
+        if (out.length >= max) break;
+      }
+    }
+    return out;
+  }
+
+  addIcdYear(fiscalYear: number, rows: readonly string[][], source: LoadedSet['source']): void {
+    const b = bit(fiscalYear);
+    // A re-import of a year replaces it.
+    if (this.icdYearMask & b) for (const e of this.icd.values()) (e.present &= ~b), (e.billable &= ~b);
+    this.icdYearMask |= b;
+    for (const [code, billable, description] of rows) {
+      const key = code as string;
+      let e = this.icd.get(key);
+      if (!e) this.icd.set(key, (e = { description: description ?? '', present: 0, billable: 0 }));
+      // The newest year's title wins.
+      else if (description && e.present >>> (fiscalYear - FY_BASE + 1) === 0) e.description = description;
+      e.present |= b;
+      if (billable === '1') e.billable |= b;
+    }
+    this.sets.push({ kind: 'icd10cm', label: `FY${fiscalYear}`, rows: rows.length, source });
+  }
+
+  // ---- HCPCS, fee schedule, modifiers ----
+
+  hcpcs(code: string): HcpcsEntry | undefined {
+    return this.hcpcsCodes.get(code.toUpperCase());
+  }
+
+  /** The newest HCPCS release loaded (2026-01). */
+  get hcpcsRelease(): string | undefined {
+    return [...this.hcpcsReleases].sort().pop();
+  }
+
+  /**
+   * The fee-schedule indicators of a code for the calendar year of the date of service (the
+   * newest loaded year not after it, else the oldest), with the year used.
+   */
+  feeSchedule(code: string, modifier: string, dateOfService: string): { entry: FeeScheduleEntry | undefined; year: number | undefined; dateYear: number } {
+    const dateYear = Number(dateOfService.slice(0, 4));
+    const years = [...this.pfsByYear.keys()].sort((a, b) => a - b);
+    const year = [...years].reverse().find((y) => y <= dateYear) ?? years[0];
+    const table = year === undefined ? undefined : this.pfsByYear.get(year);
+    return { entry: table?.get(`${code.toUpperCase()}|${modifier}`), year, dateYear };
+  }
+
+  /** The newest fee-schedule year loaded. */
+  get feeScheduleYear(): number | undefined {
+    return [...this.pfsByYear.keys()].sort((a, b) => a - b).pop();
+  }
+
+  modifier(code: string): ModifierEntry | undefined {
+    return this.modifierCodes.get(code.toUpperCase());
+  }
+
+  // ---- small tables ----
+
+  placeOfService(code: string): { name: string; assigned: boolean } | undefined {
+    return this.posCodes.get(code);
+  }
+
+  revenueCode(code: string): string | undefined {
+    return this.revenueCodes.get(code);
+  }
+
+  /** The MCE edits a diagnosis is listed under (age_perinatal, age_pediatric, age_maternity, age_adult, ...). */
+  mce(code: string): ReadonlySet<string> | undefined {
+    return this.mceEdits.get(code);
+  }
+
+  claimFrequency(code: string): { description: string; professional: boolean; institutional: boolean } | undefined {
+    return this.frequencies.get(code);
+  }
+
+  carc(code: string): string | undefined {
+    return this.carcs.get(code);
+  }
+
+  // ---- customer-loaded edits ----
+
+  get hasNcci(): boolean {
+    return this.ncciPairs.size > 0;
+  }
+
+  get hasMue(): boolean {
+    return this.mueLimits.size > 0;
+  }
+
+  /** The NCCI pair (column 1, column 2) in effect on a date, if any. */
+  ncci(column1: string, column2: string, dateOfService: string): NcciPair | undefined {
+    return this.ncciPairs.get(`${column1}|${column2}`)?.find((p) => p.effective <= dateOfService && (p.deleted === '' || dateOfService <= p.deleted));
+  }
+
+  mue(code: string): { limit: number; indicator: string } | undefined {
+    return this.mueLimits.get(code);
+  }
+
+  // ---- loading ----
+
+  /** Adds an imported (or shipped) set of one of the importable kinds. */
+  add(set: ParsedCodeSet, source: LoadedSet['source']): void {
+    switch (set.kind) {
+      case 'icd10cm':
+        this.addIcdYear(Number(set.label.slice(2)), set.rows, source);
+        return;
+      case 'hcpcs':
+        for (const [code, description, added, terminated, coverage] of set.rows) {
+          this.hcpcsCodes.set(code as string, { description: description ?? '', added: added ?? '', terminated: terminated ?? '', coverage: coverage ?? '' });
+        }
+        this.hcpcsReleases.push(set.label);
+        break;
+      case 'pfs': {
+        const year = Number(set.label.slice(2));
+        const table = new Map<string, FeeScheduleEntry>();
+        for (const [code, modifier, status, pctc, globalDays, mult, bilateral, assistant, coSurgeon, team] of set.rows) {
+          table.set(`${code as string}|${modifier ?? ''}`, {
+            status: status ?? '', pctc: pctc ?? '', globalDays: globalDays ?? '', multipleProcedure: mult ?? '', bilateral: bilateral ?? '', assistant: assistant ?? '', coSurgeon: coSurgeon ?? '', team: team ?? '',
+          });
+        }
+        this.pfsByYear.set(year, table);
+        break;
+      }
+      case 'modifiers':
+        for (const [code, level, description, added, terminated] of set.rows) {
+          this.modifierCodes.set(code as string, { level: level ?? '', description: description ?? '', added: added ?? '', terminated: terminated ?? '' });
+        }
+        break;
+      case 'ncci':
+        // A customer's newer file replaces the pairs it lists (CMS files are complete per quarter).
+        this.ncciPairs.clear();
+        for (const [c1, c2, effective, deleted, mi] of set.rows) {
+          const key = `${c1 as string}|${c2 as string}`;
+          const list = this.ncciPairs.get(key) ?? [];
+          list.push({ effective: effective ?? '', deleted: deleted ?? '', modifierIndicator: mi as NcciPair['modifierIndicator'] });
+          this.ncciPairs.set(key, list);
+        }
+        break;
+      case 'mue':
+        this.mueLimits.clear();
+        for (const [code, limit, indicator] of set.rows) this.mueLimits.set(code as string, { limit: Number(limit), indicator: indicator ?? '' });
+        break;
+    }
+    this.sets.push({ kind: set.kind, label: set.label, rows: set.rows.length, source });
+  }
+
+  /** Loads the shipped files from `dir` (data/ beside this module by default). */
+  static shipped(dir = shippedDataDir()): CodeSets {
+    const cs = new CodeSets();
+    const read = (name: string): string => {
+      const buf = readFileSync(join(dir, name));
+      return (name.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
+    };
+    const table = (name: string, isHeader: (k: string[]) => boolean): ReturnType<typeof readTable> => readTable(read(name), isHeader, name);
+
+    // ICD-10-CM: one row per code, a column per fiscal year ('1' billable, '0' header, '' absent).
+    const icd = table('icd10cm.tsv.gz', (k) => k[0] === 'code');
+    const yearColumns = icd.header.map((h, i) => [i, /^FY(\d{4})$/.exec(h)?.[1]] as const).filter(([, y]) => y !== undefined);
+    for (const [col, year] of yearColumns) {
+      const rows: string[][] = [];
+      for (const r of icd.rows) {
+        const flag = r.cells[col] ?? '';
+        if (flag !== '') rows.push([r.cells[0] as string, flag, r.cells[1] ?? '']);
+      }
+      cs.addIcdYear(Number(year), rows, 'shipped');
+    }
+    const rowsOf = (name: string): string[][] => table(name, (k) => k[0] === 'code').rows.map((r) => r.cells);
+    cs.add({ kind: 'hcpcs', label: '2026-01', rows: rowsOf('hcpcs.tsv.gz') }, 'shipped');
+    cs.add({ kind: 'pfs', label: 'CY2025', rows: rowsOf('pfs.tsv.gz') }, 'shipped');
+    cs.add({ kind: 'modifiers', label: 'HCPCS 2026-01 and CPT', rows: rowsOf('modifiers.tsv') }, 'shipped');
+
+    const pos = table('place_of_service.tsv', (k) => k[0] === 'code');
+    const pc = columns(pos, { code: (k) => k === 'code', name: (k) => k === 'name', assigned: (k) => k === 'assigned' }, [], 'place_of_service.tsv');
+    for (const r of pos.rows) cs.posCodes.set(cell(r.cells, pc.code), { name: cell(r.cells, pc.name), assigned: cell(r.cells, pc.assigned) === '1' });
+    cs.sets.push({ kind: 'pos', label: 'CMS', rows: pos.rows.length, source: 'shipped' });
+
+    for (const [code, description] of rowsOf('revenue_codes.tsv')) cs.revenueCodes.set(code as string, description ?? '');
+    cs.sets.push({ kind: 'revenue', label: 'NUBC via CMS', rows: cs.revenueCodes.size, source: 'shipped' });
+
+    const mce = table('mce_edits.tsv', (k) => k[0] === 'edit');
+    for (const [edit, code] of mce.rows.map((r) => r.cells)) {
+      const set = cs.mceEdits.get(code as string) ?? new Set<string>();
+      set.add(edit as string);
+      cs.mceEdits.set(code as string, set);
+    }
+    cs.sets.push({ kind: 'mce', label: 'v43.1', rows: mce.rows.length, source: 'shipped' });
+
+    for (const [code, description, p, i] of rowsOf('claim_frequency.tsv')) cs.frequencies.set(code as string, { description: description ?? '', professional: p === 'Y', institutional: i === 'Y' });
+    cs.sets.push({ kind: 'frequency', label: 'X12/NUBC', rows: cs.frequencies.size, source: 'shipped' });
+
+    for (const [code, description] of rowsOf('carc.tsv')) cs.carcs.set(code as string, description ?? '');
+    cs.sets.push({ kind: 'carc', label: 'CMS wording', rows: cs.carcs.size, source: 'shipped' });
+    return cs;
+  }
+}
+
+/**
+ * The shipped data: beside the module when running from the sources, in src/ when running the
+ * compiled dist/ (the files are not copied into dist).
+ */
+export function shippedDataDir(): string {
+  for (const dir of [resolve(__dirname, 'data'), resolve(__dirname, '..', '..', '..', 'src', 'lib', 'codes', 'data')]) {
+    if (existsSync(join(dir, 'icd10cm.tsv.gz'))) return dir;
+  }
+  throw new CodeSetFileError(`the shipped code sets were not found beside ${__dirname}`);
+}
