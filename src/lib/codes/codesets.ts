@@ -137,7 +137,12 @@ export class CodeSets {
   addIcdYear(fiscalYear: number, rows: readonly string[][], source: LoadedSet['source']): void {
     const b = bit(fiscalYear);
     // A re-import of a year replaces it.
-    if (this.icdYearMask & b) for (const e of this.icd.values()) (e.present &= ~b), (e.billable &= ~b);
+    if (this.icdYearMask & b) {
+      for (const e of this.icd.values()) {
+        e.present &= ~b;
+        e.billable &= ~b;
+      }
+    }
     this.icdYearMask |= b;
     for (const [code, billable, description] of rows) {
       const key = code as string;

@@ -42,8 +42,8 @@ function fail(what: string, line: number, message: string): never {
   throw new CodeSetFileError(`${what} line ${line}: ${message}`);
 }
 
-/** The ICD-10-CM order file as CDC publishes it: order(5) code(7) billable(1) short(60) long, space-separated. */
-const CDC_ORDER_LINE = /^(\d{5}) ([A-Z0-9]{3,7})\s+([01]) (.{0,60}?)\s*(?: (\S.*))?$/;
+/** The ICD-10-CM order file as CDC publishes it: order 1-5, code 7-13, billable 15, short title 17-76, long title 78-. */
+const CDC_ORDER_LINE = /^\d{5} [A-Z0-9]{3,7} *[01] /;
 
 function icd10cm(text: string, label: string, what: string): string[][] {
   const rows: string[][] = [];
@@ -51,9 +51,8 @@ function icd10cm(text: string, label: string, what: string): string[][] {
   if (CDC_ORDER_LINE.test(firstLine)) {
     text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((l, i) => {
       if (l.trim() === '') return;
-      const m = CDC_ORDER_LINE.exec(l);
-      if (!m) fail(what, i + 1, 'is not an ICD-10-CM order-file line (order, code, billable flag, titles)');
-      rows.push([m[2] as string, m[3] as string, (m[4] as string).trim()]);
+      if (!CDC_ORDER_LINE.test(l) || l.length < 16) fail(what, i + 1, 'is not an ICD-10-CM order-file line (order, code, billable flag, titles)');
+      rows.push([l.slice(6, 13).trim(), l.slice(14, 15), l.slice(16, 76).trim()]);
     });
   } else {
     const t = readTable(text, (k) => k.includes('code') && (k.includes('billable') || k.includes('valid_for_hipaa')), what);

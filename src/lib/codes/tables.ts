@@ -46,7 +46,7 @@ function splitCsv(line: string): string[] {
  */
 export function readTable(text: string, isHeader: (keys: string[]) => boolean, what: string): Table {
   // CMS files may end with a DOS end-of-file character (Ctrl-Z).
-  const lines = text.replace(/^\uFEFF/, '').replace(/\x1a/g, '').split(/\r?\n/);
+  const lines = text.replace(/^\uFEFF/, '').replaceAll(String.fromCharCode(0x1a), '').split(/\r?\n/);
   for (let h = 0; h < lines.length; h++) {
     const raw = lines[h] as string;
     for (const split of [(l: string) => l.split('\t'), splitCsv]) {
@@ -65,7 +65,7 @@ export function readTable(text: string, isHeader: (keys: string[]) => boolean, w
 }
 
 /** Column positions by field, from predicates on header keys; a missing required column is an error. */
-export function columns<F extends string>(table: Table, want: Record<F, (key: string) => boolean>, optional: readonly F[], what: string): Record<F, number> {
+export function columns<F extends string>(table: Table, want: Record<F, (key: string) => boolean>, optional: readonly NoInfer<F>[], what: string): Record<F, number> {
   const keys = table.header.map(headerKey);
   const out = {} as Record<F, number>;
   for (const field of Object.keys(want) as F[]) {

@@ -1,0 +1,331 @@
+import { CodeSets } from '../codes/codesets';
+import { parseCodeSetFile } from '../codes/kinds';
+import type { Claim837, ServiceLine } from '../x12';
+import { ageOn, scrubClaim } from './engine';
+import { RULES } from './rules';
+import type { Finding, Rule, RuleSetting } from './types';
+
+// The real shipped code sets (ICD-10-CM FY2025-FY2027, HCPCS Jan 2026, PFS CY2025, MCE v43.1).
+const codes = CodeSets.shipped();
+
+function line(over: Partial<ServiceLine> = {}): ServiceLine {
+  return { controlNumber: '1', procedureCode: '99213', modifiers: [], charge: '125.00', unit: 'UN', quantity: '1', diagnosisPointers: [1], serviceDate: '2026-03-10', ...over };
+}
+
+/** A professional claim every rule passes: the baseline each failing case changes one thing in. */
+function claim(over: Partial<Claim837> = {}): Claim837 {
+  return {
+    type: 'professional',
+    billingProvider: { kind: 'organization', last: 'Valley Clinic', npi: '1234567893', taxonomy: '207Q00000X', taxId: '123456789', taxIdType: 'EI', address: { line1: '1 Main St', city: 'Springfield', state: 'IL', zip: '627011234' } },
+    subscriber: { last: 'DOE', first: 'JOHN', memberId: 'W123456789', birthDate: '1960-05-04', sex: 'M', payerResponsibility: 'P', relationship: '18', claimFilingIndicator: 'CI', address: { line1: '2 Elm St', city: 'Springfield', state: 'IL', zip: '62701' } },
+    payer: { name: 'ACME HEALTH', id: '12345' },
+    patientControlNumber: 'HC1',
+    totalCharge: '0',
+    frequency: '1',
+    placeOfService: '11',
+    providerSignature: true,
+    assignment: 'A',
+    benefitsAssigned: 'Y',
+    releaseOfInformation: 'Y',
+    diagnoses: ['E119', 'I10'],
+    otherCoverage: [],
+    lines: [
+      line({ controlNumber: '1', diagnosisPointers: [1, 2] }),
+      line({ controlNumber: '2', procedureCode: '71046', modifiers: ['26'], charge: '60.00' }),
+      line({ controlNumber: '3', procedureCode: '20610', modifiers: ['RT'], charge: '150.00', diagnosisPointers: [2] }),
+      line({ controlNumber: '4', procedureCode: 'J1100', charge: '12.50', quantity: '4', drug: { ndc: '00641036721', quantity: '4', unit: 'ML' } }),
+    ],
+    ...over,
+  } as Claim837;
+}
+
+const TODAY = '2026-04-01';
+const scrub = (c: Claim837, settings?: (r: Rule) => RuleSetting, today = TODAY): Finding[] => scrubClaim({ claim: c, today }, codes, settings);
+const of = (findings: Finding[], ruleId: string): Finding[] => findings.filter((f) => f.ruleId === ruleId);
+const withLine = (n: number, over: Partial<ServiceLine>): Claim837 => {
+  const c = claim();
+  c.lines[n - 1] = { ...(c.lines[n - 1] as ServiceLine), ...over };
+  return c;
+};
+
+describe('scrubber rules on real code sets', () => {
+  it('passes the baseline claim with no finding', () => {
+    expect(scrub(claim())).toEqual([]);
+  });
+
+  it('every rule has a stable id, a CARC, a description and a source', () => {
+    expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
+    for (const r of RULES) {
+      expect(r.id).toMatch(/^[a-z0-9-]+$/);
+      expect(codes.carc(r.carc)).toBeDefined();
+      expect(r.description.length).toBeGreaterThan(20);
+      expect(r.source.length).toBeGreaterThan(5);
+    }
+  });
+
+  describe('diagnoses', () => {
+    it('dx-principal-present: a claim with no diagnosis', () => {
+      const f = of(scrub(claim({ diagnoses: [] })), 'dx-principal-present');
+      expect(f).toHaveLength(1);
+      expect(f[0]).toMatchObject({ severity: 'error', loop: '2300 HI01-2', carc: '16' });
+    });
+
+    it('dx-billable: the category header E11 is refused with suggestions, E11.9 passes', () => {
+      const f = of(scrub(claim({ diagnoses: ['E11', 'I10'] })), 'dx-billable');
+      expect(f).toHaveLength(1);
+      expect(f[0]?.message).toMatch(/E11 .*category header in FY2026.*E1100/);
+      expect(of(scrub(claim({ diagnoses: ['E11.9', 'I10'] })), 'dx-billable')).toEqual([]);
+    });
+
+    it('dx-code-valid: a code that does not exist', () => {
+      const f = of(scrub(claim({ diagnoses: ['E119', 'Z9999'] })), 'dx-code-valid');
+      expect(f).toHaveLength(1);
+      expect(f[0]).toMatchObject({ value: 'Z9999', carc: '146' });
+    });
+
+    it('dx-code-valid: T528X1A was deleted for FY2027 (DOS 2026-10-05), valid before it', () => {
+      const after = claim({ diagnoses: ['T528X1A'], lines: [line({ serviceDate: '2026-10-05' })] });
+      const f = of(scrub(after, undefined, '2026-10-20'), 'dx-code-valid');
+      expect(f).toHaveLength(1);
+      expect(f[0]?.message).toMatch(/not valid in FY2027 .* valid in FY2025, FY2026/);
+      const before = claim({ diagnoses: ['T528X1A'], lines: [line({ serviceDate: '2026-09-30' })] });
+      expect(of(scrub(before, undefined, '2026-10-20'), 'dx-code-valid')).toEqual([]);
+    });
+
+    it('dx-code-valid: I4981 (Brugada syndrome) is new in FY2027, not valid on a FY2026 date', () => {
+      expect(of(scrub(claim({ diagnoses: ['I4981'] })), 'dx-code-valid')).toHaveLength(1);
+      expect(of(scrub(claim({ diagnoses: ['I4981'], lines: [line({ serviceDate: '2026-10-01' })] }), undefined, '2026-10-02'), 'dx-code-valid')).toEqual([]);
+    });
+
+    it('dx-billable: D691 became a header in FY2027', () => {
+      expect(of(scrub(claim({ diagnoses: ['D691'] })), 'dx-billable')).toEqual([]);
+      expect(of(scrub(claim({ diagnoses: ['D691'], lines: [line({ serviceDate: '2026-11-02' })] }), undefined, '2026-11-03'), 'dx-billable')).toHaveLength(1);
+    });
+
+    it('dx-year-loaded: a FY2028 date is checked against FY2027 and the missing year named', () => {
+      const c = claim({ lines: [line({ serviceDate: '2027-10-04', diagnosisPointers: [1, 2] })] });
+      const f = scrub(c, undefined, '2027-10-10');
+      expect(of(f, 'dx-year-loaded')).toEqual([expect.objectContaining({ severity: 'warning', value: 'FY2028', message: expect.stringMatching(/FY2028 is not loaded.*FY2027/) as string })]);
+      expect(of(f, 'dx-code-valid')).toEqual([]);
+    });
+
+    it('dx-pointers: no pointer, a pointer past the list, a repeated pointer', () => {
+      expect(of(scrub(withLine(1, { diagnosisPointers: [] })), 'dx-pointers')).toHaveLength(1);
+      expect(of(scrub(withLine(1, { diagnosisPointers: [1, 3] })), 'dx-pointers')[0]).toMatchObject({ line: 1, value: '3', loop: '2400 SV107' });
+      expect(of(scrub(withLine(1, { diagnosisPointers: [1, 1] })), 'dx-pointers')).toHaveLength(1);
+    });
+
+    it('dx-age: a newborn code on an adult, and on a newborn', () => {
+      // Z38.00: single liveborn infant, delivered vaginally (MCE perinatal edit: age 0).
+      const adult = of(scrub(claim({ diagnoses: ['Z3800', 'I10'] })), 'dx-age');
+      expect(adult).toHaveLength(1);
+      expect(adult[0]).toMatchObject({ carc: '9', value: 'Z3800' });
+      expect(adult[0]?.message).toMatch(/newborn\/perinatal .* the patient is 65/);
+      const baby = claim({ diagnoses: ['Z3800'], subscriber: { ...claim().subscriber, birthDate: '2026-03-01' } });
+      expect(of(scrub(baby), 'dx-age')).toEqual([]);
+    });
+
+    it('dx-age: a maternity code on a 70-year-old', () => {
+      const f = of(scrub(claim({ diagnoses: ['O99419'], subscriber: { ...claim().subscriber, sex: 'F', birthDate: '1955-01-01' } })), 'dx-age');
+      expect(f.map((x) => x.message)).toEqual([expect.stringMatching(/maternity/)]);
+    });
+
+    it('ageOn counts whole years to the day', () => {
+      expect(ageOn('2000-02-29', '2026-02-28')).toBe(25);
+      expect(ageOn('2000-02-29', '2026-03-01')).toBe(26);
+      expect(ageOn('2026-03-01', '2026-03-10')).toBe(0);
+    });
+
+    it('dx-sex: a pregnancy code on a male patient is a warning', () => {
+      const f = of(scrub(claim({ diagnoses: ['Z3401'] })), 'dx-sex');
+      expect(f).toEqual([expect.objectContaining({ severity: 'warning', carc: '10' })]);
+    });
+
+    it('dx-manifestation-principal: a manifestation code first', () => {
+      const manifestation = 'D630'; // anemia in neoplastic disease: code first the neoplasm
+      expect(codes.mce(manifestation)?.has('manifestation_not_pdx')).toBe(true);
+      expect(of(scrub(claim({ diagnoses: [manifestation, 'C509'] })), 'dx-manifestation-principal')).toHaveLength(1);
+      expect(of(scrub(claim({ diagnoses: ['C509', manifestation] })), 'dx-manifestation-principal')).toEqual([]);
+    });
+  });
+
+  describe('procedures and modifiers', () => {
+    it('proc-code-valid: a terminated HCPCS code (A9155 ended 2025-03-31)', () => {
+      const f = of(scrub(withLine(4, { procedureCode: 'A9155', drug: undefined })), 'proc-code-valid');
+      expect(f).toHaveLength(1);
+      expect(f[0]).toMatchObject({ line: 4, carc: '181', loop: '2400 SV101-2' });
+      expect(f[0]?.message).toMatch(/terminated on 2025-03-31/);
+      expect(of(scrub(withLine(4, { procedureCode: 'A9155', drug: undefined, serviceDate: '2025-03-01' }), undefined, '2025-04-01'), 'proc-code-valid')).toEqual([]);
+    });
+
+    it('proc-code-valid: a HCPCS code used before it takes effect, and an unknown one', () => {
+      expect(of(scrub(withLine(4, { procedureCode: 'Q4262', drug: undefined, serviceDate: '2022-06-01' }), undefined, '2022-07-01'), 'proc-code-valid')[0]?.message).toMatch(/takes effect on 2023-01-01/);
+      expect(of(scrub(withLine(4, { procedureCode: 'J0000', drug: undefined })), 'proc-code-valid')[0]?.message).toMatch(/not a HCPCS Level II code/);
+    });
+
+    it('proc-code-valid: an unknown CPT code is an error in a loaded year, a warning past it', () => {
+      const inYear = of(scrub(withLine(1, { procedureCode: '99999', serviceDate: '2025-06-01' }), undefined, '2025-07-01'), 'proc-code-valid');
+      expect(inYear).toEqual([expect.objectContaining({ severity: 'error' })]);
+      const past = of(scrub(withLine(1, { procedureCode: '99999' })), 'proc-code-valid');
+      expect(past).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/CY2026 is not loaded/) as string })]);
+    });
+
+    it('modifier-pctc: 26 on a code whose PC/TC indicator forbids it (99213: 0; 93000: 4), TC allowed only on 1', () => {
+      const f = of(scrub(withLine(1, { modifiers: ['26'] })), 'modifier-pctc');
+      expect(f).toEqual([expect.objectContaining({ line: 1, value: '26', loop: '2400 SV101-3', carc: '4' })]);
+      expect(of(scrub(withLine(1, { procedureCode: '93000', modifiers: ['TC'] })), 'modifier-pctc')[0]?.message).toMatch(/PC\/TC indicator 4/);
+      expect(of(scrub(withLine(2, { modifiers: ['TC'] })), 'modifier-pctc')).toEqual([]);
+    });
+
+    it('modifier-bilateral: 50 on 27447 (indicator 1) passes, on 99213 (0) fails', () => {
+      expect(of(scrub(withLine(3, { procedureCode: '27447', modifiers: ['50'] })), 'modifier-bilateral')).toEqual([]);
+      expect(of(scrub(withLine(1, { modifiers: ['50'] })), 'modifier-bilateral')).toHaveLength(1);
+    });
+
+    it('modifier-multiple-procedure: 51 on 99213 (indicator 0) fails, on 20610 (2) passes', () => {
+      expect(of(scrub(withLine(1, { modifiers: ['51'] })), 'modifier-multiple-procedure')).toHaveLength(1);
+      expect(of(scrub(withLine(3, { modifiers: ['51'] })), 'modifier-multiple-procedure')).toEqual([]);
+    });
+
+    it('modifier-surgeons and modifier-assistant by their indicators', () => {
+      // 27447: co-surgeon 1 (documentation), team 0, assistant 2.
+      expect(of(scrub(withLine(3, { procedureCode: '27447', modifiers: ['62'] })), 'modifier-surgeons')).toEqual([expect.objectContaining({ severity: 'warning' })]);
+      expect(of(scrub(withLine(3, { procedureCode: '27447', modifiers: ['66'] })), 'modifier-surgeons')).toEqual([expect.objectContaining({ severity: 'error' })]);
+      expect(of(scrub(withLine(3, { procedureCode: '27447', modifiers: ['80'] })), 'modifier-assistant')).toEqual([]);
+      // 20610: assistant 1 (statutory restriction).
+      expect(of(scrub(withLine(3, { modifiers: ['80'] })), 'modifier-assistant')).toEqual([expect.objectContaining({ severity: 'error', carc: '54' })]);
+    });
+
+    it('modifier-valid: an unknown modifier', () => {
+      expect(of(scrub(withLine(1, { modifiers: ['ZZ'] })), 'modifier-valid')).toEqual([expect.objectContaining({ value: 'ZZ' })]);
+    });
+
+    it('proc-fee-schedule-status: a status I code is an error; the statuses are parameters', () => {
+      // 27215 (pelvic fracture open treatment) has status I in CY2025: another code is billed.
+      expect(codes.feeSchedule('27215', '', '2025-06-01').entry?.status).toBe('I');
+      const c = withLine(1, { procedureCode: '27215' });
+      expect(of(scrub(c), 'proc-fee-schedule-status')).toEqual([expect.objectContaining({ severity: 'error' })]);
+      const off = (r: Rule): RuleSetting => ({ enabled: true, severity: r.severity, params: r.id === 'proc-fee-schedule-status' ? { errorStatuses: [], warningStatuses: [] } : r.params });
+      expect(of(scrub(c, off), 'proc-fee-schedule-status')).toEqual([]);
+    });
+  });
+
+  describe('lines', () => {
+    it('units-valid: zero, negative-looking and fractional units', () => {
+      expect(of(scrub(withLine(1, { quantity: '0' })), 'units-valid')).toHaveLength(1);
+      expect(of(scrub(withLine(1, { quantity: '1.5' })), 'units-valid')[0]?.message).toMatch(/whole number/);
+      expect(of(scrub(withLine(1, { quantity: '2.0' })), 'units-valid')).toEqual([]);
+      expect(of(scrub(withLine(1, { quantity: '12.5', unit: 'MJ' })), 'units-valid')).toEqual([]);
+    });
+
+    it('charge-positive', () => {
+      expect(of(scrub(withLine(2, { charge: '0.00' })), 'charge-positive')).toEqual([expect.objectContaining({ line: 2, loop: '2400 SV102' })]);
+    });
+
+    it('ndc-format: a 10-digit NDC, a missing quantity', () => {
+      expect(of(scrub(withLine(4, { drug: { ndc: '0641036721', quantity: '4', unit: 'ML' } })), 'ndc-format')).toEqual([expect.objectContaining({ loop: '2410 LIN03' })]);
+      expect(of(scrub(withLine(4, { drug: { ndc: '00641036721', quantity: '0', unit: 'ML' } })), 'ndc-format')).toEqual([expect.objectContaining({ loop: '2410 CTP04' })]);
+    });
+
+    it('ndc-required: a J code without an NDC is a warning', () => {
+      expect(of(scrub(withLine(4, { drug: undefined })), 'ndc-required')).toEqual([expect.objectContaining({ severity: 'warning', value: 'J1100' })]);
+    });
+
+    it('duplicate-lines: on the claim and on another live claim', () => {
+      const c = claim();
+      c.lines.push({ ...(c.lines[0] as ServiceLine), controlNumber: '5' });
+      expect(of(scrub(c), 'duplicate-lines')).toEqual([expect.objectContaining({ line: 5, carc: '18' })]);
+      const f = scrubClaim({ claim: claim(), today: TODAY, otherLines: [{ claimId: '77', serviceDate: '2026-03-10', procedureCode: '71046', modifiers: ['26'] }] }, codes);
+      expect(of(f, 'duplicate-lines')).toEqual([expect.objectContaining({ line: 2, message: expect.stringMatching(/claim 77/) as string })]);
+      const other = scrubClaim({ claim: claim(), today: TODAY, otherLines: [{ claimId: '77', serviceDate: '2026-03-10', procedureCode: '71046', modifiers: [] }] }, codes);
+      expect(of(other, 'duplicate-lines')).toEqual([]);
+    });
+
+    it('pos-valid and pos-suitable', () => {
+      expect(of(scrub(claim({ placeOfService: '00' })), 'pos-valid')).toHaveLength(1);
+      expect(of(scrub(claim({ placeOfService: undefined })), 'pos-valid')).toHaveLength(1);
+      expect(of(scrub(claim({ placeOfService: '21' })), 'pos-suitable')).toEqual([expect.objectContaining({ line: 1, severity: 'warning', value: '21' })]);
+      expect(of(scrub(withLine(1, { procedureCode: '99283' })), 'pos-suitable')).toHaveLength(1);
+      expect(of(scrub(claim({ placeOfService: '23', lines: [line({ procedureCode: '99283' })] })), 'pos-suitable')).toEqual([]);
+    });
+  });
+
+  describe('NCCI pairs and MUE limits, when a customer loads them', () => {
+    // Small files in the CMS layouts, made for this test (NCCI and MUE data are not shipped).
+    const loaded = CodeSets.shipped();
+    loaded.add(parseCodeSetFile('ncci', ['Column 1\tColumn 2\t*\tEffective Date\tDeletion Date\tModifier', '20610\t99213\t\t20100101\t*\t1', '71046\t20610\t\t20100101\t*\t0'].join('\n'), 't', 'ncci'), 'imported');
+    loaded.add(parseCodeSetFile('mue', ['HCPCS/CPT Code,Practitioner Services MUE Values,MUE Adjudication Indicator', '99213,1,2 Date of Service Edit: Policy', 'J1100,3,1 Line Edit'].join('\n'), 't', 'mue'), 'imported');
+    const run = (c: Claim837): Finding[] => scrubClaim({ claim: c, today: TODAY }, loaded);
+
+    it('are silent when not loaded', () => {
+      expect(of(scrub(claim()), 'ncci-pair')).toEqual([]);
+      expect(of(scrub(withLine(4, { quantity: '40' })), 'mue-units')).toEqual([]);
+    });
+
+    it('ncci-pair: indicator 1 bypassed by a distinct-service modifier, indicator 0 never', () => {
+      // Line 1 is 99213; line 3 is 20610-RT: RT is an anatomic NCCI modifier, so the 20610/99213 pair passes.
+      expect(of(run(claim()), 'ncci-pair')).toEqual([expect.objectContaining({ line: 3, carc: '97', message: expect.stringMatching(/indicator 0/) as string })]);
+      const noBypass = claim();
+      noBypass.lines[2] = { ...(noBypass.lines[2] as ServiceLine), modifiers: [] };
+      noBypass.lines[1] = { ...(noBypass.lines[1] as ServiceLine), procedureCode: '99214', modifiers: [] };
+      expect(of(run(noBypass), 'ncci-pair')).toEqual([expect.objectContaining({ line: 1, value: '99213' })]);
+    });
+
+    it('mue-units: per line (indicator 1) and per day (2, 3)', () => {
+      expect(of(run(withLine(4, { quantity: '4' })), 'mue-units')).toEqual([expect.objectContaining({ line: 4, carc: '151' })]);
+      const twice = withLine(4, { quantity: '3' });
+      twice.lines.push({ ...(twice.lines[0] as ServiceLine), controlNumber: '5', modifiers: ['25'] });
+      expect(of(run(twice), 'mue-units')).toEqual([expect.objectContaining({ line: 5, message: expect.stringMatching(/2 units of 99213 on 2026-03-10; the MUE is 1 per day/) as string })]);
+    });
+  });
+
+  describe('claim data', () => {
+    it('npi-valid: a valid and an invalid NPI', () => {
+      const base = claim();
+      expect(of(scrub(claim({ billingProvider: { ...base.billingProvider, npi: '1234567890' } })), 'npi-valid')).toEqual([expect.objectContaining({ loop: '2010AA NM1-09', value: '1234567890' })]);
+      expect(of(scrub(claim({ rendering: { kind: 'person', last: 'SMITH', npi: '1234567891' } })), 'npi-valid')).toEqual([expect.objectContaining({ loop: '2310B NM1-09' })]);
+      expect(of(scrub(claim({ referring: { kind: 'person', last: 'JONES', npi: '1234567893' } })), 'npi-valid')).toEqual([]);
+    });
+
+    it('taxonomy-present: missing and malformed billing taxonomy', () => {
+      const base = claim();
+      expect(of(scrub(claim({ billingProvider: { ...base.billingProvider, taxonomy: undefined } })), 'taxonomy-present')).toHaveLength(1);
+      expect(of(scrub(claim({ billingProvider: { ...base.billingProvider, taxonomy: '207Q' } })), 'taxonomy-present')).toHaveLength(1);
+    });
+
+    it('required-fields: member id, payer id, birth date, ZIP+4, TIN', () => {
+      const base = claim();
+      const f = of(
+        scrub(claim({
+          subscriber: { ...base.subscriber, memberId: '', birthDate: undefined },
+          payer: { name: 'X', id: '' },
+          billingProvider: { ...base.billingProvider, taxId: '12345', address: { ...base.billingProvider.address, zip: '62701' } },
+        })),
+        'required-fields',
+      );
+      expect(f.map((x) => x.loop).sort()).toEqual(['2010AA N4-03', '2010AA REF-02', '2010BA DMG-02', '2010BA NM1-09', '2010BB NM1-09']);
+      expect(f.find((x) => x.loop === '2010BA NM1-09')?.carc).toBe('31');
+    });
+
+    it('timely-filing: past the limit, near it, and a payer window as a parameter', () => {
+      expect(of(scrub(claim(), undefined, '2027-03-20'), 'timely-filing')).toEqual([expect.objectContaining({ severity: 'error', carc: '29' })]);
+      expect(of(scrub(claim(), undefined, '2027-02-20'), 'timely-filing')).toEqual([expect.objectContaining({ severity: 'warning' })]);
+      const ninety = (r: Rule): RuleSetting => ({ enabled: true, severity: r.severity, params: r.id === 'timely-filing' ? { days: 90, warnDays: 10 } : r.params });
+      expect(of(scrub(claim(), ninety, '2026-06-15'), 'timely-filing')).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringMatching(/90-day/) as string })]);
+    });
+
+    it('frequency 7 without REF*F8, and frequency rules by claim type', () => {
+      expect(of(scrub(claim({ frequency: '7' })), 'frequency-payer-claim-number')).toEqual([expect.objectContaining({ loop: '2300 REF*F8 REF-02' })]);
+      expect(of(scrub(claim({ frequency: '7', payerClaimControlNumber: '2026123456' })), 'frequency-payer-claim-number')).toEqual([]);
+      expect(of(scrub(claim({ frequency: '5' as '1' })), 'frequency-valid')).toHaveLength(1);
+    });
+
+    it('a payer setting disables a rule or changes its severity', () => {
+      const c = claim({ diagnoses: ['E11', 'I10'] });
+      const disabled = (r: Rule): RuleSetting => ({ enabled: r.id !== 'dx-billable', severity: r.severity, params: r.params });
+      expect(of(scrub(c, disabled), 'dx-billable')).toEqual([]);
+      const lowered = (r: Rule): RuleSetting => ({ enabled: true, severity: r.id === 'dx-billable' ? 'warning' : r.severity, params: r.params });
+      expect(of(scrub(c, lowered), 'dx-billable')).toEqual([expect.objectContaining({ severity: 'warning' })]);
+    });
+  });
+});

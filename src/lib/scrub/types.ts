@@ -1,0 +1,69 @@
+import type { CodeSets } from '../codes/codesets';
+import type { Claim837, ClaimType } from '../x12';
+
+export type Severity = 'error' | 'warning';
+
+/** A rule's effective configuration for one claim's payer. */
+export interface RuleSetting {
+  enabled: boolean;
+  severity: Severity;
+  params: Record<string, unknown>;
+}
+
+/** What a rule found: where, in words a biller understands, and the denial it prevents. */
+export interface Finding {
+  ruleId: string;
+  severity: Severity;
+  message: string;
+  /** 1-based service line; absent for a claim-level finding. */
+  line?: number;
+  /** The 837 loop and element the value goes in (2300 HI01-2, 2400 SV101-3). */
+  loop: string;
+  /** The claim adjustment reason code a payer would deny with. */
+  carc: string;
+  /** The value at fault (a code, a modifier, an NPI): with the rule and line, what an override names. */
+  value?: string;
+}
+
+/** A line of the same patient on another claim that is still live (for duplicate checks). */
+export interface OtherLine {
+  claimId: string;
+  serviceDate: string;
+  procedureCode: string;
+  modifiers: string[];
+}
+
+export interface ScrubInput {
+  claim: Claim837;
+  /** The date the claim is scrubbed (timely filing): YYYY-MM-DD, injected. */
+  today: string;
+  otherLines?: OtherLine[];
+}
+
+export interface RuleContext extends ScrubInput {
+  codes: CodeSets;
+  params: Record<string, unknown>;
+  /** The patient's age in whole years on a date, when the birth date is known. */
+  ageOn(date: string): number | undefined;
+  /** The patient's sex (F, M, U). */
+  sex: string | undefined;
+}
+
+export type Emit = (f: Omit<Finding, 'ruleId' | 'severity' | 'carc'> & { severity?: Severity; carc?: string }) => void;
+
+export interface Rule {
+  /** Stable id, used in settings, overrides and findings. */
+  id: string;
+  title: string;
+  /** What it checks, for docs/SCRUBBER.md and GET /api/rules. */
+  description: string;
+  severity: Severity;
+  carc: string;
+  level: 'claim' | 'line';
+  /** The code set or standard the rule rests on. */
+  source: string;
+  claimTypes: readonly ClaimType[];
+  /** Default parameters (a payer's settings may change them). */
+  params: Record<string, unknown>;
+  check(ctx: RuleContext, emit: Emit): void;
+}
