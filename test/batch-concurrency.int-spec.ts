@@ -34,8 +34,8 @@ import { startTestService } from './support/service';
     const [p] = await db.query<{ id: string }>(`INSERT INTO patient (patient_key, mrn) VALUES ('CONC', 'CONC') RETURNING id`);
     const [e] = await db.query<{ id: string }>(`INSERT INTO encounter (encounter_key, key_source, patient_id) VALUES ('CONC', 'visit', $1) RETURNING id`, [p?.id]);
     await db.query(
-      `INSERT INTO claim (patient_control_number, encounter_id, patient_id, payer_id, billing_provider_id, facility_id, claim_type, status, total_charge, service_from, service_to, payload)
-       SELECT 'K' || g, $2, $3, $4, $5, $6, 'professional', 'ready', 247.50, '2024-01-05', '2024-01-05', jsonb_set($1::jsonb, '{patientControlNumber}', to_jsonb('K' || g))
+      `INSERT INTO claim (patient_control_number, encounter_id, patient_id, payer_id, billing_provider_id, facility_id, claim_type, status, total_charge, service_from, service_to, payload, scrubbed_version)
+       SELECT 'K' || g, $2, $3, $4, $5, $6, 'professional', 'ready', 247.50, '2024-01-05', '2024-01-05', jsonb_set($1::jsonb, '{patientControlNumber}', to_jsonb('K' || g)), 1
          FROM generate_series(1, 3000) AS g`,
       [JSON.stringify(professionalClaim()), e?.id, p?.id, ids?.payer, ids?.provider, ids?.facility],
     );

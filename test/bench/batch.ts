@@ -56,10 +56,10 @@ export async function benchBatch(serverUrl: string, claims: number): Promise<Bat
     });
     // Each claim its own control number, member id and line ids, set in SQL from the row number.
     await ds.query(
-      `INSERT INTO claim (patient_control_number, encounter_id, patient_id, payer_id, billing_provider_id, facility_id, claim_type, status, total_charge, service_from, service_to, payload)
+      `INSERT INTO claim (patient_control_number, encounter_id, patient_id, payer_id, billing_provider_id, facility_id, claim_type, status, total_charge, service_from, service_to, payload, scrubbed_version)
        SELECT 'B' || g, $2, $3, $4, $5, $6, 'professional', 'ready', 332.40, '2024-01-05', '2024-01-05',
               jsonb_set(jsonb_set(jsonb_set($1::jsonb, '{patientControlNumber}', to_jsonb('B' || g)), '{subscriber,memberId}', to_jsonb('M' || g)),
-                        '{lines}', (SELECT jsonb_agg(jsonb_set(l, '{controlNumber}', to_jsonb(g || '-' || n))) FROM jsonb_array_elements($1::jsonb -> 'lines') WITH ORDINALITY AS x(l, n)))
+                        '{lines}', (SELECT jsonb_agg(jsonb_set(l, '{controlNumber}', to_jsonb(g || '-' || n))) FROM jsonb_array_elements($1::jsonb -> 'lines') WITH ORDINALITY AS x(l, n))), 1
          FROM generate_series(1, $7::int) AS g`,
       [JSON.stringify(template), e?.id, p?.id, ids?.payer, ids?.provider, ids?.facility, claims],
     );

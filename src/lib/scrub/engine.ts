@@ -4,6 +4,7 @@
  * duplicates) are passed in.
  */
 import type { CodeSets } from '../codes/codesets';
+import type { Claim837 } from '../x12';
 import { RULES } from './rules';
 import type { Emit, Finding, Rule, RuleContext, RuleSetting, ScrubInput } from './types';
 
@@ -44,5 +45,45 @@ export function scrubClaim(input: ScrubInput, codes: CodeSets, settingsOf: Setti
     };
     rule.check(ctx, emit);
   }
+  return findings;
+}
+
+/** The rules that judge a charge on its own (code, modifiers, units, amount, NDC, its diagnoses). */
+export const CHARGE_RULES: readonly string[] = [
+  'dx-code-valid', 'dx-billable', 'dx-year-loaded', 'proc-code-valid', 'proc-fee-schedule-status', 'modifier-valid', 'modifier-pctc', 'modifier-bilateral',
+  'modifier-multiple-procedure', 'modifier-surgeons', 'modifier-assistant', 'units-valid', 'charge-positive', 'ndc-format', 'ndc-required',
+];
+const CHARGE_RULE_SET = RULES.filter((r) => CHARGE_RULES.includes(r.id));
+
+/** A charge as intake stored it. */
+export interface ChargeToScrub {
+  serviceDate: string;
+  procedureCode: string | null;
+  modifiers: string[];
+  quantity: string;
+  amount: string | null;
+  ndc: string | null;
+  diagnosisCodes: string[];
+}
+
+/**
+ * Line-level findings for one charge as soon as it arrives, before any claim: the charge as the
+ * one line of a professional claim (institutional when it has only a transaction code), with the
+ * rules' default settings (the payer is not known yet). Findings carry no line number.
+ */
+export function scrubCharge(charge: ChargeToScrub, codes: CodeSets, today: string): Finding[] {
+  const claim = {
+    type: charge.procedureCode ? 'professional' : 'institutional',
+    diagnoses: charge.diagnosisCodes.map((d) => d.replace('.', '').toUpperCase()),
+    lines: [{
+      controlNumber: '1', procedureCode: charge.procedureCode ?? undefined, modifiers: charge.modifiers, charge: charge.amount ?? '0', unit: 'UN', quantity: charge.quantity,
+      diagnosisPointers: charge.diagnosisCodes.map((_, i) => i + 1).slice(0, 4), serviceDate: charge.serviceDate,
+      ...(charge.ndc ? { drug: { ndc: charge.ndc, quantity: charge.quantity, unit: 'UN' as const } } : {}),
+    }],
+    subscriber: { memberId: '', payerResponsibility: 'P', relationship: '18', claimFilingIndicator: 'CI', last: '' },
+    frequency: '1',
+  } as unknown as Claim837;
+  const findings = scrubClaim({ claim, today }, codes, defaultSetting, CHARGE_RULE_SET);
+  for (const f of findings) delete f.line;
   return findings;
 }

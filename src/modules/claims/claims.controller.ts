@@ -4,6 +4,9 @@ import { ApiErrorCode, ApiException } from '../../common/api.exception';
 import { BuildClaimsBody, CorrectClaimBody, ListClaimsQuery } from './dto/claims.dto';
 import { ClaimsRepository, CorrectionError } from './claims.repository';
 import { ClaimsService } from './claims.service';
+import { OverrideBody } from '../scrubber/dto/scrubber.dto';
+import { scrubApiError } from '../scrubber/rules.controller';
+import { ScrubberService } from '../scrubber/scrubber.service';
 
 @ApiTags('claims')
 @ApiBearerAuth()
@@ -12,6 +15,7 @@ export class ClaimsController {
   constructor(
     private readonly claims: ClaimsService,
     private readonly repository: ClaimsRepository,
+    private readonly scrubber: ScrubberService,
   ) {}
 
   @Post('build')
@@ -34,7 +38,30 @@ export class ClaimsController {
     if (!/^\d{1,18}$/.test(id)) throw new ApiException(ApiErrorCode.BadRequest, 'id must be a number');
     const claim = await this.repository.get(id);
     if (!claim) throw new ApiException(ApiErrorCode.NotFound, `claim ${id} does not exist`);
-    return claim;
+    const scrub = await this.scrubber.findingsOf(id);
+    return {
+      ...claim,
+      version: scrub.version,
+      scrubbedVersion: scrub.scrubbedVersion,
+      findings: scrub.findings.map((f) => ({
+        ruleId: f.ruleId, severity: f.severity, line: f.line ?? null, loop: f.loop, value: f.value ?? null, message: f.message, carc: f.carc,
+        overridden: f.override ? { reason: f.override.reason, actor: f.override.actor, at: f.override.createdAt } : null,
+      })),
+      overrides: scrub.overrides,
+    };
+  }
+
+  @Post(':id/overrides')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Override a scrubber error on an unbatched claim (rule, optionally line and value) with a reason; the claim is scrubbed again' })
+  async override(@Param('id') id: string, @Body() body: OverrideBody) {
+    if (!/^\d{1,18}$/.test(id)) throw new ApiException(ApiErrorCode.BadRequest, 'id must be a number');
+    try {
+      const o = await this.scrubber.override(id, { ruleId: body.ruleId, line: body.line, value: body.value, reason: body.reason }, 'api');
+      return { claimId: o.claimId, status: o.status, errors: o.errors, warnings: o.warnings, overridden: o.overridden };
+    } catch (e) {
+      scrubApiError(e);
+    }
   }
 
   @Post(':id/corrections')

@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
+import { ScrubController } from '../scrubber/scrub.controller';
+import { ScrubberModule } from '../scrubber/scrubber.module';
 import { ClaimsController } from './claims.controller';
 import { ClaimsRepository } from './claims.repository';
 import { ClaimsService } from './claims.service';
 
-@Module({ controllers: [ClaimsController], providers: [ClaimsRepository, ClaimsService], exports: [ClaimsService, ClaimsRepository] })
+// The scrub endpoints live here: their dry run for encounters builds claims.
+@Module({ imports: [ScrubberModule], controllers: [ClaimsController, ScrubController], providers: [ClaimsRepository, ClaimsService], exports: [ClaimsService, ClaimsRepository] })
 export class ClaimsModule {}

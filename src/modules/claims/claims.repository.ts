@@ -200,7 +200,7 @@ export class ClaimsRepository {
       if (match) {
         await q(
           `UPDATE claim SET coverage_id = $2, payer_id = $3, billing_provider_id = $4, facility_id = $5, status = $6, total_charge = $7, service_from = $8, service_to = $9,
-                  payload = $10, problems = $11, updated_at = now(),
+                  payload = $10, problems = $11, updated_at = now(), version = version + 1,
                   batch_id = CASE WHEN $12 THEN NULL ELSE batch_id END, transaction_control_number = CASE WHEN $12 THEN NULL ELSE transaction_control_number END,
                   submission = submission + CASE WHEN $12 THEN 1 ELSE 0 END
             WHERE id = $1`,

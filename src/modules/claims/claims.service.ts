@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { logger } from '../../common/logger';
+import type { Finding } from '../../lib/scrub';
+import { ScrubberService } from '../scrubber/scrubber.service';
 import { buildEncounterClaims } from './claim-builder';
 import { ClaimsRepository, CorrectionError, statusesToRebuild, type SavedClaim } from './claims.repository';
 
@@ -20,7 +22,10 @@ export interface BuildSummary {
 export class ClaimsService {
   private readonly log = logger('claims');
 
-  constructor(private readonly repository: ClaimsRepository) {}
+  constructor(
+    private readonly repository: ClaimsRepository,
+    private readonly scrubber: ScrubberService,
+  ) {}
 
   async build(opts: { encounterIds?: string[]; limit?: number; settledMinutes?: number; actor: string }): Promise<BuildSummary> {
     const started = Date.now();
@@ -39,10 +44,12 @@ export class ClaimsService {
           return;
         }
         const saved = await this.repository.saveDrafts(em, encounterId, bundle.patient.id, outcome.drafts, opts.actor, rebuild);
+        // Every claim is scrubbed as it is built or rebuilt (a new version): an unresolved error holds it.
+        const scrubbed = new Map((await this.scrubber.rescrub(em, saved.map((s) => s.id), opts.actor)).map((o) => [o.claimId, o.status]));
         for (const s of saved) {
           if (s.created) summary.created++;
           else summary.updated++;
-          if (s.status === 'held') summary.held++;
+          if ((scrubbed.get(s.id) ?? s.status) === 'held') summary.held++;
           else summary.ready++;
         }
       });
@@ -61,15 +68,52 @@ export class ClaimsService {
     return this.repository.transaction(async (em) => {
       const o = await this.repository.lockForCorrection(em, claimId);
       if (frequency === '8') {
-        return this.repository.saveCorrection(em, o, { claim: o.payload, lineCharges: o.lineCharges, problems: [], totalCharge: o.totalCharge, serviceFrom: o.serviceFrom, serviceTo: o.serviceTo }, '8', actor);
+        const voided = await this.repository.saveCorrection(em, o, { claim: o.payload, lineCharges: o.lineCharges, problems: [], totalCharge: o.totalCharge, serviceFrom: o.serviceFrom, serviceTo: o.serviceTo }, '8', actor);
+        const [scrubbed] = await this.scrubber.rescrub(em, [voided.id], actor);
+        return { ...voided, status: scrubbed?.status === 'held' ? 'held' : voided.status };
       }
       const bundle = await this.repository.bundle(em, o.encounterId, [], o.id);
       const outcome = bundle && practice ? buildEncounterClaims(bundle, practice) : { drafts: [] };
       if (outcome.drafts.length === 0) throw new CorrectionError('conflict', `claim ${claimId} has no billable charges left: void it (frequency 8) instead`);
       if (outcome.drafts.length > 1) throw new CorrectionError('conflict', `the corrected claim ${claimId} would split into ${outcome.drafts.length} claims: void it and bill the encounter again`);
       const saved = await this.repository.saveCorrection(em, o, outcome.drafts[0] as (typeof outcome.drafts)[number], '7', actor);
+      const [scrubbed] = await this.scrubber.rescrub(em, [saved.id], actor);
       this.log.info({ event: 'claim_corrected', claimId, newClaimId: saved.id, frequency });
-      return saved;
+      return { ...saved, status: scrubbed?.status === 'held' ? 'held' : saved.status };
     });
+  }
+
+  /**
+   * A dry run for encounters: their claims are built as they would be now and scrubbed; nothing
+   * is saved (the transaction is rolled back).
+   */
+  async dryRunEncounters(encounterIds: readonly string[]): Promise<{ encounterId: string; claims: { claimType: string; part: number; payerId: string | null; problems: unknown[]; wouldBe: string; findings: Finding[] }[]; skipped?: string }[]> {
+    const practice = await this.repository.practiceView();
+    const [codes, settings] = await Promise.all([this.scrubber.codes(), this.scrubber.settings()]);
+    const out: Awaited<ReturnType<ClaimsService['dryRunEncounters']>> = [];
+    const rollback = new Error('dry run');
+    await this.repository
+      .transaction(async (em) => {
+        for (const encounterId of encounterIds) {
+          const bundle = await this.repository.bundle(em, encounterId, statusesToRebuild(true));
+          if (!bundle) {
+            out.push({ encounterId, claims: [], skipped: 'no such encounter' });
+            continue;
+          }
+          const outcome = buildEncounterClaims(bundle, practice);
+          const claims = [];
+          for (const d of outcome.drafts) {
+            const findings = await this.scrubber.evaluate(em, d.claim, { claimId: null, patientId: bundle.patient.id, payerRowId: d.payerRowId }, settings, codes);
+            const wouldBe = d.problems.length > 0 || findings.some((f) => f.severity === 'error') ? 'held' : 'ready';
+            claims.push({ claimType: d.claimType, part: d.part, payerId: d.claim.payer.id || null, problems: d.problems, wouldBe, findings });
+          }
+          out.push({ encounterId, claims, ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}) });
+        }
+        throw rollback;
+      })
+      .catch((e: unknown) => {
+        if (e !== rollback) throw e;
+      });
+    return out;
   }
 }

@@ -3,6 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorCode, ApiException } from '../../common/api.exception';
 import { ListEncountersQuery } from './dto/list-encounters.query';
 import { EncountersRepository } from './encounters.repository';
+import { scrubCharge } from '../../lib/scrub';
+import { CodeSetsService } from '../scrubber/codesets.service';
 import type { EncounterEntity } from './encounter.entity';
 import type { PatientEntity } from './patient.entity';
 
@@ -27,7 +29,10 @@ function encounterView(e: EncounterEntity) {
 @ApiBearerAuth()
 @Controller('api/encounters')
 export class EncountersController {
-  constructor(private readonly encounters: EncountersRepository) {}
+  constructor(
+    private readonly encounters: EncountersRepository,
+    private readonly codeSets: CodeSetsService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Encounters by visit number or patient MRN' })
@@ -42,6 +47,8 @@ export class EncountersController {
     if (!/^\d{1,18}$/.test(id)) throw new ApiException(ApiErrorCode.BadRequest, 'id must be a number');
     const d = await this.encounters.detail(id);
     if (!d) throw new ApiException(ApiErrorCode.NotFound, `encounter ${id} does not exist`);
+    const codes = await this.codeSets.get();
+    const today = new Date().toISOString().slice(0, 10);
     return {
       ...encounterView(d.encounter),
       guarantor: d.encounter.guarantor,
@@ -59,6 +66,8 @@ export class EncountersController {
         modifiers: c.modifiers, quantity: c.quantity, amount: c.amount, unitAmount: c.unitAmount, priceSource: c.priceSource, diagnosisCodes: c.diagnosisCodes,
         ndc: c.ndc, department: c.department, performingProvider: c.performingProvider, orderingProvider: c.orderingProvider, isCredit: c.isCredit,
         status: c.status, holdReason: c.holdReason, reversesChargeId: c.reversesChargeId, reversedByChargeId: c.reversedByChargeId, messageId: c.messageId,
+        // The scrubber's line rules on the charge as it arrived (no claim needed); credits are not billed.
+        findings: c.isCredit ? [] : scrubCharge(c, codes, today),
       })),
     };
   }

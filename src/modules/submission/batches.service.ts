@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { logger } from '../../common/logger';
+import { ScrubberService } from '../scrubber/scrubber.service';
 import { Batch837Writer, ccyymmdd, type Claim837, type ClaimType, type Submitter, type X12Delimiters } from '../../lib/x12';
 
 /** Claims per transaction set (ST/SE); the TR3s recommend at most 5,000. */
@@ -57,17 +58,30 @@ interface ClearinghouseRow {
  * PostgreSQL sequences. The file is written while claims are read page by page, and its exact
  * bytes are stored in parts in the same transaction that marks the claims batched.
  */
+/**
+ * Only claims scrubbed at their current version with no unresolved error go out (the scrubber
+ * holds the others; this keeps a claim changed since its scrub out of a batch too).
+ */
+const SCRUBBED_CLEAN = `c.scrubbed_version = c.version
+  AND NOT EXISTS (SELECT 1 FROM claim_finding f WHERE f.claim_id = c.id AND f.claim_version = c.version AND f.severity = 'error' AND f.override_id IS NULL)`;
+
 @Injectable()
 export class BatchesService {
   private readonly log = logger('batches');
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    // Absent only where batches are made without the application (the batch benchmark's child).
+    @Optional() private readonly scrubber?: ScrubberService,
+  ) {}
 
   async create(opts: { actor: string; clearinghouse?: string; claimType?: ClaimType; now?: () => Date; controlNumbers?: ControlNumberSource }): Promise<BatchSummary[]> {
+    // Claims built before the scrubber, or changed since their last scrub, are scrubbed first.
+    await this.scrubber?.scrubStale(opts.actor);
     const groups = await this.dataSource.query<{ clearinghouse_id: string; claim_type: ClaimType }[]>(
       `SELECT DISTINCT p.clearinghouse_id, c.claim_type
          FROM claim c JOIN practice_payer p ON p.id = c.payer_id JOIN practice_clearinghouse h ON h.id = p.clearinghouse_id
-        WHERE c.status = 'ready' AND ($1::text IS NULL OR h.key = $1) AND ($2::text IS NULL OR c.claim_type = $2)
+        WHERE c.status = 'ready' AND ${SCRUBBED_CLEAN} AND ($1::text IS NULL OR h.key = $1) AND ($2::text IS NULL OR c.claim_type = $2)
         ORDER BY 1, 2`,
       [opts.clearinghouse ?? null, opts.claimType ?? null],
     );
@@ -96,7 +110,7 @@ export class BatchesService {
       `WITH taken AS (
          UPDATE claim SET status = 'batched', batch_id = $1, updated_at = now()
           WHERE id IN (SELECT c.id FROM claim c JOIN practice_payer p ON p.id = c.payer_id
-                        WHERE c.status = 'ready' AND c.claim_type = $2 AND p.clearinghouse_id = $3
+                        WHERE c.status = 'ready' AND ${SCRUBBED_CLEAN} AND c.claim_type = $2 AND p.clearinghouse_id = $3
                         FOR UPDATE OF c SKIP LOCKED)
          RETURNING id, total_charge
        ), history AS (

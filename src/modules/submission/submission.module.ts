@@ -6,9 +6,10 @@ import { BatchesService } from './batches.service';
 import { SubmissionController } from './submission.controller';
 import { SubmissionService } from './submission.service';
 import { ClaimsModule } from '../claims/claims.module';
+import { ScrubberModule } from '../scrubber/scrubber.module';
 
 @Module({
-  imports: [ClaimsModule],
+  imports: [ClaimsModule, ScrubberModule],
   controllers: [BatchesController, AcknowledgementsController, SubmissionController],
   providers: [BatchesService, AcknowledgementsService, SubmissionService],
   exports: [BatchesService, AcknowledgementsService, SubmissionService],

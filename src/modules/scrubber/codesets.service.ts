@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { logger } from '../../common/logger';
+import { CodeSets, type LoadedSet } from '../../lib/codes/codesets';
+import { IMPORT_KINDS, NORMALIZED_HEADER, parseCodeSetFile, type ImportKind } from '../../lib/codes/kinds';
+import { CodeSetFileError, writeTsv } from '../../lib/codes/tables';
+
+export interface ImportedCodeSet {
+  id: string;
+  kind: ImportKind;
+  label: string;
+  fileName: string;
+  rows: number;
+  /** false: the same file was imported before (nothing changed). */
+  created: boolean;
+}
+
+/** How often an instance looks for sets another instance imported. */
+const CHECK_EVERY_MS = 30_000;
+
+/**
+ * The code sets every instance holds in memory: the shipped files plus the sets imported into
+ * PostgreSQL (so all instances see the same imports). Loaded at start; reloaded when a newer
+ * import exists (checked at most every 30 s, and at once on this instance after an import).
+ */
+@Injectable()
+export class CodeSetsService implements OnModuleInit {
+  private readonly log = logger('codesets');
+  private current: CodeSets | undefined;
+  private currentImport = '0';
+  private checkedAt = 0;
+  private loading: Promise<CodeSets> | undefined;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.get();
+  }
+
+  /** The code sets, reloaded first when another instance imported a set since the last check. */
+  async get(): Promise<CodeSets> {
+    if (this.current && Date.now() - this.checkedAt < CHECK_EVERY_MS) return this.current;
+    if (this.current) {
+      this.checkedAt = Date.now();
+      const [row] = await this.dataSource.query<{ id: string | null }[]>(`SELECT max(id)::text AS id FROM codeset_import`);
+      if ((row?.id ?? '0') === this.currentImport) return this.current;
+    }
+    this.loading ??= this.load().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private async load(): Promise<CodeSets> {
+    const started = Date.now();
+    const cs = CodeSets.shipped();
+    const rows = await this.dataSource.query<{ id: string; kind: ImportKind; label: string; file_name: string; content: Buffer }[]>(
+      `SELECT id::text, kind, label, file_name, content FROM codeset_import ORDER BY id`,
+    );
+    for (const r of rows) cs.add(parseCodeSetFile(r.kind, gunzipSync(r.content).toString('utf8'), r.label, r.file_name), 'imported');
+    this.current = cs;
+    this.currentImport = rows[rows.length - 1]?.id ?? '0';
+    this.checkedAt = Date.now();
+    this.log.info({ event: 'codesets_loaded', sets: cs.sets.length, imported: rows.length, ms: Date.now() - started });
+    return cs;
+  }
+
+  /**
+   * Imports a file of `kind` (all or nothing: it is read whole first, and refused naming the line
+   * on the first problem). The same file twice is imported once.
+   */
+  async import(kind: string, file: { name: string; content: Buffer }, label: string | undefined, actor: string): Promise<ImportedCodeSet> {
+    if (!(IMPORT_KINDS as readonly string[]).includes(kind)) throw new CodeSetFileError(`unknown code-set kind "${kind}": one of ${IMPORT_KINDS.join(', ')}`);
+    const k = kind as ImportKind;
+    const text = (file.name.endsWith('.gz') ? gunzipSync(file.content) : file.content).toString(k === 'icd10cm' || k === 'hcpcs' ? 'latin1' : 'utf8');
+    const set = parseCodeSetFile(k, text, label ?? defaultLabel(k), file.name);
+    const sha = createHash('sha256').update(file.content).digest();
+    const content = gzipSync(writeTsv(NORMALIZED_HEADER[k], set.rows));
+    const [row] = await this.dataSource.query<{ id: string; created: boolean; label: string }[]>(
+      `WITH ins AS (
+         INSERT INTO codeset_import (kind, label, file_name, sha256, row_count, content, imported_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kind, sha256) DO NOTHING RETURNING id, label
+       )
+       SELECT id::text, true AS created, label FROM ins
+       UNION ALL SELECT id::text, false, label FROM codeset_import WHERE kind = $1 AND sha256 = $4 AND NOT EXISTS (SELECT 1 FROM ins)`,
+      [k, set.label, file.name, sha, set.rows.length, content, actor],
+    );
+    if (!row) throw new Error('code-set import returned nothing');
+    this.checkedAt = 0; // reload on next use
+    this.log.info({ event: 'codeset_imported', kind: k, label: row.label, rows: set.rows.length, created: row.created, importId: row.id });
+    return { id: row.id, kind: k, label: row.label, fileName: file.name, rows: set.rows.length, created: row.created };
+  }
+
+  async list(): Promise<{ loaded: LoadedSet[]; imports: { id: string; kind: string; label: string; fileName: string; rows: number; importedBy: string; importedAt: string }[] }> {
+    const cs = await this.get();
+    const imports = await this.dataSource.query<{ id: string; kind: string; label: string; file_name: string; row_count: number; imported_by: string; imported_at: Date }[]>(
+      `SELECT id::text, kind, label, file_name, row_count, imported_by, imported_at FROM codeset_import ORDER BY id`,
+    );
+    return {
+      loaded: cs.sets,
+      imports: imports.map((r) => ({ id: r.id, kind: r.kind, label: r.label, fileName: r.file_name, rows: r.row_count, importedBy: r.imported_by, importedAt: r.imported_at.toISOString() })),
+    };
+  }
+}
+
+/** NCCI, MUE, HCPCS and modifier files need no label; ICD-10-CM and fee-schedule files do (FY2028, CY2026). */
+function defaultLabel(kind: ImportKind): string {
+  if (kind === 'icd10cm' || kind === 'pfs') throw new CodeSetFileError(`a ${kind} file needs its ${kind === 'icd10cm' ? 'fiscal year (--label FY2028)' : 'calendar year (--label CY2026)'}`);
+  return new Date().toISOString().slice(0, 10);
+}

@@ -1,0 +1,221 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { logger } from '../../common/logger';
+import type { CodeSets } from '../../lib/codes/codesets';
+import { RULES, RULES_BY_ID, scrubClaim, type Finding, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
+import type { Claim837 } from '../../lib/x12';
+import { CodeSetsService } from './codesets.service';
+import { ScrubberRepository, type OverrideRow, type RuleSettingRow, type StoredFinding } from './scrubber.repository';
+
+export class ScrubError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'conflict' | 'bad_request',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ScrubOutcome {
+  claimId: string;
+  version: number;
+  /** The status after the scrub (held when an error is unresolved or the claim cannot be built). */
+  status: string;
+  errors: number;
+  warnings: number;
+  overridden: number;
+  findings: StoredFinding[];
+}
+
+/** Settings for each payer row: a payer's own row over the all-payers row over the rule's defaults. */
+export type PayerSettings = (payerRowId: string | null) => SettingsOf;
+
+export function resolveSettings(rows: readonly RuleSettingRow[]): PayerSettings {
+  const all = new Map<string, RuleSettingRow>();
+  const byPayer = new Map<string, RuleSettingRow>();
+  for (const r of rows) (r.payerId === null ? all : byPayer).set(r.payerId === null ? r.ruleId : `${r.ruleId}|${r.payerId}`, r);
+  return (payerRowId) =>
+    (rule: Rule): RuleSetting => {
+      const g = all.get(rule.id);
+      const p = payerRowId === null ? undefined : byPayer.get(`${rule.id}|${payerRowId}`);
+      if (!g && !p) return { enabled: true, severity: rule.severity, params: rule.params };
+      return { enabled: p?.enabled ?? g?.enabled ?? true, severity: p?.severity ?? g?.severity ?? rule.severity, params: { ...rule.params, ...(g?.params ?? {}), ...(p?.params ?? {}) } };
+    };
+}
+
+/** The override that covers a finding: same rule, and the same line and value where it names them. */
+export function overrideFor(f: Finding, overrides: readonly OverrideRow[]): OverrideRow | undefined {
+  return overrides.find((o) => o.ruleId === f.ruleId && (o.lineNumber === null || o.lineNumber === (f.line ?? null)) && (o.value === null || o.value === (f.value ?? null)));
+}
+
+/** The first dates of service, and the last, of a claim (for the duplicate look-up). */
+function serviceRange(c: Claim837): { from: string; to: string } {
+  let from = c.institutional?.statementFrom ?? '';
+  let to = c.institutional?.statementTo ?? '';
+  for (const l of c.lines) {
+    if (from === '' || l.serviceDate < from) from = l.serviceDate;
+    const end = l.serviceEndDate ?? l.serviceDate;
+    if (end > to) to = end;
+  }
+  return { from, to };
+}
+
+function summary(findings: readonly StoredFinding[]): string {
+  const open = findings.filter((f) => f.severity === 'error' && f.overrideId === null);
+  const first = open.slice(0, 3).map((f) => `${f.ruleId}${f.line !== undefined ? ` line ${f.line}` : ''} (${f.loop}): ${f.message}`);
+  return `scrubber: ${first.join('; ')}${open.length > 3 ? `; and ${open.length - 3} more` : ''}`;
+}
+
+/**
+ * The scrubber: findings for claims from the rules, the code sets and the payers' settings;
+ * stored per claim version; a claim with an unresolved error is held, and released when the
+ * error is fixed (the claim rebuilt) or overridden.
+ */
+@Injectable()
+export class ScrubberService {
+  private readonly log = logger('scrubber');
+  /** The date the rules compare with (timely filing); replaced in tests. */
+  today: () => string = () => new Date().toISOString().slice(0, 10);
+
+  constructor(
+    private readonly repository: ScrubberRepository,
+    private readonly codeSets: CodeSetsService,
+  ) {}
+
+  codes(): Promise<CodeSets> {
+    return this.codeSets.get();
+  }
+
+  async settings(em?: EntityManager): Promise<PayerSettings> {
+    return resolveSettings(await this.repository.settings(em));
+  }
+
+  /** Findings for one claim's content (nothing stored). `claimId` null: a draft not saved yet. */
+  async evaluate(em: EntityManager, claim: Claim837, ref: { claimId: string | null; patientId: string; payerRowId: string | null }, settings: PayerSettings, codes: CodeSets): Promise<Finding[]> {
+    const range = serviceRange(claim);
+    const otherLines = await this.repository.otherLines(em, ref.patientId, ref.claimId, range.from, range.to);
+    return scrubClaim({ claim, today: this.today(), otherLines }, codes, settings(ref.payerRowId));
+  }
+
+  /**
+   * Scrubs unbatched claims (held or ready) in the caller's transaction: their findings are
+   * stored for their current version, and each moves to held (an unresolved error, or the
+   * builder's problems) or ready. Other statuses are left alone.
+   */
+  async rescrub(em: EntityManager, claimIds: readonly string[], actor: string): Promise<ScrubOutcome[]> {
+    if (claimIds.length === 0) return [];
+    const [codes, settings] = await Promise.all([this.codeSets.get(), this.settings(em)]);
+    const claims = (await this.repository.claims(em, claimIds, true)).filter((c) => c.status === 'held' || c.status === 'ready');
+    const overrides = await this.repository.overrides(em, claims.map((c) => c.id));
+    const out: ScrubOutcome[] = [];
+    for (const c of claims) {
+      const found = await this.evaluate(em, c.payload, { claimId: c.id, patientId: c.patientId, payerRowId: c.payerId }, settings, codes);
+      const mine = overrides.get(c.id) ?? [];
+      const findings: StoredFinding[] = found.map((f) => ({ ...f, overrideId: f.severity === 'error' ? (overrideFor(f, mine)?.id ?? null) : null }));
+      await this.repository.storeFindings(em, c.id, c.version, findings);
+      const errors = findings.filter((f) => f.severity === 'error' && f.overrideId === null).length;
+      const overridden = findings.filter((f) => f.overrideId !== null).length;
+      const status = c.problems.length > 0 || errors > 0 ? 'held' : 'ready';
+      if (status !== c.status) {
+        const reason = status === 'held' ? summary(findings) : overridden > 0 ? `scrubbed: no unresolved errors (${overridden} overridden)` : 'scrubbed: no errors';
+        await this.repository.setStatus(em, c.id, c.status, status, reason, actor);
+      }
+      out.push({ claimId: c.id, version: c.version, status, errors, warnings: findings.filter((f) => f.severity === 'warning').length, overridden, findings });
+    }
+    return out;
+  }
+
+  /** Scrubs every unbatched claim whose findings are not for its current version (before batching). */
+  async scrubStale(actor: string): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const ids = await this.repository.stale(200);
+      if (ids.length === 0) return n;
+      await this.repository.transaction((em) => this.rescrub(em, ids, actor));
+      n += ids.length;
+    }
+  }
+
+  /** A dry run over stored claims of any status: their findings now, with the status they would take. Nothing is written. */
+  async dryRun(claimIds: readonly string[]): Promise<{ claimId: string; status: string; wouldBe: string; findings: (Finding & { overridden: boolean })[] }[]> {
+    const [codes, settings] = await Promise.all([this.codeSets.get(), this.settings()]);
+    return this.repository.transaction(async (em) => {
+      const claims = await this.repository.claims(em, claimIds, false);
+      const overrides = await this.repository.overrides(em, claims.map((c) => c.id));
+      const out = [];
+      for (const c of claims) {
+        const found = await this.evaluate(em, c.payload, { claimId: c.id, patientId: c.patientId, payerRowId: c.payerId }, settings, codes);
+        const findings = found.map((f) => ({ ...f, overridden: f.severity === 'error' && overrideFor(f, overrides.get(c.id) ?? []) !== undefined }));
+        const blocked = c.problems.length > 0 || findings.some((f) => f.severity === 'error' && !f.overridden);
+        out.push({ claimId: c.id, status: c.status, wouldBe: blocked ? 'held' : 'ready', findings });
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Overrides a finding of an unbatched claim (a rule on the claim, optionally one line and one
+   * value), with the reason and who; the claim is scrubbed again and released when nothing else
+   * holds it.
+   */
+  async override(claimId: string, o: { ruleId: string; line?: number; value?: string; reason: string }, actor: string): Promise<ScrubOutcome> {
+    if (!RULES_BY_ID.has(o.ruleId)) throw new ScrubError('bad_request', `unknown rule "${o.ruleId}"`);
+    if (o.reason.trim() === '') throw new ScrubError('bad_request', 'an override needs a reason');
+    return this.repository.transaction(async (em) => {
+      const [c] = await this.repository.claims(em, [claimId], true);
+      if (!c) throw new ScrubError('not_found', `claim ${claimId} does not exist`);
+      if (c.status !== 'held' && c.status !== 'ready') throw new ScrubError('conflict', `claim ${claimId} is ${c.status}: only unbatched claims (held, ready) take overrides`);
+      const overrideId = await this.repository.addOverride(em, claimId, { ruleId: o.ruleId, lineNumber: o.line ?? null, value: o.value ?? null, reason: o.reason.trim() }, actor);
+      const [outcome] = await this.rescrub(em, [claimId], actor);
+      if (!outcome) throw new ScrubError('conflict', `claim ${claimId} could not be scrubbed`);
+      if (!outcome.findings.some((f) => f.overrideId === overrideId)) {
+        throw new ScrubError('bad_request', `no error of rule ${o.ruleId}${o.line !== undefined ? ` on line ${o.line}` : ''}${o.value !== undefined ? ` with value ${o.value}` : ''} on claim ${claimId} to override`);
+      }
+      this.log.info({ event: 'finding_overridden', claimId, ruleId: o.ruleId, overrideId, status: outcome.status });
+      return outcome;
+    });
+  }
+
+  /** Changes a rule's setting for one payer (or all), then re-scrubs the unbatched claims it touches. */
+  async configure(ruleId: string, s: { payer?: string; enabled?: boolean; severity?: Severity; params?: Record<string, unknown> }, actor: string): Promise<{ rule: ReturnType<ScrubberService['describe']>; rescrubbed: number }> {
+    const rule = RULES_BY_ID.get(ruleId);
+    if (!rule) throw new ScrubError('not_found', `unknown rule "${ruleId}"`);
+    let payerRowId: string | null = null;
+    if (s.payer !== undefined) {
+      payerRowId = (await this.repository.payerRow(s.payer)) ?? null;
+      if (payerRowId === null) throw new ScrubError('bad_request', `no payer "${s.payer}" in the practice setup`);
+    }
+    for (const [k, v] of Object.entries(s.params ?? {})) {
+      const d = rule.params[k];
+      if (d === undefined) throw new ScrubError('bad_request', `rule ${ruleId} has no parameter "${k}" (it has: ${Object.keys(rule.params).join(', ') || 'none'})`);
+      if (Array.isArray(d) ? !Array.isArray(v) || v.some((x) => typeof x !== 'string') : typeof v !== typeof d) throw new ScrubError('bad_request', `parameter "${k}" of rule ${ruleId} must be ${Array.isArray(d) ? 'a list of strings' : `a ${typeof d}`}`);
+    }
+    await this.repository.saveSetting(ruleId, payerRowId, s, actor);
+    const ids = await this.repository.unbatched(payerRowId, 100_000);
+    for (let i = 0; i < ids.length; i += 200) await this.repository.transaction((em) => this.rescrub(em, ids.slice(i, i + 200), actor));
+    this.log.info({ event: 'rule_configured', ruleId, payerRowId, rescrubbed: ids.length });
+    return { rule: this.describe(rule, await this.repository.settings()), rescrubbed: ids.length };
+  }
+
+  describe(rule: Rule, settings: readonly RuleSettingRow[]) {
+    return {
+      id: rule.id, title: rule.title, description: rule.description, severity: rule.severity, carc: rule.carc, level: rule.level, source: rule.source,
+      claimTypes: rule.claimTypes, params: rule.params,
+      settings: settings.filter((s) => s.ruleId === rule.id).map((s) => ({ payerId: s.payerKey, enabled: s.enabled, severity: s.severity, params: s.params, updatedBy: s.updatedBy, updatedAt: s.updatedAt })),
+    };
+  }
+
+  async rules() {
+    const settings = await this.repository.settings();
+    const codes = await this.codeSets.get();
+    return RULES.map((r) => ({ ...this.describe(r, settings), carcDescription: codes.carc(r.carc) ?? null }));
+  }
+
+  findingsOf(claimId: string) {
+    return this.repository.findingsOf(claimId);
+  }
+
+  summary() {
+    return this.repository.summary();
+  }
+}
