@@ -248,7 +248,8 @@ export async function main(argv: string[]): Promise<number> {
 async function runDemo(dir: string): Promise<{ summary: unknown; text: string }> {
   const root = join(__dirname, '..');
   const feed = join(root, 'fixtures', 'demo', 'feed.hl7');
-  const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7-claims-demo-')), PRACTICE_FILE: EXAMPLE_PRACTICE_FILE, LOG_LEVEL: 'warn', MLLP_PORT: '0', HTTP_PORT: '0' });
+  // The feed's services are in January 2024: the demo scrubs as of then, or every claim would be past timely filing.
+  const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7-claims-demo-')), PRACTICE_FILE: EXAMPLE_PRACTICE_FILE, LOG_LEVEL: 'warn', MLLP_PORT: '0', HTTP_PORT: '0', SCRUB_AS_OF: '2024-01-10' });
   return withApp(config, async (app) => {
     const ingest = await app.get(IntakeService).ingestBytes(readFileSync(feed), { source: 'file', charset: 'utf-8' });
     const built = await app.get(ClaimsService).build({ actor: 'demo' });

@@ -16,7 +16,7 @@ interface Visit {
   facility?: string;
   patientClass?: string;
   in1?: { payer?: string; member?: string; relationship?: string; insured?: string; insuredDob?: string };
-  charges: { code: string; cpt?: string; amount?: string; dx?: string[]; modifiers?: string[]; ndc?: string }[];
+  charges: { code: string; cpt?: string; amount?: string; dx?: string[]; modifiers?: string[]; ndc?: string; date?: string }[];
   dg1?: string[];
   pv1Extra?: { admit?: string; discharge?: string; disposition?: string; admitType?: string };
   pr1?: string[];
@@ -47,7 +47,7 @@ function visitDft(v: Visit): string {
     f[0] = 'FT1';
     f[1] = String(i + 1);
     f[2] = `${v.ctl}-${i + 1}`;
-    f[4] = '20240105';
+    f[4] = c.date ?? '20240105';
     f[6] = 'CG';
     f[7] = c.code;
     f[10] = '1';
@@ -203,7 +203,9 @@ describe('claims built from encounters', () => {
   });
 
   it('splits a professional encounter at 50 lines, and two builders at once never bill a charge twice', async () => {
-    const charges = Array.from({ length: 55 }, (_, i) => ({ code: 'X', cpt: '99213', amount: `${i + 1}.00` }));
+    // One visit a day (the same code twice on a day would be a duplicate line the scrubber holds).
+    const day = (i: number): string => new Date(Date.UTC(2023, 10, 1 + i)).toISOString().slice(0, 10).replaceAll('-', '');
+    const charges = Array.from({ length: 55 }, (_, i) => ({ code: 'X', cpt: '99213', amount: `${i + 1}.00`, date: day(i) }));
     await send(visitDft({ ctl: 'S-1', mrn: 'M6', visit: 'VS1', charges }));
     const encounter = await encounterOf('VS1');
     const results = await Promise.all([api('POST', '/api/claims/build', { encounterIds: [encounter] }), api('POST', '/api/claims/build', { encounterIds: [encounter] })]);

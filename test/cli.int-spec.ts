@@ -7,6 +7,7 @@ import { encodeFrame } from '../src/lib/mllp';
 import { EXAMPLE_PRACTICE_FILE } from '../src/modules/practice/practice.service';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
+import { SCRUB_TODAY } from './support/service';
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
@@ -35,6 +36,7 @@ describe('hl7-claims CLI', () => {
     db = await createTestDatabase();
     process.env.DATABASE_URL = db.url;
     process.env.DATA_DIR = dir;
+    process.env.SCRUB_AS_OF = SCRUB_TODAY;
   });
 
   afterAll(async () => {

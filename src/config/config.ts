@@ -49,6 +49,12 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(86_400) SUBMISSION_INTERVAL_SECONDS = 0;
   /** The job builds claims for discharged encounters and for encounters without new charges for this long. */
   @Transform(toInt) @IsInt() @Min(0) CLAIMS_SETTLED_MINUTES = 1440;
+  /**
+   * The date the scrubber judges claims as of (timely filing), YYYY-MM-DD; today when unset. For
+   * re-running a past day's scrub, demonstrations and tests on dated fixtures.
+   */
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'SCRUB_AS_OF must be a date YYYY-MM-DD' })
+  SCRUB_AS_OF?: string;
   /** Practice setup file (YAML or JSON): billing providers, clearinghouses, payers, facilities, chargemaster. */
   @IsOptional() @Transform(emptyToUndefined) @IsString() PRACTICE_FILE?: string;
 

@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { logger } from '../../common/logger';
+import { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
 import type { CodeSets } from '../../lib/codes/codesets';
 import { RULES, RULES_BY_ID, scrubClaim, type Finding, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
 import type { Claim837 } from '../../lib/x12';
@@ -74,13 +76,17 @@ function summary(findings: readonly StoredFinding[]): string {
 @Injectable()
 export class ScrubberService {
   private readonly log = logger('scrubber');
-  /** The date the rules compare with (timely filing); replaced in tests. */
-  today: () => string = () => new Date().toISOString().slice(0, 10);
+  /** The date the rules compare with (timely filing): SCRUB_AS_OF, else today (UTC). */
+  today: () => string;
 
   constructor(
     private readonly repository: ScrubberRepository,
     private readonly codeSets: CodeSetsService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    const asOf = config.SCRUB_AS_OF;
+    this.today = asOf !== undefined ? () => asOf : () => new Date().toISOString().slice(0, 10);
+  }
 
   codes(): Promise<CodeSets> {
     return this.codeSets.get();
