@@ -2,79 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addDecimal, compareDecimal } from '../src/lib/decimal';
 import { readX12, write837File, el, type Claim837 } from '../src/lib/x12';
+import { apiOf } from './support/api';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { batchOptions } from './support/claims';
+import { visitDft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
 import { startTestService, TEST_TOKEN } from './support/service';
 
 type Svc = Awaited<ReturnType<typeof startTestService>>;
-
-interface Visit {
-  ctl: string;
-  mrn: string;
-  visit: string;
-  facility?: string;
-  patientClass?: string;
-  in1?: { payer?: string; member?: string; relationship?: string; insured?: string; insuredDob?: string };
-  charges: { code: string; cpt?: string; amount?: string; dx?: string[]; modifiers?: string[]; ndc?: string; date?: string }[];
-  dg1?: string[];
-  pv1Extra?: { admit?: string; discharge?: string; disposition?: string; admitType?: string };
-  pr1?: string[];
-}
-
-/** A DFT^P03 with the parts claim building reads. */
-function visitDft(v: Visit): string {
-  const pv1 = new Array<string>(46).fill('');
-  pv1[0] = 'PV1';
-  pv1[1] = '1';
-  pv1[2] = v.patientClass ?? 'O';
-  pv1[3] = `CLINIC^101^A^${v.facility ?? 'CLINIC'}`;
-  pv1[4] = v.pv1Extra?.admitType ?? '';
-  pv1[7] = '1987654328^WELBY^MARCUS^^^^^^NPI';
-  pv1[8] = '1456789019^KILDARE^JAMES^^^^^^NPI';
-  pv1[19] = `${v.visit}^^^HOSP`;
-  pv1[36] = v.pv1Extra?.disposition ?? '';
-  pv1[44] = v.pv1Extra?.admit ?? '';
-  pv1[45] = v.pv1Extra?.discharge ?? '';
-  const segs = [
-    `MSH|^~\\&|CHG1|HOSP|BILLING|BILLCO|20240105120000||DFT^P03^DFT_P03|${v.ctl}|P|2.5.1`,
-    'EVN|P03|20240105120000',
-    `PID|1||${v.mrn}^^^HOSP^MR||ZÖLLNER^JANE^Q||19800214|F|||12 MAIN ST^^SPRINGFIELD^IL^62701||(217)555-0100`,
-    pv1.join('|'),
-  ];
-  v.charges.forEach((c, i) => {
-    const f = new Array<string>(30).fill('');
-    f[0] = 'FT1';
-    f[1] = String(i + 1);
-    f[2] = `${v.ctl}-${i + 1}`;
-    f[4] = c.date ?? '20240105';
-    f[6] = 'CG';
-    f[7] = c.code;
-    f[10] = '1';
-    f[11] = c.amount ?? '';
-    f[19] = (c.dx ?? []).map((d) => `${d}^^I10`).join('~');
-    f[20] = '1987654328^WELBY^MARCUS^^^^^^NPI';
-    f[25] = c.cpt === undefined ? '' : `${c.cpt}^^C4`;
-    f[26] = (c.modifiers ?? []).join('~');
-    f[29] = c.ndc ?? '';
-    segs.push(f.join('|'));
-  });
-  (v.dg1 ?? ['E11.9']).forEach((d, i) => segs.push(`DG1|${i + 1}|I10|${d}^^I10||20240105|F|||||||||${i + 1}`));
-  (v.pr1 ?? []).forEach((p, i) => segs.push(`PR1|${i + 1}|I10P|${p}^^I10P||20240104080000||||||1765432103^CHASE^ROBERT^^^^^^NPI`));
-  const in1 = new Array<string>(37).fill('');
-  in1[0] = 'IN1';
-  in1[1] = '1';
-  in1[2] = 'PLAN1';
-  in1[3] = `${v.in1?.payer ?? 'BCBSIL01'}^^^^NAIC`;
-  in1[8] = 'GRP123';
-  in1[16] = v.in1?.insured ?? 'ZÖLLNER^JANE^Q';
-  in1[17] = v.in1?.relationship ?? 'SEL';
-  in1[18] = v.in1?.insuredDob ?? '19800214';
-  in1[19] = '12 MAIN ST^^SPRINGFIELD^IL^62701';
-  in1[36] = v.in1?.member ?? 'MEM123456';
-  segs.push(in1.join('|'));
-  return segs.join('\r') + '\r';
-}
 
 describe('claims built from encounters', () => {
   let db: TestDatabase;
@@ -82,12 +17,7 @@ describe('claims built from encounters', () => {
   let client: MllpClient;
   /** The batches this suite created (the embedded database is shared with other suites). */
   const batchIds: string[] = [];
-  const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
-    const res = await fetch(`http://127.0.0.1:${svc.httpPort}${path}`, {
-      method, headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, json: await res.json() };
-  };
+  const api = apiOf(() => svc.httpPort);
   const send = async (text: string): Promise<void> => {
     const ack = await client.send(text);
     expect(ack).toMatch(/\rMSA\|AA\|/);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { parse, stringify } from 'yaml';
 import { EXAMPLE_PRACTICE_FILE } from '../src/modules/practice/practice.service';
+import { apiOf } from './support/api';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
@@ -28,10 +29,7 @@ function ack999(gs06: number, st02: number, code: 'A' | 'R'): string {
 }
 
 async function scenario(svc: Svc, db: TestDatabase, client: MllpClient, outbox: () => string[], readOut: (f: string) => Buffer, dropResponse: (name: string, text: string) => void, processed: () => string[], refused: () => string[], prefix: string): Promise<void> {
-  const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
-    const res = await fetch(`http://127.0.0.1:${svc.httpPort}${path}`, { method, headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: res.status, json: await res.json() };
-  };
+  const api = apiOf(() => svc.httpPort);
   for (let i = 1; i <= 3; i++) expect(await client.send(dft({ controlId: `${prefix}-${i}`, mrn: `${prefix}M${i}`, visit: `${prefix}V${i}`, charges: [{ amount: '100.00' }] }))).toMatch(/\rMSA\|AA\|/);
   // One run: the job builds (settled after 0 minutes here), batches, delivers.
   const run = await api('POST', '/api/submission/run');
