@@ -10,6 +10,11 @@ import { ConfigError, loadConfig, type AppConfig } from './config/config';
 import { migrate, openDatabase } from './database/database';
 import { ClaimsRepository } from './modules/claims/claims.repository';
 import { ClaimsService } from './modules/claims/claims.service';
+import { CodeSetsService } from './modules/scrubber/codesets.service';
+import { ScrubberRepository } from './modules/scrubber/scrubber.repository';
+import { ScrubberService } from './modules/scrubber/scrubber.service';
+import { IMPORT_KINDS, labelFromFileName, type ImportKind } from './lib/codes/kinds';
+import { CodeSetFileError } from './lib/codes/tables';
 import { EXAMPLE_PRACTICE_FILE } from './modules/practice/practice.service';
 import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
 import { AckMismatchError, AcknowledgementsService, type AckImportSummary } from './modules/submission/acknowledgements.service';
@@ -33,6 +38,12 @@ Usage:
   hl7-claims claims build [ENCOUNTER_ID...]     build claims from encounters with unbilled charges (all when no id)
   hl7-claims batches create [--out DIR]         batch ready claims into 837 files (and write them to DIR)
   hl7-claims acks import FILE...                import 999 and 277CA files (each file once)
+  hl7-claims scrub [--claims ID,...] [--encounters ID,...]
+                                                dry run of the scrubber (all unbatched claims when no ids); changes nothing
+  hl7-claims codesets import KIND FILE [--label L]
+                                                load a code-set file: icd10cm (--label FY2028), hcpcs, pfs (--label CY2026),
+                                                modifiers, ncci, mue (CMS/CDC layouts; each file once, all or nothing)
+  hl7-claims codesets list                      the code sets loaded
   hl7-claims submit                             run the submission job once: build, batch, deliver, fetch responses
   hl7-claims demo [--out DIR]                   on a throw-away embedded database: ingest fixtures/demo/feed.hl7,
                                                 build claims, write the 837 files to DIR (./out) and explain
@@ -231,6 +242,59 @@ export async function main(argv: string[]): Promise<number> {
       });
       out(json, results, results.map((x) => ('error' in x ? `${x.file}: refused (${x.error})` : `${x.file}: ${x.kind}${x.duplicate ? ' already imported, nothing changed' : `: ${x.accepted} accepted, ${x.rejected} rejected, ${x.unchanged} unchanged${x.unmatched.length ? `, ${x.unmatched.length} unknown claims` : ''}`}`)).join('\n'));
       return results.some((x) => 'error' in x) ? 1 : 0;
+    }
+    case 'scrub': {
+      const args2 = [sub, ...rest].filter((a): a is string => a !== undefined);
+      const ids = (flag: string): string[] | undefined => {
+        const at = args2.indexOf(flag);
+        return at < 0 ? undefined : (args2[at + 1] ?? '').split(',').filter((x) => x !== '');
+      };
+      const claimIds = ids('--claims');
+      const encounterIds = ids('--encounters');
+      if ([...(claimIds ?? []), ...(encounterIds ?? [])].some((id) => !/^\d{1,18}$/.test(id)) || (claimIds?.length === 0 || encounterIds?.length === 0)) {
+        process.stderr.write('scrub takes --claims ID,ID and/or --encounters ID,ID (numbers)\n');
+        return 2;
+      }
+      const result = await withApp(config, async (app) => {
+        const scrubber = app.get(ScrubberService);
+        const all = claimIds === undefined && encounterIds === undefined;
+        const claims = await scrubber.dryRun(claimIds ?? (all ? await app.get(ScrubberRepository).unbatched(null, 100_000) : []));
+        const encounters = encounterIds ? await app.get(ClaimsService).dryRunEncounters(encounterIds) : [];
+        return { claims, encounters };
+      });
+      const describe = (f: { ruleId: string; severity: string; line?: number; loop: string; message: string }): string => `     ${f.severity} ${f.ruleId}${f.line !== undefined ? ` line ${f.line}` : ''} (${f.loop}): ${f.message}`;
+      const text = [
+        ...result.claims.flatMap((c) => [`claim ${c.claimId}: ${c.status}, would be ${c.wouldBe}`, ...c.findings.map(describe)]),
+        ...result.encounters.flatMap((e) => [`encounter ${e.encounterId}:${e.skipped !== undefined ? ` ${e.skipped}` : ''}`, ...e.claims.flatMap((c) => [`  ${c.claimType} claim part ${c.part}: would be ${c.wouldBe}`, ...c.findings.map(describe)])]),
+      ];
+      out(json, result, text.length > 0 ? text.join('\n') : 'no claims to scrub');
+      return 0;
+    }
+    case 'codesets': {
+      if (sub === 'list') {
+        const list = await withApp(config, (app) => app.get(CodeSetsService).list());
+        out(json, list, list.loaded.map((l) => `${l.kind} ${l.label}: ${l.rows} rows (${l.source})`).join('\n'));
+        return 0;
+      }
+      if (sub !== 'import') break;
+      const labelAt = rest.indexOf('--label');
+      const label = labelAt >= 0 ? rest[labelAt + 1] : undefined;
+      const [kind, file] = rest.filter((_, i) => labelAt < 0 || (i !== labelAt && i !== labelAt + 1));
+      if (kind === undefined || file === undefined) {
+        process.stderr.write('codesets import needs KIND and FILE\n');
+        return 2;
+      }
+      try {
+        const r = await withApp(config, (app) =>
+          app.get(CodeSetsService).import(kind, { name: basename(file), content: readFileSync(file) }, label ?? (IMPORT_KINDS.includes(kind as ImportKind) ? labelFromFileName(kind as ImportKind, basename(file)) : undefined), 'cli'),
+        );
+        out(json, r, `${r.kind} ${r.label} from ${r.fileName}: ${r.rows} rows${r.created ? ' imported' : ' (this file was imported before: nothing changed)'}`);
+        return 0;
+      } catch (e) {
+        if (!(e instanceof CodeSetFileError)) throw e;
+        process.stderr.write(`${file}: refused: ${e.message}\n`);
+        return 1;
+      }
     }
     case 'help':
     case '--help':

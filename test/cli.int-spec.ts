@@ -118,6 +118,38 @@ describe('hl7-claims CLI', () => {
     }
   });
 
+  it('scrubs as a dry run and imports code-set files once, refusing bad ones with the line', async () => {
+    process.env.PRACTICE_FILE = EXAMPLE_PRACTICE_FILE;
+    try {
+      writeFileSync(join(dir, 'enc.hl7'), dft({ controlId: 'SCRUB-1', visit: 'VSCRUB', charges: [{ amount: '-0.00' }] }));
+      expect((await run(['ingest', join(dir, 'enc.hl7')])).code).toBe(0);
+      const [enc] = await db.query<{ id: string }>(`SELECT id FROM encounter WHERE visit_number = 'VSCRUB'`);
+      const before = await db.query(`SELECT count(*) AS n FROM claim_finding`);
+      const dry = await run(['scrub', '--encounters', enc?.id ?? '', '--json']);
+      expect(dry.code).toBe(0);
+      const result = JSON.parse(dry.out) as { encounters: { encounterId: string; claims: { wouldBe: string; findings: { ruleId: string }[] }[] }[] };
+      expect(result.encounters[0]?.encounterId).toBe(enc?.id);
+      expect(result.encounters[0]?.claims[0]?.findings.map((f) => f.ruleId)).toContain('charge-positive');
+      expect(await db.query(`SELECT count(*) AS n FROM claim_finding`)).toEqual(before);
+      expect((await run(['scrub', '--claims', 'x'])).code).toBe(2);
+
+      const mue = join(dir, 'mue.csv');
+      writeFileSync(mue, '"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator"\n"99213","1","2 Date of Service Edit: Policy"\n');
+      const first = await run(['codesets', 'import', 'mue', mue, '--json']);
+      expect(JSON.parse(first.out)).toMatchObject({ kind: 'mue', rows: 1, created: true });
+      expect(JSON.parse((await run(['codesets', 'import', 'mue', mue, '--json'])).out)).toMatchObject({ created: false });
+      const bad = join(dir, 'icd10cm-order-2028.txt');
+      writeFileSync(bad, 'order\tcode\tbillable\nx\tE119\t2\n');
+      const refused = await run(['codesets', 'import', 'icd10cm', bad]);
+      expect(refused.code).toBe(1);
+      expect(await db.query(`SELECT kind FROM codeset_import ORDER BY id`)).toEqual([{ kind: 'mue' }]);
+      const listed = JSON.parse((await run(['codesets', 'list', '--json'])).out) as { loaded: { kind: string; source: string }[] };
+      expect(listed.loaded.filter((l) => l.source === 'imported').map((l) => l.kind)).toEqual(['mue']);
+    } finally {
+      delete process.env.PRACTICE_FILE;
+    }
+  });
+
   it('runs the demo on a throw-away embedded database and explains what it did', async () => {
     const outDir = join(dir, 'demo-out');
     // Its own process: the embedded database (PGlite) cannot start inside a jest worker.
