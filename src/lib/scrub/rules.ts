@@ -131,7 +131,7 @@ function checkIndicator(ctx: RuleContext, emit: Emit, modifiers: readonly string
 export const RULES: readonly Rule[] = [
   // ---------------- diagnoses ----------------
   {
-    id: 'dx-principal-present', title: 'Principal diagnosis present', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
+    id: 'dx-principal-present', location: '2300 HI01-2', title: 'Principal diagnosis present', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
     source: 'X12 837 TR3 (HI ABK/ABF required)',
     description: 'The claim carries at least one ICD-10-CM diagnosis; the first is the principal (837P ABK, 837I ABK).',
     check(ctx, emit) {
@@ -139,7 +139,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'dx-code-valid', title: 'ICD-10-CM code exists and is valid on the date of service', level: 'claim', severity: 'error', carc: '146', claimTypes: BOTH, params: {},
+    id: 'dx-code-valid', location: '2300 HI (HI01-2 to HI12-2)', title: 'ICD-10-CM code exists and is valid on the date of service', level: 'claim', severity: 'error', carc: '146', claimTypes: BOTH, params: {},
     source: 'CDC/NCHS ICD-10-CM order files by fiscal year',
     description: 'Each diagnosis is an ICD-10-CM code of the fiscal year of its date of service (1 October to 30 September): not unknown, not deleted before the date, not added after it. A date newer than the newest loaded year is checked against the newest one (see dx-year-loaded).',
     check(ctx, emit) {
@@ -153,7 +153,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'dx-billable', title: 'ICD-10-CM code is billable (not a category header)', level: 'claim', severity: 'error', carc: '146', claimTypes: BOTH, params: {},
+    id: 'dx-billable', location: '2300 HI (HI01-2 to HI12-2)', title: 'ICD-10-CM code is billable (not a category header)', level: 'claim', severity: 'error', carc: '146', claimTypes: BOTH, params: {},
     source: 'CDC/NCHS ICD-10-CM order files (billable flag)',
     description: 'A category or subcategory header (E11) cannot be billed; the code must be coded to the highest specificity (E11.9).',
     check(ctx, emit) {
@@ -166,7 +166,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'dx-year-loaded', title: 'ICD-10-CM year of the date of service is loaded', level: 'claim', severity: 'warning', carc: '146', claimTypes: BOTH, params: {},
+    id: 'dx-year-loaded', location: '2300 HI', title: 'ICD-10-CM year of the date of service is loaded', level: 'claim', severity: 'warning', carc: '146', claimTypes: BOTH, params: {},
     source: 'loaded code sets',
     description: 'When a date of service falls in a fiscal year newer (or older) than those loaded, the codes were checked against the nearest loaded year; this warning names the missing year so it is never passed silently. Load it with `hl7-claims codesets import icd10cm FILE --label FYyyyy`.',
     check(ctx, emit) {
@@ -180,7 +180,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'dx-pointers', title: 'Diagnosis pointers point at diagnoses', level: 'line', severity: 'error', carc: '16', claimTypes: PROFESSIONAL, params: {},
+    id: 'dx-pointers', location: '2400 SV107-1 to SV107-4', title: 'Diagnosis pointers point at diagnoses', level: 'line', severity: 'error', carc: '16', claimTypes: PROFESSIONAL, params: {},
     source: 'X12 837P TR3 (SV107: 1 to 4 pointers into HI)',
     description: 'Each professional line points at 1 to 4 of the claim\'s diagnoses, each pointer within the list, none twice.',
     check(ctx, emit) {
@@ -195,7 +195,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'dx-age', title: 'Diagnosis consistent with the patient\'s age (MCE)', level: 'claim', severity: 'error', carc: '9', claimTypes: BOTH, params: {},
+    id: 'dx-age', location: '2300 HI; 2010BA/2010CA DMG-02', title: 'Diagnosis consistent with the patient\'s age (MCE)', level: 'claim', severity: 'error', carc: '9', claimTypes: BOTH, params: {},
     source: 'CMS Medicare Code Editor v43.1 age edits',
     description: 'Perinatal/newborn codes need age 0, pediatric codes 0-17, maternity codes 9-64, adult codes 15-124, from the patient\'s age on the date of service.',
     check(ctx, emit) {
@@ -216,7 +216,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'dx-sex', title: 'Diagnosis consistent with the patient\'s sex', level: 'claim', severity: 'warning', carc: '10', claimTypes: BOTH, params: {},
+    id: 'dx-sex', location: '2300 HI; 2010BA/2010CA DMG-03', title: 'Diagnosis consistent with the patient\'s sex', level: 'claim', severity: 'warning', carc: '10', claimTypes: BOTH, params: {},
     source: 'ICD-10-CM chapter and block titles (no current CMS list: the MCE sex edit was removed in FY2025)',
     description: 'Pregnancy, female genital and male genital diagnoses against the patient\'s sex. A warning by default; payers that still edit sex may make it an error.',
     check(ctx, emit) {
@@ -230,7 +230,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'dx-manifestation-principal', title: 'Manifestation code not principal', level: 'claim', severity: 'error', carc: '146', claimTypes: BOTH, params: {},
+    id: 'dx-manifestation-principal', location: '2300 HI01-2', title: 'Manifestation code not principal', level: 'claim', severity: 'error', carc: '146', claimTypes: BOTH, params: {},
     source: 'CMS Medicare Code Editor v43.1 (manifestation codes)',
     description: 'A manifestation code ("code first the underlying disease") cannot be the principal diagnosis.',
     check(ctx, emit) {
@@ -243,7 +243,7 @@ export const RULES: readonly Rule[] = [
 
   // ---------------- procedures and modifiers ----------------
   {
-    id: 'proc-code-valid', title: 'CPT/HCPCS code exists and is active on the date of service', level: 'line', severity: 'error', carc: '181', claimTypes: BOTH, params: {},
+    id: 'proc-code-valid', location: '2400 SV101-2 (837P) / SV202-2 (837I)', title: 'CPT/HCPCS code exists and is active on the date of service', level: 'line', severity: 'error', carc: '181', claimTypes: BOTH, params: {},
     source: 'CMS HCPCS Level II file (added and termination dates); CMS PFS relative value file (CPT codes, status D)',
     description: 'HCPCS Level II codes must be in the HCPCS file and effective on the date of service (added on or before it, not terminated before it). CPT codes must be in the fee-schedule file; a CPT code missing from a fee-schedule year older than the date of service is a warning naming the missing year.',
     check(ctx, emit) {
@@ -273,7 +273,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'proc-fee-schedule-status', title: 'Fee-schedule status payable', level: 'line', severity: 'warning', carc: '96', claimTypes: PROFESSIONAL,
+    id: 'proc-fee-schedule-status', location: '2400 SV101-2', title: 'Fee-schedule status payable', level: 'line', severity: 'warning', carc: '96', claimTypes: PROFESSIONAL,
     params: { errorStatuses: ['I'], warningStatuses: ['B', 'N'] },
     source: 'CMS PFS relative value file (status indicator)',
     description: 'For CPT codes: status I (not valid for Medicare: another code is used) holds the claim; B (bundled) and N (non-covered) flag it. The statuses are parameters per payer. X and E are not flagged by default: labs and drugs are paid outside the physician fee schedule.',
@@ -291,7 +291,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'modifier-valid', title: 'Modifier exists and is active', level: 'line', severity: 'error', carc: '4', claimTypes: BOTH, params: {},
+    id: 'modifier-valid', location: '2400 SV101-3 to SV101-6 / SV202-3 to SV202-6', title: 'Modifier exists and is active', level: 'line', severity: 'error', carc: '4', claimTypes: BOTH, params: {},
     source: 'CPT modifier list; CMS HCPCS Level II modifiers (added and termination dates)',
     description: 'Each modifier is a CPT or HCPCS Level II modifier, in effect on the date of service, and at most 4 per line.',
     check(ctx, emit) {
@@ -307,7 +307,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'modifier-pctc', title: 'Modifier 26/TC allowed by the PC/TC indicator', level: 'line', severity: 'error', carc: '4', claimTypes: PROFESSIONAL, params: {},
+    id: 'modifier-pctc', location: '2400 SV101-3 to SV101-6', title: 'Modifier 26/TC allowed by the PC/TC indicator', level: 'line', severity: 'error', carc: '4', claimTypes: PROFESSIONAL, params: {},
     source: 'CMS PFS relative value file (PC/TC indicator)',
     description: 'Modifier 26 (professional component) needs PC/TC indicator 1, 6 or 8; TC (technical component) needs indicator 1. Codes that are professional-only (2), technical-only (3), global-only (4), incident-to (5), therapy (7) or not split (0, 9) take neither.',
     check(ctx, emit) {
@@ -316,7 +316,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'modifier-bilateral', title: 'Modifier 50 allowed by the bilateral indicator', level: 'line', severity: 'error', carc: '4', claimTypes: PROFESSIONAL, params: {},
+    id: 'modifier-bilateral', location: '2400 SV101-3 to SV101-6', title: 'Modifier 50 allowed by the bilateral indicator', level: 'line', severity: 'error', carc: '4', claimTypes: PROFESSIONAL, params: {},
     source: 'CMS PFS relative value file (bilateral surgery indicator)',
     description: 'Modifier 50 needs bilateral indicator 1 (150% adjustment) or 3 (each side at 100%); 0 (not bilateral), 2 (bilateral by definition) and 9 do not take it.',
     check(ctx, emit) {
@@ -324,7 +324,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'modifier-multiple-procedure', title: 'Modifier 51 allowed by the multiple-procedure indicator', level: 'line', severity: 'error', carc: '4', claimTypes: PROFESSIONAL, params: {},
+    id: 'modifier-multiple-procedure', location: '2400 SV101-3 to SV101-6', title: 'Modifier 51 allowed by the multiple-procedure indicator', level: 'line', severity: 'error', carc: '4', claimTypes: PROFESSIONAL, params: {},
     source: 'CMS PFS relative value file (multiple procedure indicator)',
     description: 'Modifier 51 is not used on codes with multiple-procedure indicator 0 (no reduction applies) or 9 (concept does not apply).',
     check(ctx, emit) {
@@ -332,7 +332,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'modifier-surgeons', title: 'Modifiers 62/66 allowed by the co-surgeon and team indicators', level: 'line', severity: 'error', carc: '4', claimTypes: PROFESSIONAL, params: {},
+    id: 'modifier-surgeons', location: '2400 SV101-3 to SV101-6', title: 'Modifiers 62/66 allowed by the co-surgeon and team indicators', level: 'line', severity: 'error', carc: '4', claimTypes: PROFESSIONAL, params: {},
     source: 'CMS PFS relative value file (co-surgeon and team surgery indicators)',
     description: 'Modifier 62 needs co-surgeon indicator 2 (1: with documentation, a warning); 66 needs team indicator 2 (1: with documentation). 0 and 9 do not allow them.',
     check(ctx, emit) {
@@ -341,7 +341,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'modifier-assistant', title: 'Assistant-at-surgery modifiers allowed', level: 'line', severity: 'error', carc: '54', claimTypes: PROFESSIONAL, params: {},
+    id: 'modifier-assistant', location: '2400 SV101-3 to SV101-6', title: 'Assistant-at-surgery modifiers allowed', level: 'line', severity: 'error', carc: '54', claimTypes: PROFESSIONAL, params: {},
     source: 'CMS PFS relative value file (assistant at surgery indicator)',
     description: 'Modifiers 80, 82 and AS need assistant indicator 2; 0 allows them with documentation (a warning); 1 (statutory payment restriction) and 9 do not.',
     check(ctx, emit) {
@@ -349,7 +349,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'units-valid', title: 'Units positive and whole', level: 'line', severity: 'error', carc: '16', claimTypes: BOTH, params: { fractionalAllowed: [] },
+    id: 'units-valid', location: '2400 SV104 / SV205', title: 'Units positive and whole', level: 'line', severity: 'error', carc: '16', claimTypes: BOTH, params: { fractionalAllowed: [] },
     source: 'X12 837 TR3 (SV104/SV205); payer unit rules',
     description: 'Service units are greater than zero and whole, except anesthesia minutes (MJ) and the codes listed in the fractionalAllowed parameter.',
     check(ctx, emit) {
@@ -363,7 +363,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'charge-positive', title: 'Line charge positive', level: 'line', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
+    id: 'charge-positive', location: '2400 SV102 / SV203', title: 'Line charge positive', level: 'line', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
     source: 'X12 837 TR3 (SV102/SV203)',
     description: 'Each line\'s charge is greater than zero (a zero-charge line is rejected by most payers; credits are not billed).',
     check(ctx, emit) {
@@ -373,7 +373,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'ndc-format', title: 'NDC in 11-digit 5-4-2 form with quantity and unit', level: 'line', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
+    id: 'ndc-format', location: '2410 LIN03, CTP04, CTP05-1', title: 'NDC in 11-digit 5-4-2 form with quantity and unit', level: 'line', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
     source: 'X12 837 TR3 (2410 LIN03 N4, CTP04/CTP05)',
     description: 'A drug line carries an 11-digit NDC (10-digit forms are normalised when charges arrive), a quantity greater than zero and a unit F2, GR, ME, ML or UN.',
     check(ctx, emit) {
@@ -387,7 +387,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'ndc-required', title: 'NDC on drug codes', level: 'line', severity: 'warning', carc: '16', claimTypes: BOTH, params: { prefixes: ['J'] },
+    id: 'ndc-required', location: '2410 LIN03', title: 'NDC on drug codes', level: 'line', severity: 'warning', carc: '16', claimTypes: BOTH, params: { prefixes: ['J'] },
     source: 'Payer policy (Medicaid drug rebate; many commercial payers)',
     description: 'Lines billing a drug HCPCS code (J codes by default; the prefixes are a parameter) carry the NDC dispensed.',
     check(ctx, emit) {
@@ -401,7 +401,7 @@ export const RULES: readonly Rule[] = [
 
   // ---------------- providers, place, required data ----------------
   {
-    id: 'npi-valid', title: 'NPI check digit', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
+    id: 'npi-valid', location: '2010AA, 2310A-F NM1-09', title: 'NPI check digit', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
     source: 'CMS NPI standard (Luhn check digit over 80840 + the first 9 digits)',
     description: 'Billing, rendering, referring, attending, operating and service facility NPIs are 10 digits with a valid check digit; the billing provider must have one.',
     check(ctx, emit) {
@@ -416,7 +416,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'taxonomy-present', title: 'Provider taxonomy present', level: 'claim', severity: 'warning', carc: '16', claimTypes: BOTH, params: { roles: ['billing'] },
+    id: 'taxonomy-present', location: '2000A PRV-03; 2310 PRV-03', title: 'Provider taxonomy present', level: 'claim', severity: 'warning', carc: '16', claimTypes: BOTH, params: { roles: ['billing'] },
     source: 'X12 837 TR3 (PRV, required when the payer adjudicates by taxonomy); NUCC taxonomy format',
     description: 'The providers named in the roles parameter (billing by default; rendering, attending) carry a 10-character NUCC taxonomy code.',
     check(ctx, emit) {
@@ -430,7 +430,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'pos-valid', title: 'Place of service valid', level: 'claim', severity: 'error', carc: '5', claimTypes: PROFESSIONAL, params: {},
+    id: 'pos-valid', location: '2300 CLM05-1; 2400 SV105', title: 'Place of service valid', level: 'claim', severity: 'error', carc: '5', claimTypes: PROFESSIONAL, params: {},
     source: 'CMS place of service code set',
     description: 'A professional claim has an assigned CMS place-of-service code (CLM05-1, and SV105 where a line differs).',
     check(ctx, emit) {
@@ -444,7 +444,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'pos-suitable', title: 'Place of service suits the service', level: 'line', severity: 'warning', carc: '5', claimTypes: PROFESSIONAL, params: {},
+    id: 'pos-suitable', location: '2300 CLM05-1; 2400 SV105', title: 'Place of service suits the service', level: 'line', severity: 'warning', carc: '5', claimTypes: PROFESSIONAL, params: {},
     source: 'CPT E/M code families and the CMS place-of-service definitions',
     description: 'Office visits (99202-99215) are not billed with a facility place of service, hospital care (99221-99239) with an inpatient or observation setting, ED visits (99281-99285) with 23, nursing facility care (99304-99316) with 31/32, home visits (99341-99350) with a home setting.',
     check(ctx, emit) {
@@ -463,7 +463,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'required-fields', title: 'Required claim data present', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
+    id: 'required-fields', location: '2010BA NM1-09, 2010BB NM1-09, DMG-02, 2010AA N4-03 and REF-02', title: 'Required claim data present', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
     source: 'X12 837 TR3 required elements; payer enrollment',
     description: 'Member id (2010BA NM1-09), payer id (2010BB NM1-09), the patient\'s birth date (DMG-02), the billing provider\'s address with a 9-digit ZIP (ZIP+4, N403) and its TIN (REF*EI/SY, 9 digits).',
     check(ctx, emit) {
@@ -478,7 +478,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'duplicate-lines', title: 'No duplicate lines', level: 'line', severity: 'error', carc: '18', claimTypes: BOTH, params: {},
+    id: 'duplicate-lines', location: '2400 SV101-2 / SV202-2', title: 'No duplicate lines', level: 'line', severity: 'error', carc: '18', claimTypes: BOTH, params: {},
     source: 'Payer duplicate-claim edits (same patient, date, code and modifiers)',
     description: 'Two lines with the same patient, date of service, code and modifiers, on this claim or on another live claim (not cancelled, replaced or rejected), are a duplicate payers deny. Bill units on one line, or add the modifier that tells them apart (76, 77, 91, 59).',
     check(ctx, emit) {
@@ -499,7 +499,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'timely-filing', title: 'Within the payer\'s timely-filing limit', level: 'claim', severity: 'error', carc: '29', claimTypes: BOTH, params: { days: 365, warnDays: 30 },
+    id: 'timely-filing', location: '2300 CLM; 2400 DTP*472', title: 'Within the payer\'s timely-filing limit', level: 'claim', severity: 'error', carc: '29', claimTypes: BOTH, params: { days: 365, warnDays: 30 },
     source: 'Payer contract (Medicare: 12 months from the date of service, 42 CFR 424.44)',
     description: 'Days from the end of service to today within the payer\'s limit (days parameter, 365 by default); a warning within warnDays of the limit.',
     check(ctx, emit) {
@@ -513,7 +513,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'frequency-valid', title: 'Claim frequency code valid for the claim type', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
+    id: 'frequency-valid', location: '2300 CLM05-3', title: 'Claim frequency code valid for the claim type', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
     source: 'X12 837 TR3 (CLM05-3); NUBC claim frequency codes',
     description: 'A professional claim is 1 (original), 7 (replacement) or 8 (void); an institutional one uses a NUBC frequency code valid on the 837I.',
     check(ctx, emit) {
@@ -524,7 +524,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'frequency-payer-claim-number', title: 'Replacement or void names the payer\'s claim number', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
+    id: 'frequency-payer-claim-number', location: '2300 REF*F8', title: 'Replacement or void names the payer\'s claim number', level: 'claim', severity: 'error', carc: '16', claimTypes: BOTH, params: {},
     source: 'X12 837 TR3 (REF*F8 required when CLM05-3 is 7 or 8)',
     description: 'A replacement (7) or void (8) carries the payer claim control number of the claim it corrects (REF*F8), from the 277CA or the 835.',
     check(ctx, emit) {
@@ -533,7 +533,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'revenue-code-valid', title: 'Revenue code valid', level: 'line', severity: 'error', carc: '16', claimTypes: INSTITUTIONAL, params: {},
+    id: 'revenue-code-valid', location: '2400 SV201', title: 'Revenue code valid', level: 'line', severity: 'error', carc: '16', claimTypes: INSTITUTIONAL, params: {},
     source: 'NUBC UB-04 revenue codes (CMS wording)',
     description: 'Each institutional line carries a 4-digit UB-04 revenue code from the code set.',
     check(ctx, emit) {
@@ -546,7 +546,7 @@ export const RULES: readonly Rule[] = [
 
   // ---------------- customer-loaded edits ----------------
   {
-    id: 'ncci-pair', title: 'NCCI procedure-to-procedure pairs', level: 'line', severity: 'error', carc: '97', claimTypes: BOTH, params: {},
+    id: 'ncci-pair', location: '2400 SV101-2 and modifiers', title: 'NCCI procedure-to-procedure pairs', level: 'line', severity: 'error', carc: '97', claimTypes: BOTH, params: {},
     source: 'CMS NCCI PTP edits (loaded by the customer: hl7-claims codesets import ncci FILE)',
     description: 'Two codes on the same date that form an NCCI pair in effect: the column 2 code is bundled into column 1. Modifier indicator 0: never billed together; 1: allowed with an NCCI-associated modifier (59, XE/XS/XP/XU, anatomic, 24/25/57/58/78/79/91) on either code; 9: not an edit.',
     check(ctx, emit) {
@@ -567,7 +567,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'mue-units', title: 'Units within the MUE limit', level: 'line', severity: 'error', carc: '151', claimTypes: BOTH, params: {},
+    id: 'mue-units', location: '2400 SV104 / SV205', title: 'Units within the MUE limit', level: 'line', severity: 'error', carc: '151', claimTypes: BOTH, params: {},
     source: 'CMS Medically Unlikely Edits (loaded by the customer: hl7-claims codesets import mue FILE)',
     description: 'Units of a code on one date of service within its MUE value (adjudication indicator 1: per line; 2 and 3: per day, summed over the claim\'s lines).',
     check(ctx, emit) {

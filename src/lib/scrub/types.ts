@@ -60,6 +60,8 @@ export interface Rule {
   severity: Severity;
   carc: string;
   level: 'claim' | 'line';
+  /** The 837 loops and elements the rule checks (each finding names its own). */
+  location: string;
   /** The code set or standard the rule rests on. */
   source: string;
   claimTypes: readonly ClaimType[];

@@ -205,7 +205,7 @@ export class ScrubberService {
 
   describe(rule: Rule, settings: readonly RuleSettingRow[]) {
     return {
-      id: rule.id, title: rule.title, description: rule.description, severity: rule.severity, carc: rule.carc, level: rule.level, source: rule.source,
+      id: rule.id, title: rule.title, description: rule.description, severity: rule.severity, carc: rule.carc, level: rule.level, location: rule.location, source: rule.source,
       claimTypes: rule.claimTypes, params: rule.params,
       settings: settings.filter((s) => s.ruleId === rule.id).map((s) => ({ payerId: s.payerKey, enabled: s.enabled, severity: s.severity, params: s.params, updatedBy: s.updatedBy, updatedAt: s.updatedAt })),
     };
