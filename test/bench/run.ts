@@ -3,6 +3,7 @@ import { benchDft } from './message';
 import { benchIntake } from './intake';
 import { benchSerialize } from './x12';
 import { benchBatch } from './batch';
+import { benchScrub } from './scrub';
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -19,6 +20,13 @@ async function main(): Promise<void> {
   process.stdout.write('\n== 837P serialization in-process: 4-line professional claims, streaming batch writer (ISA/GS, 5,000 claims per ST)\n');
   const ser = benchSerialize(Math.min(seconds, 3));
   process.stdout.write(`  hl7-claims     ${String(ser.claimsPerSecond).padStart(9)} claims/s  (${ser.megabytesPerSecond} MB/s of X12; required: 20,000 claims/s -> ${ser.claimsPerSecond >= 20_000 ? 'met' : 'NOT met'})\n`);
+
+  process.stdout.write('\n== Claim scrubber in-process: 4-line professional claims, all 32 rules, shipped code sets (ICD-10-CM FY2025-FY2027, HCPCS, PFS, MCE), own process\n');
+  const scrub = await benchScrub(Math.min(seconds, 3));
+  process.stdout.write(
+    `  code sets loaded in ${scrub.loadMs} ms, ${scrub.heapMb} MB of heap (process RSS ${scrub.rssMb} MB, TypeScript loader included)\n` +
+      `  hl7-claims     ${String(scrub.claimsPerSecond).padStart(9)} claims/s  (${scrub.findingsPerClaim} findings per claim; required: 100,000 claims/s and load < 3 s -> ${scrub.claimsPerSecond >= 100_000 && scrub.loadMs < 3000 ? 'met' : 'NOT met'})\n`,
+  );
 
   const server = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
   process.stdout.write(`\n== Durable MLLP intake into PostgreSQL (${new URL(server).host}): DFT^P03 with 5 FT1, send-and-wait per connection, ${seconds} s each\n`);

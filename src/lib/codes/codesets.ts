@@ -62,6 +62,14 @@ export interface FeeScheduleEntry {
   team: string;
 }
 
+export interface FeeScheduleLookup {
+  entry: FeeScheduleEntry | undefined;
+  /** The fee-schedule year used (the newest loaded not after the date's year). */
+  year: number | undefined;
+  /** The calendar year of the date of service. */
+  dateYear: number;
+}
+
 export interface ModifierEntry {
   level: string;
   description: string;
@@ -87,7 +95,6 @@ export class CodeSets {
   private readonly icd = new Map<string, IcdEntry>();
   private icdYearMask = 0;
   private readonly hcpcsCodes = new Map<string, HcpcsEntry>();
-  private readonly hcpcsReleases: string[] = [];
   private readonly pfsByYear = new Map<number, Map<string, FeeScheduleEntry>>();
   private readonly modifierCodes = new Map<string, ModifierEntry>();
   private readonly posCodes = new Map<string, { name: string; assigned: boolean }>();
@@ -102,11 +109,9 @@ export class CodeSets {
   // ---- ICD-10-CM ----
 
   /** Fiscal years loaded, oldest first. */
-  get icdYears(): number[] {
-    const out: number[] = [];
-    for (let fy = FY_BASE; fy < FY_BASE + 32; fy++) if (this.icdYearMask & bit(fy)) out.push(fy);
-    return out;
-  }
+  icdYears: readonly number[] = [];
+  /** All ICD-10-CM codes in order (built on first use after a load), for prefix look-ups. */
+  private icdSorted: string[] | undefined;
 
   icd10cm(code: string, dateOfService: string): IcdLookup {
     const fiscalYear = fiscalYearOf(dateOfService);
@@ -114,22 +119,29 @@ export class CodeSets {
     // A date past the newest loaded year is checked against the newest (the caller warns about it);
     // one before the oldest against the oldest.
     const checkedYear = years.includes(fiscalYear) ? fiscalYear : fiscalYear > (years[years.length - 1] ?? 0) ? (years[years.length - 1] ?? fiscalYear) : (years[0] ?? fiscalYear);
-    const e = this.icd.get(code.replace('.', '').toUpperCase());
-    const billableYears = e ? years.filter((y) => e.billable & bit(y)) : [];
-    if (!e) return { status: 'unknown', fiscalYear, checkedYear, description: undefined, billableYears };
+    const e = this.icd.get(code.includes('.') ? code.replace('.', '').toUpperCase() : code.toUpperCase());
+    if (!e) return { status: 'unknown', fiscalYear, checkedYear, description: undefined, billableYears: [] };
     const status = e.billable & bit(checkedYear) ? 'billable' : e.present & bit(checkedYear) ? 'header' : 'not_in_year';
-    return { status, fiscalYear, checkedYear, description: e.description, billableYears };
+    // The years are listed only for the messages of codes that are not billable on the date.
+    return { status, fiscalYear, checkedYear, description: e.description, billableYears: status === 'billable' ? [] : years.filter((y) => e.billable & bit(y)) };
   }
 
-  /** Billable codes that begin with `prefix` in a fiscal year (to suggest E119 for E11), at most `max`. */
+  /** Billable codes that begin with `prefix` in a fiscal year (to suggest E119 for E11), at most `max`, in code order. */
   icdChildren(prefix: string, fiscalYear: number, max = 5): string[] {
+    const sorted = (this.icdSorted ??= [...this.icd.keys()].sort());
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sorted[mid] as string) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
     const out: string[] = [];
     const b = bit(fiscalYear);
-    for (const [code, e] of this.icd) {
-      if (code.length > prefix.length && code.startsWith(prefix) && e.billable & b) {
-        out.push(code);
-        if (out.length >= max) break;
-      }
+    for (let i = lo; i < sorted.length && out.length < max; i++) {
+      const code = sorted[i] as string;
+      if (!code.startsWith(prefix)) break;
+      if (code.length > prefix.length && (this.icd.get(code)?.billable ?? 0) & b) out.push(code);
     }
     return out;
   }
@@ -144,6 +156,8 @@ export class CodeSets {
       }
     }
     this.icdYearMask |= b;
+    this.icdYears = Array.from({ length: 32 }, (_, i) => FY_BASE + i).filter((fy) => this.icdYearMask & bit(fy));
+    this.icdSorted = undefined;
     for (const [code, billable, description] of rows) {
       const key = code as string;
       let e = this.icd.get(key);
@@ -163,26 +177,24 @@ export class CodeSets {
   }
 
   /** The newest HCPCS release loaded (2026-01). */
-  get hcpcsRelease(): string | undefined {
-    return [...this.hcpcsReleases].sort().pop();
-  }
+  hcpcsRelease: string | undefined;
 
   /**
    * The fee-schedule indicators of a code for the calendar year of the date of service (the
    * newest loaded year not after it, else the oldest), with the year used.
    */
-  feeSchedule(code: string, modifier: string, dateOfService: string): { entry: FeeScheduleEntry | undefined; year: number | undefined; dateYear: number } {
+  feeSchedule(code: string, modifier: string, dateOfService: string): FeeScheduleLookup {
     const dateYear = Number(dateOfService.slice(0, 4));
-    const years = [...this.pfsByYear.keys()].sort((a, b) => a - b);
-    const year = [...years].reverse().find((y) => y <= dateYear) ?? years[0];
+    const years = this.pfsYears;
+    let year = years[0];
+    for (const y of years) if (y <= dateYear) year = y;
     const table = year === undefined ? undefined : this.pfsByYear.get(year);
-    return { entry: table?.get(`${code.toUpperCase()}|${modifier}`), year, dateYear };
+    // Rows without a modifier are keyed by the code alone (the common look-up makes no string).
+    return { entry: table?.get(modifier === '' ? code : `${code}|${modifier}`) ?? (modifier === '' && code !== code.toUpperCase() ? table?.get(code.toUpperCase()) : undefined), year, dateYear };
   }
 
-  /** The newest fee-schedule year loaded. */
-  get feeScheduleYear(): number | undefined {
-    return [...this.pfsByYear.keys()].sort((a, b) => a - b).pop();
-  }
+  /** Fee-schedule years loaded, oldest first. */
+  private pfsYears: number[] = [];
 
   modifier(code: string): ModifierEntry | undefined {
     return this.modifierCodes.get(code.toUpperCase());
@@ -242,17 +254,18 @@ export class CodeSets {
         for (const [code, description, added, terminated, coverage] of set.rows) {
           this.hcpcsCodes.set(code as string, { description: description ?? '', added: added ?? '', terminated: terminated ?? '', coverage: coverage ?? '' });
         }
-        this.hcpcsReleases.push(set.label);
+        if (this.hcpcsRelease === undefined || set.label > this.hcpcsRelease) this.hcpcsRelease = set.label;
         break;
       case 'pfs': {
         const year = Number(set.label.slice(2));
         const table = new Map<string, FeeScheduleEntry>();
         for (const [code, modifier, status, pctc, globalDays, mult, bilateral, assistant, coSurgeon, team] of set.rows) {
-          table.set(`${code as string}|${modifier ?? ''}`, {
+          table.set(modifier ? `${code as string}|${modifier}` : (code as string), {
             status: status ?? '', pctc: pctc ?? '', globalDays: globalDays ?? '', multipleProcedure: mult ?? '', bilateral: bilateral ?? '', assistant: assistant ?? '', coSurgeon: coSurgeon ?? '', team: team ?? '',
           });
         }
         this.pfsByYear.set(year, table);
+        this.pfsYears = [...this.pfsByYear.keys()].sort((a, b) => a - b);
         break;
       }
       case 'modifiers':

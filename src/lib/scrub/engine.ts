@@ -3,15 +3,20 @@
  * findings. Pure and synchronous: the code sets are in memory, the other claims' lines (for
  * duplicates) are passed in.
  */
-import type { CodeSets } from '../codes/codesets';
-import type { Claim837 } from '../x12';
-import { RULES } from './rules';
-import type { Emit, Finding, Rule, RuleContext, RuleSetting, ScrubInput } from './types';
+import type { CodeSets, FeeScheduleLookup } from '../codes/codesets';
+import type { Claim837, ServiceLine } from '../x12';
+import { diagnosisDate, RULES } from './rules';
+import type { DiagnosisInfo, Emit, Finding, Rule, RuleContext, RuleSetting, ScrubInput } from './types';
 
 export type SettingsOf = (rule: Rule) => RuleSetting;
 
-/** A rule's own defaults. */
-export const defaultSetting: SettingsOf = (rule) => ({ enabled: true, severity: rule.severity, params: rule.params });
+const DEFAULTS = new Map<Rule, RuleSetting>();
+/** A rule's own defaults (one object per rule). */
+export const defaultSetting: SettingsOf = (rule) => {
+  let s = DEFAULTS.get(rule);
+  if (!s) DEFAULTS.set(rule, (s = { enabled: true, severity: rule.severity, params: rule.params }));
+  return s;
+};
 
 /** Whole years from a birth date to a date (YYYY-MM-DD both). */
 export function ageOn(birthDate: string, date: string): number {
@@ -20,30 +25,81 @@ export function ageOn(birthDate: string, date: string): number {
   return age;
 }
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** The rules of each claim type, in order (filtered once per rule list). */
+const BY_TYPE = new WeakMap<readonly Rule[], Map<string, Rule[]>>();
+function rulesFor(rules: readonly Rule[], type: string): Rule[] {
+  let byType = BY_TYPE.get(rules);
+  if (!byType) BY_TYPE.set(rules, (byType = new Map()));
+  let list = byType.get(type);
+  if (!list) byType.set(type, (list = rules.filter((r) => (r.claimTypes as readonly string[]).includes(type))));
+  return list;
+}
+
+/**
+ * The enabled rules of a claim type with their settings, worked out once per settings function
+ * (a payer's settings are one function for as long as they do not change).
+ */
+const ENABLED = new WeakMap<SettingsOf, Map<string, [Rule, RuleSetting][]>>();
+function enabledRules(rules: readonly Rule[], type: string, settingsOf: SettingsOf): [Rule, RuleSetting][] {
+  if (rules !== RULES) return rulesFor(rules, type).map((r) => [r, settingsOf(r)] as [Rule, RuleSetting]).filter(([, st]) => st.enabled);
+  let byType = ENABLED.get(settingsOf);
+  if (!byType) ENABLED.set(settingsOf, (byType = new Map()));
+  let list = byType.get(type);
+  if (!list) byType.set(type, (list = rulesFor(rules, type).map((r) => [r, settingsOf(r)] as [Rule, RuleSetting]).filter(([, st]) => st.enabled)));
+  return list;
+}
+
 export function scrubClaim(input: ScrubInput, codes: CodeSets, settingsOf: SettingsOf = defaultSetting, rules: readonly Rule[] = RULES): Finding[] {
   const c = input.claim;
   const birth = c.patient ? c.patient.birthDate : c.subscriber.birthDate;
-  const validBirth = birth !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(birth) ? birth : undefined;
+  const validBirth = birth !== undefined && ISO_DATE.test(birth) ? birth : undefined;
   const findings: Finding[] = [];
+  const dx: (DiagnosisInfo | undefined)[] = [];
+  let fees: Map<ServiceLine, FeeScheduleLookup | undefined> | undefined;
   const ctx: RuleContext = {
-    ...input,
+    claim: c,
+    today: input.today,
+    otherLines: input.otherLines,
     codes,
     params: {},
-    ageOn: (date) => (validBirth === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(date) ? undefined : ageOn(validBirth, date)),
+    ageOn: (date) => (validBirth === undefined || !ISO_DATE.test(date) ? undefined : ageOn(validBirth, date)),
     sex: c.patient ? c.patient.sex : c.subscriber.sex,
+    dx: (i) => {
+      let d = dx[i];
+      if (!d) {
+        const code = c.diagnoses[i] as string;
+        const date = diagnosisDate(ctx, i);
+        dx[i] = d = { code, key: code.includes('.') ? code.replace('.', '').toUpperCase() : code.toUpperCase(), date, icd: codes.icd10cm(code, date) };
+      }
+      return d;
+    },
+    fee: (line) => {
+      if (!line.procedureCode) return undefined;
+      fees ??= new Map();
+      let f = fees.get(line);
+      if (f === undefined) fees.set(line, (f = codes.feeSchedule(line.procedureCode, '', line.serviceDate)));
+      return f;
+    },
   };
-  for (const rule of rules) {
-    if (!rule.claimTypes.includes(c.type)) continue;
-    const setting = settingsOf(rule);
-    if (!setting.enabled) continue;
-    ctx.params = setting.params;
-    const emit: Emit = (f) => {
-      // A rule may grade a finding itself (a documentation-only case is a warning); a payer's
-      // setting that changes the rule's severity applies to every finding of the rule.
-      const severity = setting.severity !== rule.severity ? setting.severity : (f.severity ?? rule.severity);
-      findings.push({ ruleId: rule.id, severity, carc: f.carc ?? rule.carc, message: f.message, loop: f.loop, ...(f.line !== undefined ? { line: f.line } : {}), ...(f.value !== undefined ? { value: f.value } : {}) });
-    };
-    rule.check(ctx, emit);
+  let rule: Rule | undefined;
+  let setting: RuleSetting | undefined;
+  const emit: Emit = (f) => {
+    const r = rule as Rule;
+    const st = setting as RuleSetting;
+    // A rule may grade a finding itself (a documentation-only case is a warning); a payer's
+    // setting that changes the rule's severity applies to every finding of the rule.
+    const severity = st.severity !== r.severity ? st.severity : (f.severity ?? r.severity);
+    const finding: Finding = { ruleId: r.id, severity, carc: f.carc ?? r.carc, message: f.message, loop: f.loop };
+    if (f.line !== undefined) finding.line = f.line;
+    if (f.value !== undefined) finding.value = f.value;
+    findings.push(finding);
+  };
+  for (const [r, st] of enabledRules(rules, c.type, settingsOf)) {
+    rule = r;
+    setting = st;
+    ctx.params = st.params;
+    r.check(ctx, emit);
   }
   return findings;
 }

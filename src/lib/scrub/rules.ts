@@ -5,6 +5,7 @@
  */
 import { isValidNpi } from '../codes/npi';
 import type { ServiceLine, X12Provider } from '../x12';
+import type { FeeScheduleLookup } from '../codes/codesets';
 import type { Emit, Rule, RuleContext } from './types';
 
 const BOTH = ['professional', 'institutional'] as const;
@@ -34,12 +35,23 @@ function list(params: Record<string, unknown>, key: string): string[] {
 }
 
 /** Days from a to b (YYYY-MM-DD). */
+const DAYS = new Map<string, number>();
+/** Days since 1970-01-01 of a YYYY-MM-DD date (remembered: claims share their dates). */
+function dayNumber(d: string): number {
+  let n = DAYS.get(d);
+  if (n === undefined) {
+    n = Date.UTC(Number(d.slice(0, 4)), Number(d.slice(5, 7)) - 1, Number(d.slice(8, 10))) / 86_400_000;
+    if (DAYS.size > 50_000) DAYS.clear();
+    DAYS.set(d, n);
+  }
+  return n;
+}
 function daysBetween(a: string, b: string): number {
-  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
+  return dayNumber(b) - dayNumber(a);
 }
 
 /** The date a claim's services end (for timely filing and the ICD year of the claim's diagnoses). */
-function claimFrom(ctx: RuleContext): string {
+function claimFrom(ctx: Pick<RuleContext, 'claim'>): string {
   const inst = ctx.claim.institutional;
   if (inst) return inst.statementFrom;
   let from = '';
@@ -61,7 +73,7 @@ function claimTo(ctx: RuleContext): string {
  * The date that picks a diagnosis's code-set year: the earliest service date of the lines that
  * point at it (837P), else the claim's first date (837I: inpatient claims use the discharge date).
  */
-function diagnosisDate(ctx: RuleContext, index: number): string {
+export function diagnosisDate(ctx: Pick<RuleContext, 'claim'>, index: number): string {
   const c = ctx.claim;
   if (c.institutional) return c.institutional.statementTo;
   let date = '';
@@ -105,8 +117,19 @@ function providers(ctx: RuleContext): { role: string; loop: string; p: X12Provid
   ];
 }
 
-const feeSchedule = (ctx: RuleContext, line: ServiceLine): ReturnType<RuleContext['codes']['feeSchedule']> | undefined =>
-  line.procedureCode ? ctx.codes.feeSchedule(line.procedureCode, '', line.serviceDate) : undefined;
+/** NPI checks remembered (the same billing and rendering providers are on most claims). */
+const NPI_SEEN = new Map<string, boolean>();
+function validNpi(npi: string): boolean {
+  let ok = NPI_SEEN.get(npi);
+  if (ok === undefined) {
+    ok = isValidNpi(npi);
+    if (NPI_SEEN.size > 100_000) NPI_SEEN.clear();
+    NPI_SEEN.set(npi, ok);
+  }
+  return ok;
+}
+
+const feeSchedule = (ctx: RuleContext, line: ServiceLine): FeeScheduleLookup | undefined => ctx.fee(line);
 
 function checkIndicator(ctx: RuleContext, emit: Emit, modifiers: readonly string[], indicator: (e: NonNullable<ReturnType<typeof feeSchedule>>['entry'] & object) => string, allowed: Record<string, 'ok' | 'warning'>, what: string): void {
   eachLine(ctx, (line, n) => {
@@ -143,13 +166,13 @@ export const RULES: readonly Rule[] = [
     source: 'CDC/NCHS ICD-10-CM order files by fiscal year',
     description: 'Each diagnosis is an ICD-10-CM code of the fiscal year of its date of service (1 October to 30 September): not unknown, not deleted before the date, not added after it. A date newer than the newest loaded year is checked against the newest one (see dx-year-loaded).',
     check(ctx, emit) {
-      ctx.claim.diagnoses.forEach((code, i) => {
-        const r = ctx.codes.icd10cm(code, diagnosisDate(ctx, i));
+      for (let i = 0; i < ctx.claim.diagnoses.length; i++) {
+        const { code, date, icd: r } = ctx.dx(i);
         if (r.status === 'unknown') emit({ loop: dxElement(ctx, i), value: code, message: `${code} is not an ICD-10-CM code in any loaded year (FY${ctx.codes.icdYears.join(', FY')})` });
         else if (r.status === 'not_in_year') {
-          emit({ loop: dxElement(ctx, i), value: code, message: `${code} is not valid in FY${r.checkedYear} (date of service ${diagnosisDate(ctx, i)}); it is valid in FY${r.billableYears.join(', FY') || ' none loaded'}: use the code in effect on the date of service` });
+          emit({ loop: dxElement(ctx, i), value: code, message: `${code} is not valid in FY${r.checkedYear} (date of service ${date}); it is valid in FY${r.billableYears.join(', FY') || ' none loaded'}: use the code in effect on the date of service` });
         }
-      });
+      }
     },
   },
   {
@@ -157,12 +180,12 @@ export const RULES: readonly Rule[] = [
     source: 'CDC/NCHS ICD-10-CM order files (billable flag)',
     description: 'A category or subcategory header (E11) cannot be billed; the code must be coded to the highest specificity (E11.9).',
     check(ctx, emit) {
-      ctx.claim.diagnoses.forEach((code, i) => {
-        const r = ctx.codes.icd10cm(code, diagnosisDate(ctx, i));
-        if (r.status !== 'header') return;
-        const children = ctx.codes.icdChildren(code.replace('.', '').toUpperCase(), r.checkedYear, 3);
+      for (let i = 0; i < ctx.claim.diagnoses.length; i++) {
+        const { code, key, icd: r } = ctx.dx(i);
+        if (r.status !== 'header') continue;
+        const children = ctx.codes.icdChildren(key, r.checkedYear, 3);
         emit({ loop: dxElement(ctx, i), value: code, message: `${code} (${r.description ?? ''}) is a category header in FY${r.checkedYear}, not billable: code it fully${children.length > 0 ? `, for example ${children.join(', ')}` : ''}` });
-      });
+      }
     },
   },
   {
@@ -170,13 +193,13 @@ export const RULES: readonly Rule[] = [
     source: 'loaded code sets',
     description: 'When a date of service falls in a fiscal year newer (or older) than those loaded, the codes were checked against the nearest loaded year; this warning names the missing year so it is never passed silently. Load it with `hl7-claims codesets import icd10cm FILE --label FYyyyy`.',
     check(ctx, emit) {
-      const seen = new Set<number>();
-      ctx.claim.diagnoses.forEach((code, i) => {
-        const r = ctx.codes.icd10cm(code, diagnosisDate(ctx, i));
-        if (r.checkedYear === r.fiscalYear || seen.has(r.fiscalYear)) return;
-        seen.add(r.fiscalYear);
-        emit({ loop: dxElement(ctx, i), value: `FY${r.fiscalYear}`, message: `ICD-10-CM FY${r.fiscalYear} is not loaded: diagnoses dated ${diagnosisDate(ctx, i)} were checked against FY${r.checkedYear}` });
-      });
+      let seen: number[] | undefined;
+      for (let i = 0; i < ctx.claim.diagnoses.length; i++) {
+        const { date, icd: r } = ctx.dx(i);
+        if (r.checkedYear === r.fiscalYear || seen?.includes(r.fiscalYear)) continue;
+        (seen ??= []).push(r.fiscalYear);
+        emit({ loop: dxElement(ctx, i), value: `FY${r.fiscalYear}`, message: `ICD-10-CM FY${r.fiscalYear} is not loaded: diagnoses dated ${date} were checked against FY${r.checkedYear}` });
+      }
     },
   },
   {
@@ -199,10 +222,10 @@ export const RULES: readonly Rule[] = [
     source: 'CMS Medicare Code Editor v43.1 age edits',
     description: 'Perinatal/newborn codes need age 0, pediatric codes 0-17, maternity codes 9-64, adult codes 15-124, from the patient\'s age on the date of service.',
     check(ctx, emit) {
-      ctx.claim.diagnoses.forEach((code, i) => {
-        const edits = ctx.codes.mce(code.replace('.', '').toUpperCase());
+      ctx.claim.diagnoses.forEach((_, i) => {
+        const { code, key, date } = ctx.dx(i);
+        const edits = ctx.codes.mce(key);
         if (!edits) return;
-        const date = diagnosisDate(ctx, i);
         const age = ctx.ageOn(date);
         if (age === undefined) return;
         const bad = (edit: string, lo: number, hi: number, what: string): void => {
@@ -223,7 +246,7 @@ export const RULES: readonly Rule[] = [
       const sex = ctx.sex;
       if (sex !== 'F' && sex !== 'M') return;
       ctx.claim.diagnoses.forEach((raw, i) => {
-        const code = raw.replace('.', '').toUpperCase();
+        const code = ctx.dx(i).key;
         if (sex === 'M' && startsWithAny(code, FEMALE_ONLY)) emit({ loop: dxElement(ctx, i), value: raw, message: `${raw} describes a female-only condition; the patient's sex is M` });
         if (sex === 'F' && startsWithAny(code, MALE_ONLY)) emit({ loop: dxElement(ctx, i), value: raw, message: `${raw} describes a male-only condition; the patient's sex is F` });
       });
@@ -234,9 +257,10 @@ export const RULES: readonly Rule[] = [
     source: 'CMS Medicare Code Editor v43.1 (manifestation codes)',
     description: 'A manifestation code ("code first the underlying disease") cannot be the principal diagnosis.',
     check(ctx, emit) {
-      const first = ctx.claim.diagnoses[0];
-      if (first && ctx.codes.mce(first.replace('.', '').toUpperCase())?.has('manifestation_not_pdx')) {
-        emit({ loop: dxElement(ctx, 0), value: first, message: `${first} is a manifestation code: list the underlying condition first` });
+      if (ctx.claim.diagnoses.length === 0) return;
+      const first = ctx.dx(0);
+      if (ctx.codes.mce(first.key)?.has('manifestation_not_pdx')) {
+        emit({ loop: dxElement(ctx, 0), value: first.code, message: `${first.code} is a manifestation code: list the underlying condition first` });
       }
     },
   },
@@ -260,7 +284,7 @@ export const RULES: readonly Rule[] = [
           else if (h.terminated !== '' && line.serviceDate > h.terminated) emit({ line: n, loop: procElement(ctx), value: code, message: `${code} was terminated on ${h.terminated}, before the date of service ${line.serviceDate}: use its replacement` });
           return;
         }
-        const fs = ctx.codes.feeSchedule(code, '', line.serviceDate);
+        const fs = ctx.fee(line) as FeeScheduleLookup;
         if (fs.entry?.status === 'D') emit({ line: n, loop: procElement(ctx), value: code, message: `${code} is deleted in the CY${fs.year ?? ''} fee schedule (status D): use its replacement` });
         else if (!fs.entry) {
           const stale = fs.year !== undefined && fs.dateYear > fs.year;
@@ -411,7 +435,7 @@ export const RULES: readonly Rule[] = [
           if (role === 'billing') emit({ loop, message: 'the billing provider has no NPI' });
           continue;
         }
-        if (!isValidNpi(p.npi)) emit({ loop, value: p.npi, message: `${role} provider NPI ${p.npi} fails the check digit: it is mistyped` });
+        if (!validNpi(p.npi)) emit({ loop, value: p.npi, message: `${role} provider NPI ${p.npi} fails the check digit: it is mistyped` });
       }
     },
   },
@@ -483,9 +507,10 @@ export const RULES: readonly Rule[] = [
     description: 'Two lines with the same patient, date of service, code and modifiers, on this claim or on another live claim (not cancelled, replaced or rejected), are a duplicate payers deny. Bill units on one line, or add the modifier that tells them apart (76, 77, 91, 59).',
     check(ctx, emit) {
       const seen = new Map<string, number>();
-      const key = (date: string, code: string, mods: readonly string[]): string => `${date}|${code}|${[...mods].sort().join(',')}`;
-      const others = new Map<string, string>();
-      for (const o of ctx.otherLines ?? []) others.set(key(o.serviceDate, o.procedureCode, o.modifiers), o.claimId);
+      const key = (date: string, code: string, mods: readonly string[]): string =>
+        mods.length === 0 ? `${date}|${code}` : mods.length === 1 ? `${date}|${code}|${mods[0] as string}` : `${date}|${code}|${[...mods].sort().join(',')}`;
+      let others: Map<string, string> | undefined;
+      for (const o of ctx.otherLines ?? []) (others ??= new Map()).set(key(o.serviceDate, o.procedureCode, o.modifiers), o.claimId);
       eachLine(ctx, (line, n) => {
         const code = line.procedureCode ?? line.revenueCode;
         if (!code) return;
@@ -493,7 +518,7 @@ export const RULES: readonly Rule[] = [
         const first = seen.get(k);
         if (first !== undefined) emit({ line: n, loop: procElement(ctx), value: code, message: `line ${n} repeats line ${first}: ${code} on ${line.serviceDate} with the same modifiers` });
         else seen.set(k, n);
-        const other = line.procedureCode ? others.get(k) : undefined;
+        const other = line.procedureCode ? others?.get(k) : undefined;
         if (other !== undefined) emit({ line: n, loop: procElement(ctx), value: code, message: `${code} on ${line.serviceDate} with the same modifiers is already billed on claim ${other}` });
       });
     },

@@ -1,5 +1,5 @@
-import type { CodeSets } from '../codes/codesets';
-import type { Claim837, ClaimType } from '../x12';
+import type { CodeSets, FeeScheduleLookup, IcdLookup } from '../codes/codesets';
+import type { Claim837, ClaimType, ServiceLine } from '../x12';
 
 export type Severity = 'error' | 'warning';
 
@@ -47,6 +47,20 @@ export interface RuleContext extends ScrubInput {
   ageOn(date: string): number | undefined;
   /** The patient's sex (F, M, U). */
   sex: string | undefined;
+  /** The claim's diagnosis at index i with its date of service and ICD-10-CM look-up (computed once per claim). */
+  dx(i: number): DiagnosisInfo;
+  /** The fee-schedule row of a line's code (no modifier), looked up once per line; undefined without a code. */
+  fee(line: ServiceLine): FeeScheduleLookup | undefined;
+}
+
+export interface DiagnosisInfo {
+  /** As on the claim. */
+  code: string;
+  /** Without the dot, upper case. */
+  key: string;
+  /** The date that picks its code-set year. */
+  date: string;
+  icd: IcdLookup;
 }
 
 export type Emit = (f: Omit<Finding, 'ruleId' | 'severity' | 'carc'> & { severity?: Severity; carc?: string }) => void;

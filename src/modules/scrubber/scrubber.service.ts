@@ -4,7 +4,7 @@ import { logger } from '../../common/logger';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { CodeSets } from '../../lib/codes/codesets';
-import { RULES, RULES_BY_ID, scrubClaim, type Finding, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
+import { defaultSetting, RULES, RULES_BY_ID, scrubClaim, type Finding, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
 import type { Claim837 } from '../../lib/x12';
 import { CodeSetsService } from './codesets.service';
 import { ScrubberRepository, type OverrideRow, type RuleSettingRow, type StoredFinding } from './scrubber.repository';
@@ -36,13 +36,23 @@ export function resolveSettings(rows: readonly RuleSettingRow[]): PayerSettings 
   const all = new Map<string, RuleSettingRow>();
   const byPayer = new Map<string, RuleSettingRow>();
   for (const r of rows) (r.payerId === null ? all : byPayer).set(r.payerId === null ? r.ruleId : `${r.ruleId}|${r.payerId}`, r);
-  return (payerRowId) =>
-    (rule: Rule): RuleSetting => {
+  const perPayer = new Map<string | null, SettingsOf>();
+  return (payerRowId) => {
+    let of = perPayer.get(payerRowId);
+    if (of) return of;
+    const resolved = new Map<Rule, RuleSetting>();
+    of = (rule: Rule): RuleSetting => {
+      let s = resolved.get(rule);
+      if (s) return s;
       const g = all.get(rule.id);
       const p = payerRowId === null ? undefined : byPayer.get(`${rule.id}|${payerRowId}`);
-      if (!g && !p) return { enabled: true, severity: rule.severity, params: rule.params };
-      return { enabled: p?.enabled ?? g?.enabled ?? true, severity: p?.severity ?? g?.severity ?? rule.severity, params: { ...rule.params, ...(g?.params ?? {}), ...(p?.params ?? {}) } };
+      s = !g && !p ? defaultSetting(rule) : { enabled: p?.enabled ?? g?.enabled ?? true, severity: p?.severity ?? g?.severity ?? rule.severity, params: { ...rule.params, ...(g?.params ?? {}), ...(p?.params ?? {}) } };
+      resolved.set(rule, s);
+      return s;
     };
+    perPayer.set(payerRowId, of);
+    return of;
+  };
 }
 
 /** The override that covers a finding: same rule, and the same line and value where it names them. */
