@@ -30,7 +30,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const BY_TYPE = new WeakMap<readonly Rule[], Map<string, Rule[]>>();
 function rulesFor(rules: readonly Rule[], type: string): Rule[] {
   let byType = BY_TYPE.get(rules);
-  if (!byType) BY_TYPE.set(rules, (byType = new Map()));
+  if (!byType) BY_TYPE.set(rules, (byType = new Map<string, Rule[]>()));
   let list = byType.get(type);
   if (!list) byType.set(type, (list = rules.filter((r) => (r.claimTypes as readonly string[]).includes(type))));
   return list;
@@ -44,7 +44,7 @@ const ENABLED = new WeakMap<SettingsOf, Map<string, [Rule, RuleSetting][]>>();
 function enabledRules(rules: readonly Rule[], type: string, settingsOf: SettingsOf): [Rule, RuleSetting][] {
   if (rules !== RULES) return rulesFor(rules, type).map((r) => [r, settingsOf(r)] as [Rule, RuleSetting]).filter(([, st]) => st.enabled);
   let byType = ENABLED.get(settingsOf);
-  if (!byType) ENABLED.set(settingsOf, (byType = new Map()));
+  if (!byType) ENABLED.set(settingsOf, (byType = new Map<string, [Rule, RuleSetting][]>()));
   let list = byType.get(type);
   if (!list) byType.set(type, (list = rulesFor(rules, type).map((r) => [r, settingsOf(r)] as [Rule, RuleSetting]).filter(([, st]) => st.enabled)));
   return list;
