@@ -142,11 +142,13 @@ describe('hl7-claims CLI', () => {
       writeFileSync(bad, 'order\tcode\tbillable\nx\tE119\t2\n');
       const refused = await run(['codesets', 'import', 'icd10cm', bad]);
       expect(refused.code).toBe(1);
-      expect(await db.query(`SELECT kind FROM codeset_import ORDER BY id`)).toEqual([{ kind: 'mue' }]);
+      expect(await db.query(`SELECT kind FROM codeset_import WHERE imported_by = 'cli' ORDER BY id`)).toEqual([{ kind: 'mue' }]);
       const listed = JSON.parse((await run(['codesets', 'list', '--json'])).out) as { loaded: { kind: string; source: string }[] };
       expect(listed.loaded.filter((l) => l.source === 'imported').map((l) => l.kind)).toEqual(['mue']);
     } finally {
       delete process.env.PRACTICE_FILE;
+      // The embedded database is shared by the suites: later ones must not get this MUE limit.
+      await db.query(`DELETE FROM codeset_import WHERE kind = 'mue' AND imported_by = 'cli'`);
     }
   });
 

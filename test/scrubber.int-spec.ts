@@ -138,16 +138,23 @@ describe('claim scrubber', () => {
   it('imports a customer\'s NCCI file once, all or nothing, and the rules use it', async () => {
     const ncci = ['Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\tModifier 0=not allowed 1=allowed 9=not applicable', '99213\t36415\t\t20100101\t*\t0', ''].join('\n');
     const codeSets = svc.app.get(CodeSetsService);
+    // The embedded database is shared by the suites: count this suite's rows, and remove them after.
+    const ncciRows = async (): Promise<unknown[]> => db.query(`SELECT id FROM codeset_import WHERE kind = 'ncci'`);
     await expect(codeSets.import('ncci', { name: 'bad.txt', content: Buffer.from(ncci.replace('\t0', '\t5')) }, undefined, 'test')).rejects.toThrow(/bad.txt line 2: modifier indicator "5"/);
-    expect(await db.query(`SELECT id FROM codeset_import`)).toEqual([]);
+    expect(await ncciRows()).toEqual([]);
     const first = await codeSets.import('ncci', { name: 'ccipra.txt.gz', content: gzipSync(ncci) }, '2024Q1', 'test');
-    expect(first).toMatchObject({ kind: 'ncci', rows: 1, created: true });
-    expect(await codeSets.import('ncci', { name: 'ccipra.txt.gz', content: gzipSync(ncci) }, '2024Q1', 'test')).toMatchObject({ id: first.id, created: false });
+    try {
+      expect(first).toMatchObject({ kind: 'ncci', rows: 1, created: true });
+      expect(await codeSets.import('ncci', { name: 'ccipra.txt.gz', content: gzipSync(ncci) }, '2024Q1', 'test')).toMatchObject({ id: first.id, created: false });
+      expect(await ncciRows()).toHaveLength(1);
 
-    await send(visitDft({ ctl: 'SC-6', mrn: 'SM4', visit: 'SV4', charges: [{ code: 'CHG99213' }, { code: 'CHG36415' }] }));
-    await svc.app.get(ClaimsService).build({ encounterIds: [await encounterOf('SV4')], actor: 'test' });
-    const claim = await claimOf('SV4');
-    expect(claim.findings.filter((f: any) => f.ruleId === 'ncci-pair')).toEqual([expect.objectContaining({ line: 2, value: '36415', carc: '97' })]);
-    expect((await api('GET', '/api/codesets')).json.imports).toEqual([expect.objectContaining({ kind: 'ncci', label: '2024Q1', rows: 1 })]);
+      await send(visitDft({ ctl: 'SC-6', mrn: 'SM4', visit: 'SV4', charges: [{ code: 'CHG99213' }, { code: 'CHG36415' }] }));
+      await svc.app.get(ClaimsService).build({ encounterIds: [await encounterOf('SV4')], actor: 'test' });
+      const claim = await claimOf('SV4');
+      expect(claim.findings.filter((f: any) => f.ruleId === 'ncci-pair')).toEqual([expect.objectContaining({ line: 2, value: '36415', carc: '97' })]);
+      expect((await api('GET', '/api/codesets')).json.imports).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'ncci', label: '2024Q1', rows: 1 })]));
+    } finally {
+      await db.query(`DELETE FROM codeset_import WHERE id = $1`, [first.id]);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { logger } from '../../common/logger';
 import { CodeSets, type LoadedSet } from '../../lib/codes/codesets';
 import { IMPORT_KINDS, NORMALIZED_HEADER, parseCodeSetFile, type ImportKind } from '../../lib/codes/kinds';
@@ -39,22 +39,27 @@ export class CodeSetsService implements OnModuleInit {
     await this.get();
   }
 
-  /** The code sets, reloaded first when another instance imported a set since the last check. */
-  async get(): Promise<CodeSets> {
+  /**
+   * The code sets, reloaded first when another instance imported a set since the last check.
+   * Inside a transaction pass its manager: the check then runs on the transaction's connection
+   * (the embedded database serves one connection at a time).
+   */
+  async get(em?: EntityManager): Promise<CodeSets> {
     if (this.current && Date.now() - this.checkedAt < CHECK_EVERY_MS) return this.current;
+    const db = em ?? this.dataSource;
     if (this.current) {
       this.checkedAt = Date.now();
-      const [row] = await this.dataSource.query<{ id: string | null }[]>(`SELECT max(id)::text AS id FROM codeset_import`);
+      const [row] = await db.query<{ id: string | null }[]>(`SELECT max(id)::text AS id FROM codeset_import`);
       if ((row?.id ?? '0') === this.currentImport) return this.current;
     }
-    this.loading ??= this.load().finally(() => (this.loading = undefined));
+    this.loading ??= this.load(db).finally(() => (this.loading = undefined));
     return this.loading;
   }
 
-  private async load(): Promise<CodeSets> {
+  private async load(db: DataSource | EntityManager): Promise<CodeSets> {
     const started = Date.now();
     const cs = CodeSets.shipped();
-    const rows = await this.dataSource.query<{ id: string; kind: ImportKind; label: string; file_name: string; content: Buffer }[]>(
+    const rows = await db.query<{ id: string; kind: ImportKind; label: string; file_name: string; content: Buffer }[]>(
       `SELECT id::text, kind, label, file_name, content FROM codeset_import ORDER BY id`,
     );
     for (const r of rows) cs.add(parseCodeSetFile(r.kind, gunzipSync(r.content).toString('utf8'), r.label, r.file_name), 'imported');

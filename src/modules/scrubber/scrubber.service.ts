@@ -120,7 +120,9 @@ export class ScrubberService {
    */
   async rescrub(em: EntityManager, claimIds: readonly string[], actor: string): Promise<ScrubOutcome[]> {
     if (claimIds.length === 0) return [];
-    const [codes, settings] = await Promise.all([this.codeSets.get(), this.settings(em)]);
+    // One query at a time on the transaction's connection.
+    const codes = await this.codeSets.get(em);
+    const settings = await this.settings(em);
     const claims = (await this.repository.claims(em, claimIds, true)).filter((c) => c.status === 'held' || c.status === 'ready');
     const overrides = await this.repository.overrides(em, claims.map((c) => c.id));
     const out: ScrubOutcome[] = [];
