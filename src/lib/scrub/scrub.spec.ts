@@ -320,6 +320,21 @@ describe('scrubber rules on real code sets', () => {
       expect(of(scrub(claim({ frequency: '5' as '1' })), 'frequency-valid')).toHaveLength(1);
     });
 
+    it('institutional: revenue codes from the UB-04 set, NUBC frequency codes', () => {
+      const inst = (revenueCode: string, frequency = '1'): Claim837 =>
+        claim({
+          type: 'institutional', frequency: frequency as '1', placeOfService: undefined,
+          institutional: { typeOfBill: '0131', statementFrom: '2026-03-10', statementTo: '2026-03-10', dischargeStatus: '01', procedures: [] },
+          lines: [line({ revenueCode, procedureCode: '99213', diagnosisPointers: [] })],
+        });
+      expect(of(scrub(inst('0510')), 'revenue-code-valid')).toEqual([]);
+      expect(of(scrub(inst('0108')), 'revenue-code-valid')).toEqual([expect.objectContaining({ line: 1, loop: '2400 SV201', value: '0108' })]);
+      expect(of(scrub(inst('0510', '5')), 'frequency-valid')).toEqual([]);
+      expect(of(scrub(inst('0510', 'Z')), 'frequency-valid')).toHaveLength(1);
+      // Professional-only rules stay silent on an institutional claim.
+      expect(of(scrub(inst('0510')), 'dx-pointers')).toEqual([]);
+    });
+
     it('a payer setting disables a rule or changes its severity', () => {
       const c = claim({ diagnoses: ['E11', 'I10'] });
       const disabled = (r: Rule): RuleSetting => ({ enabled: r.id !== 'dx-billable', severity: r.severity, params: r.params });
