@@ -320,11 +320,12 @@ async function runDemo(dir: string): Promise<{ summary: unknown; text: string }>
     const claims = app.get(ClaimsRepository);
     const list = (await claims.list({ limit: 100, offset: 0 })).items.reverse();
     const details = await Promise.all(list.map((c) => claims.get(c.id)));
+    const scrubbed = new Map(await Promise.all(list.map(async (c) => [c.id, (await app.get(ScrubberService).findingsOf(c.id)).findings] as const)));
     const batchesService = app.get(BatchesService);
     const batches = await batchesService.create({ actor: 'demo' });
     for (const b of batches) await writeFileWhole(dir, b.fileName, batchesService.file(b.id));
     const lines = [
-      `hl7-claims demo (a throw-away embedded database; practice setup ${relativeTo(root, EXAMPLE_PRACTICE_FILE)})`,
+      `hl7-claims demo (a throw-away embedded database; practice setup ${relativeTo(root, EXAMPLE_PRACTICE_FILE)}; claims scrubbed as of ${config.SCRUB_AS_OF ?? ''})`,
       '',
       `1. Came in: ${relativeTo(root, feed)}: ${ingest.summary.messages} DFT^P03 messages, ${ingest.summary.processed} processed, ${ingest.summary.errors} in error.`,
       `2. Claims built from ${built.encounters} encounters: ${built.ready} ready, ${built.held} held.`,
@@ -332,6 +333,7 @@ async function runDemo(dir: string): Promise<{ summary: unknown; text: string }>
         `   - ${c.patientControlNumber}: ${c.claimType} claim to ${c.payerName ?? 'no known payer'}, ${c.lines.length} line(s), ${c.totalCharge} billed, ${c.status}` +
           (c.problems.length > 0 ? '' : ` (${c.lines.map((l) => l.procedureCode ?? l.revenueCode).join(', ')})`),
         ...c.problems.map((p) => `       held because ${p.field} (${p.loop}) ${p.message}`),
+        ...(scrubbed.get(c.id) ?? []).map((f) => `       scrubber ${f.severity}: ${f.ruleId}${f.line !== undefined ? ` line ${f.line}` : ''} (${f.loop}): ${f.message}`),
       ] : [])),
       `3. 837 files in ${dir}:`,
       ...batches.map((b) => `   - ${b.fileName}: ${b.claims} ${b.claimType} claim(s), ${b.totalCharge} billed, ISA13 ${b.interchangeControlNumber}, ${b.bytes} bytes`),
