@@ -4,6 +4,7 @@
  * duplicates) are passed in.
  */
 import type { CodeSets, FeeScheduleLookup } from '../codes/codesets';
+import { normalizeNdc } from '../codes/ndc';
 import type { Claim837, ServiceLine } from '../x12';
 import { diagnosisDate, RULES } from './rules';
 import type { DiagnosisInfo, Emit, Finding, Rule, RuleContext, RuleSetting, ScrubInput } from './types';
@@ -134,7 +135,8 @@ export function scrubCharge(charge: ChargeToScrub, codes: CodeSets, today: strin
     lines: [{
       controlNumber: '1', procedureCode: charge.procedureCode ?? undefined, modifiers: charge.modifiers, charge: charge.amount ?? '0', unit: 'UN', quantity: charge.quantity,
       diagnosisPointers: charge.diagnosisCodes.map((_, i) => i + 1).slice(0, 4), serviceDate: charge.serviceDate,
-      ...(charge.ndc ? { drug: { ndc: charge.ndc, quantity: charge.quantity, unit: 'UN' as const } } : {}),
+      // The claim carries the NDC in 5-4-2 form (10-digit forms are converted when it is built).
+      ...(charge.ndc ? { drug: { ndc: normalizeNdc(charge.ndc) ?? charge.ndc, quantity: charge.quantity, unit: 'UN' as const } } : {}),
     }],
     subscriber: { memberId: '', payerResponsibility: 'P', relationship: '18', claimFilingIndicator: 'CI', last: '' },
     frequency: '1',

@@ -1,34 +1,20 @@
 import { CodeSets } from '../codes/codesets';
 import { parseCodeSetFile } from '../codes/kinds';
 import type { Claim837, ServiceLine } from '../x12';
-import { ageOn, scrubClaim } from './engine';
+import { professionalClaim, professionalLine } from '../../../test/support/claims';
+import { ageOn, scrubCharge, scrubClaim } from './engine';
 import { RULES } from './rules';
 import type { Finding, Rule, RuleSetting } from './types';
 
 // The real shipped code sets (ICD-10-CM FY2025-FY2027, HCPCS Jan 2026, PFS CY2025, MCE v43.1).
 const codes = CodeSets.shipped();
 
-function line(over: Partial<ServiceLine> = {}): ServiceLine {
-  return { controlNumber: '1', procedureCode: '99213', modifiers: [], charge: '125.00', unit: 'UN', quantity: '1', diagnosisPointers: [1], serviceDate: '2026-03-10', ...over };
-}
+const line = (over: Partial<ServiceLine> = {}): ServiceLine => professionalLine(1, { procedureCode: '99213', charge: '125.00', serviceDate: '2026-03-10', ...over });
 
-/** A professional claim every rule passes: the baseline each failing case changes one thing in. */
+/** A professional claim every rule passes (the shared test factory, dated in FY2026): the baseline each failing case changes one thing in. */
 function claim(over: Partial<Claim837> = {}): Claim837 {
-  return {
-    type: 'professional',
-    billingProvider: { kind: 'organization', last: 'Valley Clinic', npi: '1234567893', taxonomy: '207Q00000X', taxId: '123456789', taxIdType: 'EI', address: { line1: '1 Main St', city: 'Springfield', state: 'IL', zip: '627011234' } },
-    subscriber: { last: 'DOE', first: 'JOHN', memberId: 'W123456789', birthDate: '1960-05-04', sex: 'M', payerResponsibility: 'P', relationship: '18', claimFilingIndicator: 'CI', address: { line1: '2 Elm St', city: 'Springfield', state: 'IL', zip: '62701' } },
-    payer: { name: 'ACME HEALTH', id: '12345' },
-    patientControlNumber: 'HC1',
-    totalCharge: '0',
-    frequency: '1',
-    placeOfService: '11',
-    providerSignature: true,
-    assignment: 'A',
-    benefitsAssigned: 'Y',
-    releaseOfInformation: 'Y',
+  return professionalClaim({
     diagnoses: ['E119', 'I10'],
-    otherCoverage: [],
     lines: [
       line({ controlNumber: '1', diagnosisPointers: [1, 2] }),
       line({ controlNumber: '2', procedureCode: '71046', modifiers: ['26'], charge: '60.00' }),
@@ -36,7 +22,7 @@ function claim(over: Partial<Claim837> = {}): Claim837 {
       line({ controlNumber: '4', procedureCode: 'J1100', charge: '12.50', quantity: '4', drug: { ndc: '00641036721', quantity: '4', unit: 'ML' } }),
     ],
     ...over,
-  } as Claim837;
+  });
 }
 
 const TODAY = '2026-04-01';
@@ -120,7 +106,7 @@ describe('scrubber rules on real code sets', () => {
       const adult = of(scrub(claim({ diagnoses: ['Z3800', 'I10'] })), 'dx-age');
       expect(adult).toHaveLength(1);
       expect(adult[0]).toMatchObject({ carc: '9', value: 'Z3800' });
-      expect(adult[0]?.message).toMatch(/newborn\/perinatal .* the patient is 65/);
+      expect(adult[0]?.message).toMatch(/newborn\/perinatal .* the patient is 67/);
       const baby = claim({ diagnoses: ['Z3800'], subscriber: { ...claim().subscriber, birthDate: '2026-03-01' } });
       expect(of(scrub(baby), 'dx-age')).toEqual([]);
     });
@@ -137,7 +123,7 @@ describe('scrubber rules on real code sets', () => {
     });
 
     it('dx-sex: a pregnancy code on a male patient is a warning', () => {
-      const f = of(scrub(claim({ diagnoses: ['Z3401'] })), 'dx-sex');
+      const f = of(scrub(claim({ diagnoses: ['Z3401'], subscriber: { ...claim().subscriber, sex: 'M' } })), 'dx-sex');
       expect(f).toEqual([expect.objectContaining({ severity: 'warning', carc: '10' })]);
     });
 
@@ -247,6 +233,21 @@ describe('scrubber rules on real code sets', () => {
       expect(of(scrub(claim({ placeOfService: '21' })), 'pos-suitable')).toEqual([expect.objectContaining({ line: 1, severity: 'warning', value: '21' })]);
       expect(of(scrub(withLine(1, { procedureCode: '99283' })), 'pos-suitable')).toHaveLength(1);
       expect(of(scrub(claim({ placeOfService: '23', lines: [line({ procedureCode: '99283' })] })), 'pos-suitable')).toEqual([]);
+    });
+  });
+
+  describe('a charge on its own (findings shown before any claim)', () => {
+    const charge = { serviceDate: '2026-03-10', procedureCode: '99213', modifiers: [] as string[], quantity: '1.000', amount: '125.00', ndc: null as string | null, diagnosisCodes: ['E11.9'] };
+    it('passes a clean charge; names the code, modifier, unit and diagnosis at fault', () => {
+      expect(scrubCharge(charge, codes, TODAY)).toEqual([]);
+      const bad = scrubCharge({ ...charge, modifiers: ['TC'], quantity: '0.000', diagnosisCodes: ['E11'] }, codes, TODAY);
+      expect(bad.map((f) => f.ruleId).sort()).toEqual(['dx-billable', 'modifier-pctc', 'units-valid']);
+      expect(bad.every((f) => f.line === undefined)).toBe(true);
+    });
+    it('takes the NDC as the claim will carry it (10-digit forms converted)', () => {
+      expect(scrubCharge({ ...charge, procedureCode: 'J1100', ndc: '0641-0367-21' }, codes, TODAY)).toEqual([]);
+      expect(scrubCharge({ ...charge, procedureCode: 'J1100', ndc: '12345' }, codes, TODAY).map((f) => f.ruleId)).toEqual(['ndc-format']);
+      expect(scrubCharge({ ...charge, procedureCode: 'J1100' }, codes, TODAY).map((f) => f.ruleId)).toEqual(['ndc-required']);
     });
   });
 

@@ -5,6 +5,7 @@
  * checked here; a draft with problems is held, and each problem names the HL7 field it comes from
  * and the 837 loop/element it would fill.
  */
+import { normalizeNdc } from '../../lib/codes/ndc';
 import { isValidNpi } from '../../lib/codes/npi';
 import {
   LIMITS, toX12Text, type Claim837, type ClaimType, type OtherCoverage, type Patient, type ServiceLine, type Subscriber, type X12Address, type X12Provider,
@@ -441,21 +442,6 @@ export function buildEncounterClaims(b: EncounterBundle, practice: PracticeView)
     });
   });
   return { drafts };
-}
-
-/** NDC as the 11-digit 5-4-2 form: 10-digit 4-4-2, 5-3-2 and 5-4-1 forms get their missing leading zero. */
-export function normalizeNdc(raw: string): string | undefined {
-  const t = raw.trim();
-  const parts = t.split('-');
-  if (parts.length === 3 && parts.every((p) => /^\d+$/.test(p))) {
-    const [a, b, c] = parts as [string, string, string];
-    if (a.length === 4 && b.length === 4 && c.length === 2) return `0${a}${b}${c}`;
-    if (a.length === 5 && b.length === 3 && c.length === 2) return `${a}0${b}${c}`;
-    if (a.length === 5 && b.length === 4 && c.length === 1) return `${a}${b}0${c}`;
-    if (a.length === 5 && b.length === 4 && c.length === 2) return `${a}${b}${c}`;
-    return undefined;
-  }
-  return /^\d{11}$/.test(t) ? t : undefined;
 }
 
 function ndcOf(raw: string, quantity: string, chk: Checker, at: string): ServiceLine['drug'] {
