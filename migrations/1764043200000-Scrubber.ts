@@ -80,6 +80,7 @@ export class Scrubber1764043200000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     for (const t of ['codeset_import', 'claim_finding', 'claim_finding_override', 'scrub_rule_setting']) await q.query(`DROP TABLE IF EXISTS ${t}`);
+    await q.query(`DROP INDEX IF EXISTS ix_claim_patient`);
     await q.query(`ALTER TABLE claim DROP COLUMN IF EXISTS version, DROP COLUMN IF EXISTS scrubbed_version`);
   }
 }
