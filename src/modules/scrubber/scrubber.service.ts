@@ -55,9 +55,9 @@ export function resolveSettings(rows: readonly RuleSettingRow[]): PayerSettings 
   };
 }
 
-/** The override that covers a finding: same rule, and the same line and value where it names them. */
+/** The override that covers a finding (the newest, when several do): same rule, and the same line and value where it names them. */
 export function overrideFor(f: Finding, overrides: readonly OverrideRow[]): OverrideRow | undefined {
-  return overrides.find((o) => o.ruleId === f.ruleId && (o.lineNumber === null || o.lineNumber === (f.line ?? null)) && (o.value === null || o.value === (f.value ?? null)));
+  return overrides.findLast((o) => o.ruleId === f.ruleId && (o.lineNumber === null || o.lineNumber === (f.line ?? null)) && (o.value === null || o.value === (f.value ?? null)));
 }
 
 /** The first dates of service, and the last, of a claim (for the duplicate look-up). */
