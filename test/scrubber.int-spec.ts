@@ -81,6 +81,10 @@ describe('claim scrubber', () => {
     const after = await claimOf('SV1');
     expect(after.findings.find((f: any) => f.ruleId === 'modifier-pctc').overridden).toMatchObject({ reason: 'payer contract allows 26 on this code', actor: 'api' });
     expect(after.history.at(-1)).toMatchObject({ from: 'held', to: 'ready', reason: 'scrubbed: no unresolved errors (1 overridden)' });
+    // A second override of the same finding is kept too; the newest is the one shown.
+    expect((await api('POST', `/api/claims/${claim.id}/overrides`, { ruleId: 'modifier-pctc', reason: 'confirmed with the payer rep' })).status).toBe(200);
+    expect((await claimOf('SV1')).findings.find((f: any) => f.ruleId === 'modifier-pctc').overridden.reason).toBe('confirmed with the payer rep');
+    expect((await claimOf('SV1')).overrides).toHaveLength(2);
     const batches = await api('POST', '/api/batches', {});
     expect(batches.status).toBe(200);
     expect(batches.json.batches.map((b: any) => b.claims)).toEqual([1]);

@@ -57,7 +57,11 @@ export function resolveSettings(rows: readonly RuleSettingRow[]): PayerSettings 
 
 /** The override that covers a finding (the newest, when several do): same rule, and the same line and value where it names them. */
 export function overrideFor(f: Finding, overrides: readonly OverrideRow[]): OverrideRow | undefined {
-  return overrides.findLast((o) => o.ruleId === f.ruleId && (o.lineNumber === null || o.lineNumber === (f.line ?? null)) && (o.value === null || o.value === (f.value ?? null)));
+  for (let i = overrides.length - 1; i >= 0; i--) {
+    const o = overrides[i] as OverrideRow;
+    if (o.ruleId === f.ruleId && (o.lineNumber === null || o.lineNumber === (f.line ?? null)) && (o.value === null || o.value === (f.value ?? null))) return o;
+  }
+  return undefined;
 }
 
 /** The first dates of service, and the last, of a claim (for the duplicate look-up). */
