@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const ser = benchSerialize(Math.min(seconds, 3));
   process.stdout.write(`  hl7-claims     ${String(ser.claimsPerSecond).padStart(9)} claims/s  (${ser.megabytesPerSecond} MB/s of X12; required: 20,000 claims/s -> ${ser.claimsPerSecond >= 20_000 ? 'met' : 'NOT met'})\n`);
 
-  process.stdout.write('\n== Claim scrubber in-process: 4-line professional claims, all 32 rules, shipped code sets (ICD-10-CM FY2025-FY2027, HCPCS, PFS, MCE), own process\n');
+  process.stdout.write('\n== Claim scrubber in-process: 4-line professional claims, all professional rules, shipped code sets (ICD-10-CM FY2025-FY2027, ICD-10-PCS, HCPCS, PFS, MCE), own process\n');
   const scrub = await benchScrub(Math.min(seconds, 3));
   process.stdout.write(
     `  code sets loaded in ${scrub.loadMs} ms, ${scrub.heapMb} MB of heap (process RSS ${scrub.rssMb} MB, TypeScript loader included)\n` +

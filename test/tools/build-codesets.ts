@@ -36,6 +36,28 @@ years.forEach((fy, i) => {
 });
 write('icd10cm.tsv.gz', ['code', 'description', ...years.map((y) => `FY${y}`)], [...icd].map(([code, e]) => [code, e.description, ...e.flags]));
 
+// ICD-10-PCS: the FY2026 order file; FY2027 = FY2026 with the FY2027 addenda applied. CMS's FY2027
+// addenda are relative to the April 2026 file, which is not in the folder: the 77 codes added in
+// April 2026 are missing, so FY2027 is marked partial (unknown codes there are warnings).
+const pcs = new Map<string, { description: string; flags: [string, string] }>();
+for (const { cells } of readTable(read('pcs/icd10pcs_order_fy2026.tsv.gz'), (k) => k.includes('code') && k.includes('billable'), 'pcs').rows) {
+  const [, code, billable, description] = cells as [string, string, string, string];
+  pcs.set(code, { description, flags: [billable, billable] });
+}
+for (const l of read('pcs/icd10pcs_codes_addenda_fy2027.txt').split(/\r?\n/)) {
+  const m = /^(Add|Delete|Revise to):\s+([0-9A-HJ-NP-Z]{7})\s+(.*)$/.exec(l);
+  if (!m) continue;
+  const [, action, code, title] = m as unknown as [string, string, string, string];
+  const e = pcs.get(code) ?? { description: title, flags: ['', ''] as [string, string] };
+  if (action === 'Delete') e.flags[1] = '';
+  else {
+    e.flags[1] = '1';
+    e.description = title;
+  }
+  pcs.set(code, e);
+}
+write('icd10pcs.tsv.gz', ['code', 'description', 'FY2026', 'FY2027 partial'], [...pcs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([code, e]) => [code, e.description, ...e.flags]));
+
 write('hcpcs.tsv.gz', NORMALIZED_HEADER.hcpcs, parseCodeSetFile('hcpcs', read('hcpcs/hcpcs_level2_2026jan.tsv.gz'), '2026-01', 'hcpcs').rows);
 write('pfs.tsv.gz', NORMALIZED_HEADER.pfs, parseCodeSetFile('pfs', read('pfs/pfs_rvu_2025a_codes.tsv.gz'), 'CY2025', 'pfs').rows);
 
@@ -48,4 +70,12 @@ write('place_of_service.tsv', ['code', 'name', 'assigned'], small('pos/cms_place
 write('revenue_codes.tsv', ['code', 'description'], small('ub04/revenue_codes.tsv', (c) => [c[0] as string, c[1] as string]));
 write('mce_edits.tsv', ['edit', 'code'], small('edits/mce_v43_1_dx_edits.tsv', (c) => [c[0] as string, c[1] as string]));
 write('claim_frequency.tsv', ['code', 'description', 'used_on_837P', 'used_on_837I'], small('x12/claim_frequency_codes.tsv', (c) => [c[0] as string, c[1] as string, c[2] as string, c[3] as string]));
+// Admission type and source files have no "assigned" column: a code whose every meaning is
+// "reserved for national assignment" is not assigned.
+const assigned = (description: string): string => (description.split('/').every((part) => /^reserved/i.test(part.trim())) ? '0' : '1');
+write('ub04_codes.tsv', ['kind', 'code', 'description', 'assigned'], [
+  ...small('ub04/patient_discharge_status_codes.tsv', (c) => ['discharge_status', c[0] as string, c[1] as string, c[2] as string]),
+  ...small('ub04/admission_type_codes.tsv', (c) => ['admission_type', c[0] as string, c[1] as string, assigned(c[1] as string)]),
+  ...small('ub04/admission_source_codes.tsv', (c) => ['admission_source', c[0] as string, c[1] as string, assigned(c[1] as string)]),
+]);
 write('carc.tsv', ['code', 'description'], small('x12/carc_cms_bfd.tsv', (c) => [c[0] as string, c[1] as string]));

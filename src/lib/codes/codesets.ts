@@ -85,7 +85,7 @@ export interface NcciPair {
 
 /** Where an imported set came from, for `GET /api/codesets` and the scrubber's messages. */
 export interface LoadedSet {
-  kind: ImportKind | 'pos' | 'revenue' | 'mce' | 'frequency' | 'carc';
+  kind: ImportKind | 'pcs' | 'pos' | 'revenue' | 'ub04' | 'mce' | 'frequency' | 'carc';
   label: string;
   rows: number;
   source: 'shipped' | 'imported';
@@ -102,6 +102,10 @@ export class CodeSets {
   private readonly mceEdits = new Map<string, Set<string>>();
   private readonly frequencies = new Map<string, { description: string; professional: boolean; institutional: boolean }>();
   private readonly carcs = new Map<string, string>();
+  private readonly pcsCodes = new Map<string, IcdEntry>();
+  private pcsYearMask = 0;
+  private pcsPartialMask = 0;
+  private readonly ub04Codes = new Map<string, { description: string; assigned: boolean }>();
   private readonly ncciPairs = new Map<string, NcciPair[]>();
   private readonly mueLimits = new Map<string, { limit: number; indicator: string }>();
   readonly sets: LoadedSet[] = [];
@@ -168,6 +172,28 @@ export class CodeSets {
       if (billable === '1') e.billable |= b;
     }
     this.sets.push({ kind: 'icd10cm', label: `FY${fiscalYear}`, rows: rows.length, source });
+  }
+
+  // ---- ICD-10-PCS (inpatient procedures) ----
+
+  /**
+   * An ICD-10-PCS code on a date: by the fiscal year of the date (the newest loaded when the year
+   * is not). `partial`: that year's list is known to be incomplete, so an unknown code may be valid.
+   */
+  pcs(code: string, dateOfService: string): { status: 'billable' | 'header' | 'not_in_year' | 'unknown'; fiscalYear: number; checkedYear: number; partial: boolean; description: string | undefined } {
+    const fiscalYear = fiscalYearOf(dateOfService);
+    const years = Array.from({ length: 32 }, (_, i) => FY_BASE + i).filter((fy) => this.pcsYearMask & bit(fy));
+    const checkedYear = years.includes(fiscalYear) ? fiscalYear : fiscalYear > (years[years.length - 1] ?? 0) ? (years[years.length - 1] ?? fiscalYear) : (years[0] ?? fiscalYear);
+    const partial = (this.pcsPartialMask & bit(checkedYear)) !== 0;
+    const e = this.pcsCodes.get(code.toUpperCase());
+    if (!e) return { status: 'unknown', fiscalYear, checkedYear, partial, description: undefined };
+    const status = e.billable & bit(checkedYear) ? 'billable' : e.present & bit(checkedYear) ? 'header' : 'not_in_year';
+    return { status, fiscalYear, checkedYear, partial, description: e.description };
+  }
+
+  /** UB-04 codes: discharge_status (CL103), admission_type (CL101), admission_source (CL102). */
+  ub04(kind: 'discharge_status' | 'admission_type' | 'admission_source', code: string): { description: string; assigned: boolean } | undefined {
+    return this.ub04Codes.get(`${kind}|${code}`);
   }
 
   // ---- HCPCS, fee schedule, modifiers ----
@@ -311,6 +337,26 @@ export class CodeSets {
       }
       cs.addIcdYear(Number(year), rows, 'shipped');
     }
+    // ICD-10-PCS: the same layout; a year column marked "partial" is known to be incomplete.
+    const pcs = table('icd10pcs.tsv.gz', (k) => k[0] === 'code');
+    pcs.header.forEach((h, col) => {
+      const m = /^FY(\d{4})( partial)?$/.exec(h);
+      if (!m) return;
+      const b = bit(Number(m[1]));
+      cs.pcsYearMask |= b;
+      if (m[2]) cs.pcsPartialMask |= b;
+      for (const r of pcs.rows) {
+        const flag = r.cells[col] ?? '';
+        if (flag === '') continue;
+        const code = r.cells[0] as string;
+        let e = cs.pcsCodes.get(code);
+        if (!e) cs.pcsCodes.set(code, (e = { description: r.cells[1] ?? '', present: 0, billable: 0 }));
+        e.present |= b;
+        if (flag === '1') e.billable |= b;
+      }
+      cs.sets.push({ kind: 'pcs', label: `FY${m[1] as string}${m[2] ? ' (partial)' : ''}`, rows: pcs.rows.length, source: 'shipped' });
+    });
+
     const rowsOf = (name: string): string[][] => table(name, (k) => k[0] === 'code').rows.map((r) => r.cells);
     cs.add({ kind: 'hcpcs', label: '2026-01', rows: rowsOf('hcpcs.tsv.gz') }, 'shipped');
     cs.add({ kind: 'pfs', label: 'CY2025', rows: rowsOf('pfs.tsv.gz') }, 'shipped');
@@ -334,6 +380,10 @@ export class CodeSets {
 
     for (const [code, description, p, i] of rowsOf('claim_frequency.tsv')) cs.frequencies.set(code as string, { description: description ?? '', professional: p === 'Y', institutional: i === 'Y' });
     cs.sets.push({ kind: 'frequency', label: 'X12/NUBC', rows: cs.frequencies.size, source: 'shipped' });
+
+    const ub04 = table('ub04_codes.tsv', (k) => k[0] === 'kind');
+    for (const [kind, code, description, assigned] of ub04.rows.map((r) => r.cells)) cs.ub04Codes.set(`${kind as string}|${code as string}`, { description: description ?? '', assigned: assigned === '1' });
+    cs.sets.push({ kind: 'ub04', label: 'NUBC via CMS', rows: ub04.rows.length, source: 'shipped' });
 
     for (const [code, description] of rowsOf('carc.tsv')) cs.carcs.set(code as string, description ?? '');
     cs.sets.push({ kind: 'carc', label: 'CMS wording', rows: cs.carcs.size, source: 'shipped' });

@@ -569,6 +569,41 @@ export const RULES: readonly Rule[] = [
     },
   },
 
+  {
+    id: 'pcs-code-valid', location: '2300 HI (BBR principal procedure, BBQ other procedures)', title: 'ICD-10-PCS procedure code valid on its date', level: 'claim', severity: 'error', carc: '181', claimTypes: INSTITUTIONAL, params: {},
+    source: 'CMS ICD-10-PCS order file FY2026; FY2027 addenda (the FY2027 list shipped is partial)',
+    description: 'Each inpatient procedure is a complete 7-character ICD-10-PCS code of the fiscal year of its date (not a 3-character table header). The shipped FY2027 list lacks CMS\'s April 2026 additions: a code missing from it is a warning, not an error. A date past the newest loaded year is checked against that year, with a warning.',
+    check(ctx, emit) {
+      const procedures = ctx.claim.institutional?.procedures ?? [];
+      procedures.forEach((p, i) => {
+        const r = ctx.codes.pcs(p.code, p.date);
+        const loop = i === 0 ? '2300 HI01-2 (BBR principal procedure)' : `2300 HI (BBQ other procedure) #${i}`;
+        if (r.checkedYear !== r.fiscalYear) emit({ loop, value: `FY${r.fiscalYear}`, severity: 'warning', message: `ICD-10-PCS FY${r.fiscalYear} is not loaded: ${p.code} (${p.date}) was checked against FY${r.checkedYear}` });
+        if (r.status === 'header') emit({ loop, value: p.code, message: `${p.code} is an ICD-10-PCS table, not a complete 7-character code` });
+        else if (r.status !== 'billable') {
+          emit({
+            loop, value: p.code, severity: r.partial ? 'warning' : undefined,
+            message: r.partial
+              ? `${p.code} is not in the FY${r.checkedYear} ICD-10-PCS list loaded, which is incomplete: check the code`
+              : `${p.code} is not an ICD-10-PCS code in FY${r.checkedYear} (procedure date ${p.date})`,
+          });
+        }
+      });
+    },
+  },
+  {
+    id: 'institutional-codes-valid', location: '2300 CL101, CL102, CL103', title: 'Admission type, point of origin and discharge status valid', level: 'claim', severity: 'error', carc: '16', claimTypes: INSTITUTIONAL, params: {},
+    source: 'NUBC UB-04 code sets (CMS wording): priority of admission, point of origin, patient discharge status',
+    description: 'The priority (type) of admission and the point of origin, when sent, and the patient discharge status are assigned codes of their UB-04 sets (not "reserved for national assignment").',
+    check(ctx, emit) {
+      const inst = ctx.claim.institutional;
+      if (!inst) return;
+      if (inst.admissionType && !ctx.codes.ub04('admission_type', inst.admissionType)?.assigned) emit({ loop: '2300 CL101', value: inst.admissionType, message: `admission type ${inst.admissionType} is not an assigned UB-04 priority of admission code (PV1-4)` });
+      if (inst.admissionSource && !ctx.codes.ub04('admission_source', inst.admissionSource)?.assigned) emit({ loop: '2300 CL102', value: inst.admissionSource, message: `point of origin ${inst.admissionSource} is not an assigned UB-04 code (PV1-14)` });
+      if (!ctx.codes.ub04('discharge_status', inst.dischargeStatus)?.assigned) emit({ loop: '2300 CL103', value: inst.dischargeStatus, message: `patient discharge status ${inst.dischargeStatus} is not an assigned UB-04 code (PV1-36)` });
+    },
+  },
+
   // ---------------- customer-loaded edits ----------------
   {
     id: 'ncci-pair', location: '2400 SV101-2 and modifiers', title: 'NCCI procedure-to-procedure pairs', level: 'line', severity: 'error', carc: '97', claimTypes: BOTH, params: {},

@@ -336,6 +336,25 @@ describe('scrubber rules on real code sets', () => {
       expect(of(scrub(inst('0510')), 'dx-pointers')).toEqual([]);
     });
 
+    it('institutional: ICD-10-PCS codes by fiscal year (FY2027 partial) and UB-04 CL1 codes', () => {
+      const inpatient = (procedures: { code: string; date: string }[], more: Record<string, string> = {}): Claim837 =>
+        claim({
+          type: 'institutional', placeOfService: undefined,
+          institutional: { typeOfBill: '0111', statementFrom: '2026-03-10', statementTo: '2026-03-12', dischargeStatus: '01', admissionType: '1', admissionSource: '1', procedures, ...more },
+          lines: [line({ revenueCode: '0510', diagnosisPointers: [] })],
+        });
+      expect(of(scrub(inpatient([{ code: '4A023N7', date: '2026-03-10' }])), 'pcs-code-valid')).toEqual([]);
+      // A table header, a code that does not exist, and an FY2027 addition used on an FY2026 date.
+      expect(of(scrub(inpatient([{ code: '001', date: '2026-03-10' }])), 'pcs-code-valid')).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringMatching(/table/) as string })]);
+      expect(of(scrub(inpatient([{ code: '0ZZZZZZ', date: '2026-03-10' }])), 'pcs-code-valid')).toEqual([expect.objectContaining({ severity: 'error', carc: '181' })]);
+      expect(of(scrub(inpatient([{ code: '028F3Z0', date: '2026-03-10' }])), 'pcs-code-valid')).toHaveLength(1);
+      expect(of(scrub(inpatient([{ code: '028F3Z0', date: '2026-10-05' }]), undefined, '2026-10-20'), 'pcs-code-valid')).toEqual([]);
+      // FY2027 is partial: an unknown code there is a warning.
+      expect(of(scrub(inpatient([{ code: '0ZZZZZZ', date: '2026-10-05' }]), undefined, '2026-10-20'), 'pcs-code-valid')).toEqual([expect.objectContaining({ severity: 'warning' })]);
+      expect(of(scrub(inpatient([])), 'institutional-codes-valid')).toEqual([]);
+      expect(of(scrub(inpatient([], { dischargeStatus: '99', admissionType: '7', admissionSource: '3' })), 'institutional-codes-valid').map((f) => f.loop)).toEqual(['2300 CL101', '2300 CL102', '2300 CL103']);
+    });
+
     it('a payer setting disables a rule or changes its severity', () => {
       const c = claim({ diagnoses: ['E11', 'I10'] });
       const disabled = (r: Rule): RuleSetting => ({ enabled: r.id !== 'dx-billable', severity: r.severity, params: r.params });
