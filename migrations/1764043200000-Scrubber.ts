@@ -14,6 +14,8 @@ export class Scrubber1764043200000 implements MigrationInterface {
     await q.query(`ALTER TABLE claim ADD COLUMN version integer NOT NULL DEFAULT 1, ADD COLUMN scrubbed_version integer`);
     // Duplicate-line checks look up the patient's other claims.
     await q.query(`CREATE INDEX ix_claim_patient ON claim (patient_id)`);
+    // Unbatched claims not scrubbed at their current version (scrubbed before every batch run).
+    await q.query(`CREATE INDEX ix_claim_unscrubbed ON claim (id) WHERE status IN ('held', 'ready') AND scrubbed_version IS DISTINCT FROM version`);
 
     await q.query(`
       CREATE TABLE scrub_rule_setting (
@@ -81,6 +83,7 @@ export class Scrubber1764043200000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     for (const t of ['codeset_import', 'claim_finding', 'claim_finding_override', 'scrub_rule_setting']) await q.query(`DROP TABLE IF EXISTS ${t}`);
     await q.query(`DROP INDEX IF EXISTS ix_claim_patient`);
+    await q.query(`DROP INDEX IF EXISTS ix_claim_unscrubbed`);
     await q.query(`ALTER TABLE claim DROP COLUMN IF EXISTS version, DROP COLUMN IF EXISTS scrubbed_version`);
   }
 }
