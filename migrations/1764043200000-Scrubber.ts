@@ -67,7 +67,7 @@ export class Scrubber1764043200000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE codeset_import (
         id bigserial CONSTRAINT pk_codeset_import PRIMARY KEY,
-        kind text NOT NULL CONSTRAINT ck_codeset_import_kind CHECK (kind IN ('icd10cm', 'hcpcs', 'pfs', 'modifiers', 'ncci', 'mue')),
+        kind text NOT NULL CONSTRAINT ck_codeset_import_kind CHECK (kind IN ('icd10cm', 'icd10pcs', 'hcpcs', 'pfs', 'modifiers', 'ncci', 'mue')),
         label text NOT NULL,
         file_name text NOT NULL,
         sha256 bytea NOT NULL,

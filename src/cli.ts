@@ -41,7 +41,7 @@ Usage:
   hl7-claims scrub [--claims ID,...] [--encounters ID,...]
                                                 dry run of the scrubber (all unbatched claims when no ids); changes nothing
   hl7-claims codesets import KIND FILE [--label L]
-                                                load a code-set file: icd10cm (--label FY2028), hcpcs, pfs (--label CY2026),
+                                                load a code-set file: icd10cm, icd10pcs (--label FY2028), hcpcs, pfs (--label CY2026),
                                                 modifiers, ncci, mue (CMS/CDC layouts; each file once, all or nothing)
   hl7-claims codesets list                      the code sets loaded
   hl7-claims submit                             run the submission job once: build, batch, deliver, fetch responses

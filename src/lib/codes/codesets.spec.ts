@@ -67,6 +67,19 @@ describe('code sets', () => {
     expect(cs.icd10cm('E119', '2027-11-01').status).toBe('not_in_year');
   });
 
+  it('ICD-10-PCS: the shipped FY2027 is partial until a complete year is imported', () => {
+    const cs = CodeSets.shipped();
+    expect(cs.pcs('4A023N7', '2026-03-10')).toMatchObject({ status: 'billable', checkedYear: 2026, partial: false });
+    expect(cs.pcs('0ZZZZZZ', '2026-11-10')).toMatchObject({ status: 'unknown', checkedYear: 2027, partial: true });
+    expect(cs.pcs('001', '2026-03-10').status).toBe('header');
+    const fy2027 = parseCodeSetFile('icd10pcs', [orderLine(1, '001', '0', 'Central Nervous System, Bypass', ''), orderLine(2, '0016070', '1', 'Bypass Cereb Vent to Nasophar', '')].join('\n'), 'FY2027', 'icd10pcs_order_2027.txt');
+    cs.add(fy2027, 'imported');
+    expect(cs.pcs('0ZZZZZZ', '2026-11-10')).toMatchObject({ status: 'unknown', partial: false });
+    expect(cs.pcs('0016070', '2026-11-10').status).toBe('billable');
+    expect(cs.pcs('4A023N7', '2026-11-10').status).toBe('not_in_year');
+    expect(() => parseCodeSetFile('icd10pcs', orderLine(1, '00I6070', '1', 'x', ''), 'FY2027', 'p.txt')).toThrow(/p.txt line 1: "00I6070" is not an ICD-10-PCS code/);
+  });
+
   it('reads a PPRRVU CSV with its preamble and end-of-file character', () => {
     const set = parseCodeSetFile('pfs', PPRRVU_CSV, 'CY2026', 'PPRRVU26_JAN.csv');
     expect(set.rows).toEqual([

@@ -85,7 +85,7 @@ export interface NcciPair {
 
 /** Where an imported set came from, for `GET /api/codesets` and the scrubber's messages. */
 export interface LoadedSet {
-  kind: ImportKind | 'pcs' | 'pos' | 'revenue' | 'ub04' | 'mce' | 'frequency' | 'carc';
+  kind: ImportKind | 'pos' | 'revenue' | 'ub04' | 'mce' | 'frequency' | 'carc';
   label: string;
   rows: number;
   source: 'shipped' | 'imported';
@@ -191,6 +191,26 @@ export class CodeSets {
     return { status, fiscalYear, checkedYear, partial, description: e.description };
   }
 
+  /** Adds (or replaces) one fiscal year of ICD-10-PCS codes; `partial`: the year's list is known to be incomplete. */
+  addPcsYear(fiscalYear: number, rows: readonly string[][], partial: boolean, source: LoadedSet['source']): void {
+    const b = bit(fiscalYear);
+    if (this.pcsYearMask & b) {
+      for (const e of this.pcsCodes.values()) {
+        e.present &= ~b;
+        e.billable &= ~b;
+      }
+    }
+    this.pcsYearMask |= b;
+    this.pcsPartialMask = partial ? this.pcsPartialMask | b : this.pcsPartialMask & ~b;
+    for (const [code, billable, description] of rows) {
+      let e = this.pcsCodes.get(code as string);
+      if (!e) this.pcsCodes.set(code as string, (e = { description: description ?? '', present: 0, billable: 0 }));
+      e.present |= b;
+      if (billable === '1') e.billable |= b;
+    }
+    this.sets.push({ kind: 'icd10pcs', label: `FY${fiscalYear}${partial ? ' (partial)' : ''}`, rows: rows.length, source });
+  }
+
   /** UB-04 codes: discharge_status (CL103), admission_type (CL101), admission_source (CL102). */
   ub04(kind: 'discharge_status' | 'admission_type' | 'admission_source', code: string): { description: string; assigned: boolean } | undefined {
     return this.ub04Codes.get(`${kind}|${code}`);
@@ -276,6 +296,10 @@ export class CodeSets {
       case 'icd10cm':
         this.addIcdYear(Number(set.label.slice(2)), set.rows, source);
         return;
+      case 'icd10pcs':
+        // A year imported from CMS's order file is complete.
+        this.addPcsYear(Number(set.label.slice(2)), set.rows, false, source);
+        return;
       case 'hcpcs':
         for (const [code, description, added, terminated, coverage] of set.rows) {
           this.hcpcsCodes.set(code as string, { description: description ?? '', added: added ?? '', terminated: terminated ?? '', coverage: coverage ?? '' });
@@ -342,19 +366,12 @@ export class CodeSets {
     pcs.header.forEach((h, col) => {
       const m = /^FY(\d{4})( partial)?$/.exec(h);
       if (!m) return;
-      const b = bit(Number(m[1]));
-      cs.pcsYearMask |= b;
-      if (m[2]) cs.pcsPartialMask |= b;
+      const rows: string[][] = [];
       for (const r of pcs.rows) {
         const flag = r.cells[col] ?? '';
-        if (flag === '') continue;
-        const code = r.cells[0] as string;
-        let e = cs.pcsCodes.get(code);
-        if (!e) cs.pcsCodes.set(code, (e = { description: r.cells[1] ?? '', present: 0, billable: 0 }));
-        e.present |= b;
-        if (flag === '1') e.billable |= b;
+        if (flag !== '') rows.push([r.cells[0] as string, flag, r.cells[1] ?? '']);
       }
-      cs.sets.push({ kind: 'pcs', label: `FY${m[1] as string}${m[2] ? ' (partial)' : ''}`, rows: pcs.rows.length, source: 'shipped' });
+      cs.addPcsYear(Number(m[1]), rows, m[2] !== undefined, 'shipped');
     });
 
     const rowsOf = (name: string): string[][] => table(name, (k) => k[0] === 'code').rows.map((r) => r.cells);

@@ -4,6 +4,7 @@
  *
  * Normalized rows (tab-separated, header first; dates YYYY-MM-DD, '' for none):
  * - icd10cm    code, billable (1 billable, 0 category header), description     one fiscal year
+ * - icd10pcs   code, billable (1 billable, 0 table header), description        one fiscal year
  * - hcpcs      code, description, added, terminated, coverage                    one quarterly release
  * - pfs        code, modifier, status, pctc, global_days, mult_proc, bilateral, assistant, co_surgeon, team   one calendar year
  * - modifiers  code, level, description, added, terminated
@@ -12,11 +13,12 @@
  */
 import { CodeSetFileError, cell, columns, isoDate, readTable, type Table } from './tables';
 
-export type ImportKind = 'icd10cm' | 'hcpcs' | 'pfs' | 'modifiers' | 'ncci' | 'mue';
-export const IMPORT_KINDS: readonly ImportKind[] = ['icd10cm', 'hcpcs', 'pfs', 'modifiers', 'ncci', 'mue'];
+export type ImportKind = 'icd10cm' | 'icd10pcs' | 'hcpcs' | 'pfs' | 'modifiers' | 'ncci' | 'mue';
+export const IMPORT_KINDS: readonly ImportKind[] = ['icd10cm', 'icd10pcs', 'hcpcs', 'pfs', 'modifiers', 'ncci', 'mue'];
 
 export const NORMALIZED_HEADER: Record<ImportKind, readonly string[]> = {
   icd10cm: ['code', 'billable', 'description'],
+  icd10pcs: ['code', 'billable', 'description'],
   hcpcs: ['code', 'description', 'added', 'terminated', 'coverage'],
   pfs: ['code', 'modifier', 'status', 'pctc', 'global_days', 'mult_proc', 'bilateral', 'assistant', 'co_surgeon', 'team'],
   modifiers: ['code', 'level', 'description', 'added', 'terminated'],
@@ -42,17 +44,24 @@ function fail(what: string, line: number, message: string): never {
   throw new CodeSetFileError(`${what} line ${line}: ${message}`);
 }
 
-/** The ICD-10-CM order file as CDC publishes it: order 1-5, code 7-13, billable 15, short title 17-76, long title 78-. */
-const CDC_ORDER_LINE = /^\d{5} [A-Z0-9]{3,7} *[01] /;
+/**
+ * The ICD-10-CM and ICD-10-PCS order files as CDC and CMS publish them: order 1-5, code 7-13,
+ * billable 15, short title 17-76, long title 78- (or a tab/comma file with code and billable columns).
+ */
+const ORDER_LINE = /^\d{5} [A-Z0-9]{3,7} *[01] /;
+const ICD10PCS_CODE = /^[0-9A-HJ-NP-Z]{3,7}$/;
 
-function icd10cm(text: string, label: string, what: string): string[][] {
+function orderFile(text: string, label: string, what: string, system: 'ICD-10-CM' | 'ICD-10-PCS'): string[][] {
+  const valid = system === 'ICD-10-CM' ? ICD10CM_CODE : ICD10PCS_CODE;
   const rows: string[][] = [];
   const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
-  if (CDC_ORDER_LINE.test(firstLine)) {
+  if (ORDER_LINE.test(firstLine)) {
     text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((l, i) => {
       if (l.trim() === '') return;
-      if (!CDC_ORDER_LINE.test(l) || l.length < 16) fail(what, i + 1, 'is not an ICD-10-CM order-file line (order, code, billable flag, titles)');
-      rows.push([l.slice(6, 13).trim(), l.slice(14, 15), l.slice(16, 76).trim()]);
+      if (!ORDER_LINE.test(l) || l.length < 16) fail(what, i + 1, `is not an ${system} order-file line (order, code, billable flag, titles)`);
+      const code = l.slice(6, 13).trim();
+      if (!valid.test(code)) fail(what, i + 1, `"${code}" is not an ${system} code`);
+      rows.push([code, l.slice(14, 15), l.slice(16, 76).trim()]);
     });
   } else {
     const t = readTable(text, (k) => k.includes('code') && (k.includes('billable') || k.includes('valid_for_hipaa')), what);
@@ -60,12 +69,12 @@ function icd10cm(text: string, label: string, what: string): string[][] {
     for (const r of t.rows) {
       const code = cell(r.cells, c.code).replace('.', '').toUpperCase();
       const billable = cell(r.cells, c.billable);
-      if (!ICD10CM_CODE.test(code)) fail(what, r.line, `"${code}" is not an ICD-10-CM code`);
+      if (!valid.test(code)) fail(what, r.line, `"${code}" is not an ${system} code`);
       if (billable !== '0' && billable !== '1') fail(what, r.line, `billable flag "${billable}" is not 0 or 1`);
       rows.push([code, billable, cell(r.cells, c.description)]);
     }
   }
-  if (!/^FY\d{4}$/.test(label)) throw new CodeSetFileError(`${what}: an ICD-10-CM file is for one fiscal year: give it as FY2028 (--label)`);
+  if (!/^FY\d{4}$/.test(label)) throw new CodeSetFileError(`${what}: an ${system} file is for one fiscal year: give it as FY2028 (--label)`);
   return rows;
 }
 
@@ -179,7 +188,10 @@ export function parseCodeSetFile(kind: ImportKind, text: string, label: string, 
   let rows: string[][];
   switch (kind) {
     case 'icd10cm':
-      rows = icd10cm(text, label, what);
+      rows = orderFile(text, label, what, 'ICD-10-CM');
+      break;
+    case 'icd10pcs':
+      rows = orderFile(text, label, what, 'ICD-10-PCS');
       break;
     case 'hcpcs':
       rows = hcpcs(readTable(text, (k) => k.some(is('code', 'hcpc', 'hcpcs')) && k.some(is('added', 'add_dt', 'add_date')), what), what);
@@ -205,7 +217,7 @@ export function parseCodeSetFile(kind: ImportKind, text: string, label: string, 
 /** The label a file's name suggests (FY2028 from icd10cm-order-2028.txt, CY2026 from PPRRVU26_JAN.csv). */
 export function labelFromFileName(kind: ImportKind, name: string): string | undefined {
   const base = name.toLowerCase();
-  if (kind === 'icd10cm') {
+  if (kind === 'icd10cm' || kind === 'icd10pcs') {
     const m = /fy?(20\d{2})/.exec(base) ?? /(20\d{2})/.exec(base);
     return m ? `FY${m[1]}` : undefined;
   }

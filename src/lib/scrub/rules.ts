@@ -572,7 +572,7 @@ export const RULES: readonly Rule[] = [
   {
     id: 'pcs-code-valid', location: '2300 HI (BBR principal procedure, BBQ other procedures)', title: 'ICD-10-PCS procedure code valid on its date', level: 'claim', severity: 'error', carc: '181', claimTypes: INSTITUTIONAL, params: {},
     source: 'CMS ICD-10-PCS order file FY2026; FY2027 addenda (the FY2027 list shipped is partial)',
-    description: 'Each inpatient procedure is a complete 7-character ICD-10-PCS code of the fiscal year of its date (not a 3-character table header). The shipped FY2027 list lacks CMS\'s April 2026 additions: a code missing from it is a warning, not an error. A date past the newest loaded year is checked against that year, with a warning.',
+    description: 'Each inpatient procedure is a complete 7-character ICD-10-PCS code of the fiscal year of its date (not a 3-character table header). The shipped FY2027 list lacks CMS\'s April 2026 additions: a code missing from it is a warning, not an error, until CMS\'s complete file is loaded (`hl7-claims codesets import icd10pcs FILE --label FY2027`). A date past the newest loaded year is checked against that year, with a warning.',
     check(ctx, emit) {
       const procedures = ctx.claim.institutional?.procedures ?? [];
       procedures.forEach((p, i) => {

@@ -77,7 +77,7 @@ export class CodeSetsService implements OnModuleInit {
   async import(kind: string, file: { name: string; content: Buffer }, label: string | undefined, actor: string): Promise<ImportedCodeSet> {
     if (!(IMPORT_KINDS as readonly string[]).includes(kind)) throw new CodeSetFileError(`unknown code-set kind "${kind}": one of ${IMPORT_KINDS.join(', ')}`);
     const k = kind as ImportKind;
-    const text = (file.name.endsWith('.gz') ? gunzipSync(file.content) : file.content).toString(k === 'icd10cm' || k === 'hcpcs' ? 'latin1' : 'utf8');
+    const text = (file.name.endsWith('.gz') ? gunzipSync(file.content) : file.content).toString(k === 'icd10cm' || k === 'icd10pcs' || k === 'hcpcs' ? 'latin1' : 'utf8');
     const set = parseCodeSetFile(k, text, label ?? defaultLabel(k), file.name);
     const sha = createHash('sha256').update(file.content).digest();
     const content = gzipSync(writeTsv(NORMALIZED_HEADER[k], set.rows));
@@ -110,6 +110,6 @@ export class CodeSetsService implements OnModuleInit {
 
 /** NCCI, MUE, HCPCS and modifier files need no label; ICD-10-CM and fee-schedule files do (FY2028, CY2026). */
 function defaultLabel(kind: ImportKind): string {
-  if (kind === 'icd10cm' || kind === 'pfs') throw new CodeSetFileError(`a ${kind} file needs its ${kind === 'icd10cm' ? 'fiscal year (--label FY2028)' : 'calendar year (--label CY2026)'}`);
+  if (kind === 'icd10cm' || kind === 'icd10pcs' || kind === 'pfs') throw new CodeSetFileError(`a ${kind} file needs its ${kind === 'pfs' ? 'calendar year (--label CY2026)' : 'fiscal year (--label FY2028)'}`);
   return new Date().toISOString().slice(0, 10);
 }
