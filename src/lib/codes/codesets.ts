@@ -24,6 +24,29 @@ export function fiscalYearOf(isoDate: string): number {
 const FY_BASE = 2015;
 const bit = (fy: number): number => 1 << (fy - FY_BASE);
 
+/**
+ * Puts one fiscal year of (code, billable, title) rows into a code map (a year loaded again
+ * replaces the earlier load of it) and returns the new mask of loaded years. The newest year's
+ * title wins.
+ */
+function applyYear(codes: Map<string, IcdEntry>, loaded: number, fiscalYear: number, rows: readonly string[][]): number {
+  const b = bit(fiscalYear);
+  if (loaded & b) {
+    for (const e of codes.values()) {
+      e.present &= ~b;
+      e.billable &= ~b;
+    }
+  }
+  for (const [code, billable, description] of rows) {
+    let e = codes.get(code as string);
+    if (!e) codes.set(code as string, (e = { description: description ?? '', present: 0, billable: 0 }));
+    else if (description && e.present >>> (fiscalYear - FY_BASE + 1) === 0) e.description = description;
+    e.present |= b;
+    if (billable === '1') e.billable |= b;
+  }
+  return loaded | b;
+}
+
 interface IcdEntry {
   description: string;
   /** Fiscal years the code is in, and those in which it is billable (bit per year). */
@@ -105,6 +128,7 @@ export class CodeSets {
   private readonly pcsCodes = new Map<string, IcdEntry>();
   private pcsYearMask = 0;
   private pcsPartialMask = 0;
+  private pcsYears: number[] = [];
   private readonly ub04Codes = new Map<string, { description: string; assigned: boolean }>();
   private readonly ncciPairs = new Map<string, NcciPair[]>();
   private readonly mueLimits = new Map<string, { limit: number; indicator: string }>();
@@ -151,26 +175,9 @@ export class CodeSets {
   }
 
   addIcdYear(fiscalYear: number, rows: readonly string[][], source: LoadedSet['source']): void {
-    const b = bit(fiscalYear);
-    // A re-import of a year replaces it.
-    if (this.icdYearMask & b) {
-      for (const e of this.icd.values()) {
-        e.present &= ~b;
-        e.billable &= ~b;
-      }
-    }
-    this.icdYearMask |= b;
+    this.icdYearMask = applyYear(this.icd, this.icdYearMask, fiscalYear, rows);
     this.icdYears = Array.from({ length: 32 }, (_, i) => FY_BASE + i).filter((fy) => this.icdYearMask & bit(fy));
     this.icdSorted = undefined;
-    for (const [code, billable, description] of rows) {
-      const key = code as string;
-      let e = this.icd.get(key);
-      if (!e) this.icd.set(key, (e = { description: description ?? '', present: 0, billable: 0 }));
-      // The newest year's title wins.
-      else if (description && e.present >>> (fiscalYear - FY_BASE + 1) === 0) e.description = description;
-      e.present |= b;
-      if (billable === '1') e.billable |= b;
-    }
     this.sets.push({ kind: 'icd10cm', label: `FY${fiscalYear}`, rows: rows.length, source });
   }
 
@@ -182,7 +189,7 @@ export class CodeSets {
    */
   pcs(code: string, dateOfService: string): { status: 'billable' | 'header' | 'not_in_year' | 'unknown'; fiscalYear: number; checkedYear: number; partial: boolean; description: string | undefined } {
     const fiscalYear = fiscalYearOf(dateOfService);
-    const years = Array.from({ length: 32 }, (_, i) => FY_BASE + i).filter((fy) => this.pcsYearMask & bit(fy));
+    const years = this.pcsYears;
     const checkedYear = years.includes(fiscalYear) ? fiscalYear : fiscalYear > (years[years.length - 1] ?? 0) ? (years[years.length - 1] ?? fiscalYear) : (years[0] ?? fiscalYear);
     const partial = (this.pcsPartialMask & bit(checkedYear)) !== 0;
     const e = this.pcsCodes.get(code.toUpperCase());
@@ -193,21 +200,10 @@ export class CodeSets {
 
   /** Adds (or replaces) one fiscal year of ICD-10-PCS codes; `partial`: the year's list is known to be incomplete. */
   addPcsYear(fiscalYear: number, rows: readonly string[][], partial: boolean, source: LoadedSet['source']): void {
+    this.pcsYearMask = applyYear(this.pcsCodes, this.pcsYearMask, fiscalYear, rows);
+    this.pcsYears = Array.from({ length: 32 }, (_, i) => FY_BASE + i).filter((fy) => this.pcsYearMask & bit(fy));
     const b = bit(fiscalYear);
-    if (this.pcsYearMask & b) {
-      for (const e of this.pcsCodes.values()) {
-        e.present &= ~b;
-        e.billable &= ~b;
-      }
-    }
-    this.pcsYearMask |= b;
     this.pcsPartialMask = partial ? this.pcsPartialMask | b : this.pcsPartialMask & ~b;
-    for (const [code, billable, description] of rows) {
-      let e = this.pcsCodes.get(code as string);
-      if (!e) this.pcsCodes.set(code as string, (e = { description: description ?? '', present: 0, billable: 0 }));
-      e.present |= b;
-      if (billable === '1') e.billable |= b;
-    }
     this.sets.push({ kind: 'icd10pcs', label: `FY${fiscalYear}${partial ? ' (partial)' : ''}`, rows: rows.length, source });
   }
 
