@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { addDecimal, compareDecimal } from '../src/lib/decimal';
 import { readX12, write837File, el, type Claim837 } from '../src/lib/x12';
 import { apiOf } from './support/api';
+import { orphans } from './support/integrity';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { batchOptions } from './support/claims';
 import { visitDft } from './support/hl7';
@@ -296,5 +297,9 @@ describe('claims built from encounters', () => {
     expect((await api('GET', '/api/claims?status=held')).json.items.map((c: any) => c.status)).toEqual(['held']);
     expect((await api('GET', '/api/claims/999999')).status).toBe(404);
     expect((await api('GET', '/api/claims?status=nonsense')).status).toBe(400);
+  });
+
+  it('leaves no intake row without its parent', async () => {
+    expect(await orphans(db)).toEqual([]);
   });
 });

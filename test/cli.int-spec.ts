@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { main } from '../src/cli';
 import { encodeFrame } from '../src/lib/mllp';
 import { EXAMPLE_PRACTICE_FILE } from '../src/modules/practice/practice.service';
+import { orphans } from './support/integrity';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
 import { SCRUB_TODAY } from './support/service';
@@ -219,5 +220,9 @@ describe('hl7-claims CLI', () => {
       delete process.env.MLLP_PORT;
     }
     expect(err).toMatch(/Invalid configuration:\n {2}- MLLP_PORT/);
+  });
+
+  it('leaves no intake row without its parent', async () => {
+    expect(await orphans(db)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { parseMessage } from '../src/lib/hl7v2';
 import { encodeFrame } from '../src/lib/mllp';
+import { orphans } from './support/integrity';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { adt, dft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
@@ -266,5 +267,14 @@ describe('MLLP intake against real PostgreSQL over real TCP', () => {
       { control_id: 'R-2', status: 'processed', control_id_reused: false },
       { control_id: 'R-1', status: 'processed', control_id_reused: true },
     ]);
+  });
+
+  it('leaves no charge, diagnosis, coverage or encounter without its parent, and refuses to delete parents', async () => {
+    // These tables have no foreign keys (migration 1764129600000): integrity is by construction.
+    expect(await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM charge`)).not.toEqual([{ n: '0' }]);
+    expect(await orphans(db)).toEqual([]);
+    for (const t of ['patient', 'encounter', 'inbound_message']) {
+      await expect(db.query(`DELETE FROM ${t} WHERE id = -1`)).rejects.toThrow(/rows are never deleted/);
+    }
   });
 });

@@ -17,8 +17,9 @@ export type PriceSource = 'message' | 'chargemaster' | 'unpriced';
 export class ChargeEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'pk_charge' }) id!: string;
   @Column({ name: 'encounter_id', type: 'bigint' }) encounterId!: string;
-  @ManyToOne(() => EncounterEntity)
-  @JoinColumn({ name: 'encounter_id', foreignKeyConstraintName: 'fk_charge_encounter' })
+  // No FK on intake's hot-path rows: parents by construction, never deleted (migration 1764129600000).
+  @ManyToOne(() => EncounterEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'encounter_id' })
   encounter?: EncounterEntity;
   @Column({ name: 'patient_id', type: 'bigint' }) patientId!: string;
   /** The encounter's patient, denormalized for queries; integrity comes through the encounter (no FK, to keep intake writes lean). */
@@ -26,8 +27,8 @@ export class ChargeEntity {
   @JoinColumn({ name: 'patient_id' })
   patient?: PatientEntity;
   @Column({ name: 'message_id', type: 'bigint' }) messageId!: string;
-  @ManyToOne(() => InboundMessageEntity, { deferrable: 'INITIALLY DEFERRED' })
-  @JoinColumn({ name: 'message_id', foreignKeyConstraintName: 'fk_charge_message' })
+  @ManyToOne(() => InboundMessageEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'message_id' })
   message?: InboundMessageEntity;
   /** Which FT1 of the message (1-based). */
   @Column({ name: 'ft1_index', type: 'integer' }) ft1Index!: number;

@@ -11,12 +11,13 @@ export class CoverageEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'pk_coverage' }) id!: string;
   @Column({ name: 'coverage_key', type: 'text' }) coverageKey!: string;
   @Column({ name: 'patient_id', type: 'bigint' }) patientId!: string;
-  @ManyToOne(() => PatientEntity)
-  @JoinColumn({ name: 'patient_id', foreignKeyConstraintName: 'fk_coverage_patient' })
+  // No FK on intake's hot-path rows: parents by construction, never deleted (migration 1764129600000).
+  @ManyToOne(() => PatientEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'patient_id' })
   patient?: PatientEntity;
   @Column({ name: 'encounter_id', type: 'bigint', nullable: true }) encounterId!: string | null;
-  @ManyToOne(() => EncounterEntity, { nullable: true })
-  @JoinColumn({ name: 'encounter_id', foreignKeyConstraintName: 'fk_coverage_encounter' })
+  @ManyToOne(() => EncounterEntity, { nullable: true, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'encounter_id' })
   encounter?: EncounterEntity | null;
   /** IN1-1: the order of coverages (1 = primary). */
   @Column({ name: 'set_id', type: 'integer' }) setId!: number;

@@ -6,8 +6,9 @@ import { EncounterEntity } from './encounter.entity';
 export class DiagnosisEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'pk_diagnosis' }) id!: string;
   @Column({ name: 'encounter_id', type: 'bigint' }) encounterId!: string;
-  @ManyToOne(() => EncounterEntity)
-  @JoinColumn({ name: 'encounter_id', foreignKeyConstraintName: 'fk_diagnosis_encounter' })
+  // No FK on intake's hot-path rows: parents by construction, never deleted (migration 1764129600000).
+  @ManyToOne(() => EncounterEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'encounter_id' })
   encounter?: EncounterEntity;
   @Column({ name: 'set_id', type: 'integer', nullable: true }) setId!: number | null;
   @Column({ type: 'text' }) code!: string;

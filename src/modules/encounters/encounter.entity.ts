@@ -31,8 +31,9 @@ export class EncounterEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'pk_encounter' }) id!: string;
   @Column({ name: 'encounter_key', type: 'text' }) encounterKey!: string;
   @Column({ name: 'patient_id', type: 'bigint' }) patientId!: string;
-  @ManyToOne(() => PatientEntity)
-  @JoinColumn({ name: 'patient_id', foreignKeyConstraintName: 'fk_encounter_patient' })
+  // No FK on intake's hot-path rows: parents by construction, never deleted (migration 1764129600000).
+  @ManyToOne(() => PatientEntity, { createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'patient_id' })
   patient?: PatientEntity;
   @Column({ name: 'visit_number', type: 'text', nullable: true }) visitNumber!: string | null;
   @Column({ name: 'account_number', type: 'text', nullable: true }) accountNumber!: string | null;
