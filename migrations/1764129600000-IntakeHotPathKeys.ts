@@ -16,8 +16,8 @@ const HOT_KEYS: readonly [table: string, constraint: string, column: string, par
  * same statement (patients and encounters by natural key, the message ids it reserved), so a
  * child can only point at a parent that exists; parents are never deleted, which is now enforced:
  * any DELETE on patient, encounter or inbound_message fails. The per-row checks these keys made
- * (about 12 per message, and 5 deferred to commit) cost 13-24% of intake throughput, measured
- * side by side on the 32-connection benchmark. The integration suites check that no row lost its
+ * (about 12 per message, and 5 deferred to commit) cost about 13% of intake throughput: ten
+ * runs of the 32-connection benchmark side by side, each pair +0% to +26% without them. The integration suites check that no row lost its
  * parent (test/support/integrity.ts). Low-volume tables (claims, procedures, merges, duplicates)
  * keep their foreign keys.
  */
