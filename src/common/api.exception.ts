@@ -26,6 +26,11 @@ export class ApiException extends Error {
   }
 }
 
+/** The failure codes domain services use (CorrectionError, ScrubError) as the API's. */
+export function domainApiException(code: 'not_found' | 'conflict' | 'bad_request', message: string): ApiException {
+  return new ApiException(code === 'not_found' ? ApiErrorCode.NotFound : code === 'conflict' ? ApiErrorCode.Conflict : ApiErrorCode.BadRequest, message);
+}
+
 /** The one filter: domain codes → HTTP status with `{error, message}`; no internals leak. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {

@@ -24,6 +24,13 @@ export function fiscalYearOf(isoDate: string): number {
 const FY_BASE = 2015;
 const bit = (fy: number): number => 1 << (fy - FY_BASE);
 
+/** The year itself when loaded; else the newest loaded for a later year, the oldest for an earlier one. */
+function nearestYear(years: readonly number[], fiscalYear: number): number {
+  if (years.length === 0 || years.includes(fiscalYear)) return fiscalYear;
+  const newest = years[years.length - 1] as number;
+  return fiscalYear > newest ? newest : (years[0] as number);
+}
+
 /**
  * Puts one fiscal year of (code, billable, title) rows into a code map (a year loaded again
  * replaces the earlier load of it) and returns the new mask of loaded years. The newest year's
@@ -146,7 +153,7 @@ export class CodeSets {
     const years = this.icdYears;
     // A date past the newest loaded year is checked against the newest (the caller warns about it);
     // one before the oldest against the oldest.
-    const checkedYear = years.includes(fiscalYear) ? fiscalYear : fiscalYear > (years[years.length - 1] ?? 0) ? (years[years.length - 1] ?? fiscalYear) : (years[0] ?? fiscalYear);
+    const checkedYear = nearestYear(years, fiscalYear);
     const e = this.icd.get(code.includes('.') ? code.replace('.', '').toUpperCase() : code.toUpperCase());
     if (!e) return { status: 'unknown', fiscalYear, checkedYear, description: undefined, billableYears: [] };
     const status = e.billable & bit(checkedYear) ? 'billable' : e.present & bit(checkedYear) ? 'header' : 'not_in_year';
@@ -190,7 +197,7 @@ export class CodeSets {
   pcs(code: string, dateOfService: string): { status: 'billable' | 'header' | 'not_in_year' | 'unknown'; fiscalYear: number; checkedYear: number; partial: boolean; description: string | undefined } {
     const fiscalYear = fiscalYearOf(dateOfService);
     const years = this.pcsYears;
-    const checkedYear = years.includes(fiscalYear) ? fiscalYear : fiscalYear > (years[years.length - 1] ?? 0) ? (years[years.length - 1] ?? fiscalYear) : (years[0] ?? fiscalYear);
+    const checkedYear = nearestYear(years, fiscalYear);
     const partial = (this.pcsPartialMask & bit(checkedYear)) !== 0;
     const e = this.pcsCodes.get(code.toUpperCase());
     if (!e) return { status: 'unknown', fiscalYear, checkedYear, partial, description: undefined };

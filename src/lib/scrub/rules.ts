@@ -4,7 +4,7 @@
  * turn it off, change its severity or its parameters. docs/SCRUBBER.md lists them.
  */
 import { isValidNpi } from '../codes/npi';
-import type { ServiceLine, X12Provider } from '../x12';
+import type { Claim837, ServiceLine, X12Provider } from '../x12';
 import type { FeeScheduleLookup } from '../codes/codesets';
 import type { Emit, Rule, RuleContext } from './types';
 
@@ -50,23 +50,19 @@ function daysBetween(a: string, b: string): number {
   return dayNumber(b) - dayNumber(a);
 }
 
-/** The date a claim's services end (for timely filing and the ICD year of the claim's diagnoses). */
-function claimFrom(ctx: Pick<RuleContext, 'claim'>): string {
-  const inst = ctx.claim.institutional;
-  if (inst) return inst.statementFrom;
-  let from = '';
-  for (const l of ctx.claim.lines) if (from === '' || l.serviceDate < from) from = l.serviceDate;
-  return from;
-}
-function claimTo(ctx: RuleContext): string {
-  const inst = ctx.claim.institutional;
-  if (inst) return inst.statementTo;
-  let to = '';
-  for (const l of ctx.claim.lines) {
+/**
+ * The first and last dates of service of a claim: the statement period and every line's dates
+ * (timely filing, the duplicate look-up, the fallback code-set year of its diagnoses).
+ */
+export function serviceSpan(c: Claim837): { from: string; to: string } {
+  let from = c.institutional?.statementFrom ?? '';
+  let to = c.institutional?.statementTo ?? '';
+  for (const l of c.lines) {
+    if (from === '' || l.serviceDate < from) from = l.serviceDate;
     const end = l.serviceEndDate ?? l.serviceDate;
     if (end > to) to = end;
   }
-  return to;
+  return { from, to };
 }
 
 /**
@@ -78,7 +74,7 @@ export function diagnosisDate(ctx: Pick<RuleContext, 'claim'>, index: number): s
   if (c.institutional) return c.institutional.statementTo;
   let date = '';
   for (const l of c.lines) if (l.diagnosisPointers.includes(index + 1) && (date === '' || l.serviceDate < date)) date = l.serviceDate;
-  return date === '' ? claimFrom(ctx) : date;
+  return date === '' ? serviceSpan(c).from : date;
 }
 
 const dxElement = (ctx: RuleContext, i: number): string =>
@@ -528,7 +524,7 @@ export const RULES: readonly Rule[] = [
     source: 'Payer contract (Medicare: 12 months from the date of service, 42 CFR 424.44)',
     description: 'Days from the end of service to today within the payer\'s limit (days parameter, 365 by default); a warning within warnDays of the limit.',
     check(ctx, emit) {
-      const to = claimTo(ctx);
+      const to = serviceSpan(ctx.claim).to;
       if (to === '') return;
       const limit = num(ctx.params, 'days', 365);
       const warn = num(ctx.params, 'warnDays', 30);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrorCode, ApiException } from '../../common/api.exception';
+import { ApiErrorCode, ApiException, domainApiException } from '../../common/api.exception';
 import { BuildClaimsBody, CorrectClaimBody, ListClaimsQuery } from './dto/claims.dto';
 import { ClaimsRepository, CorrectionError } from './claims.repository';
 import { ClaimsService } from './claims.service';
@@ -72,7 +72,7 @@ export class ClaimsController {
     try {
       return await this.claims.correct(id, body.frequency, 'api');
     } catch (e) {
-      if (e instanceof CorrectionError) throw new ApiException(e.code === 'not_found' ? ApiErrorCode.NotFound : e.code === 'conflict' ? ApiErrorCode.Conflict : ApiErrorCode.BadRequest, e.message);
+      if (e instanceof CorrectionError) throw domainApiException(e.code, e.message);
       throw e;
     }
   }

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrorCode, ApiException } from '../../common/api.exception';
+import { domainApiException } from '../../common/api.exception';
 import { CodeSetsService } from './codesets.service';
 import { PatchRuleBody } from './dto/scrubber.dto';
 import { ScrubError, ScrubberService } from './scrubber.service';
 
 export function scrubApiError(e: unknown): never {
-  if (e instanceof ScrubError) throw new ApiException(e.code === 'not_found' ? ApiErrorCode.NotFound : e.code === 'conflict' ? ApiErrorCode.Conflict : ApiErrorCode.BadRequest, e.message);
+  if (e instanceof ScrubError) throw domainApiException(e.code, e.message);
   throw e;
 }
 

@@ -4,7 +4,7 @@ import { logger } from '../../common/logger';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { CodeSets } from '../../lib/codes/codesets';
-import { defaultSetting, RULES, RULES_BY_ID, scrubClaim, type Finding, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
+import { defaultSetting, RULES, RULES_BY_ID, scrubClaim, serviceSpan, type Finding, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
 import type { Claim837 } from '../../lib/x12';
 import { CodeSetsService } from './codesets.service';
 import { ScrubberRepository, type OverrideRow, type RuleSettingRow, type StoredFinding } from './scrubber.repository';
@@ -64,18 +64,6 @@ export function overrideFor(f: Finding, overrides: readonly OverrideRow[]): Over
   return undefined;
 }
 
-/** The first dates of service, and the last, of a claim (for the duplicate look-up). */
-function serviceRange(c: Claim837): { from: string; to: string } {
-  let from = c.institutional?.statementFrom ?? '';
-  let to = c.institutional?.statementTo ?? '';
-  for (const l of c.lines) {
-    if (from === '' || l.serviceDate < from) from = l.serviceDate;
-    const end = l.serviceEndDate ?? l.serviceDate;
-    if (end > to) to = end;
-  }
-  return { from, to };
-}
-
 function summary(findings: readonly StoredFinding[]): string {
   const open = findings.filter((f) => f.severity === 'error' && f.overrideId === null);
   const first = open.slice(0, 3).map((f) => `${f.ruleId}${f.line !== undefined ? ` line ${f.line}` : ''} (${f.loop}): ${f.message}`);
@@ -112,7 +100,7 @@ export class ScrubberService {
 
   /** Findings for one claim's content (nothing stored). `claimId` null: a draft not saved yet. */
   async evaluate(em: EntityManager, claim: Claim837, ref: { claimId: string | null; patientId: string; payerRowId: string | null }, settings: PayerSettings, codes: CodeSets): Promise<Finding[]> {
-    const range = serviceRange(claim);
+    const range = serviceSpan(claim);
     const otherLines = await this.repository.otherLines(em, ref.patientId, ref.claimId, range.from, range.to);
     return scrubClaim({ claim, today: this.today(), otherLines }, codes, settings(ref.payerRowId));
   }
