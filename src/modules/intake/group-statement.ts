@@ -10,25 +10,34 @@
 import type { PreparedMessage } from './intake.types';
 import type { ChargeRecord, CoverageRecord, DiagnosisRecord, EncounterRecord, PatientRecord, ProcedureRecord, Update } from './mapping/records';
 
-/** A record with the message it comes from: its 1-based position in the group. */
+/**
+ * A record with the message it comes from (its 1-based position in the group) and, for records
+ * that belong to a patient or an encounter, that parent's 1-based position in its own record set:
+ * the statement finds a parent's id by position in an array, not by joining on the key.
+ */
 export interface Tagged<R> {
   r: R;
   ord: number;
+  pat?: number;
+  enc?: number;
 }
 
 /**
  * A column of a record set: its name in SQL, its SQL type, and its value for a record (given the
- * record, its message's position, and the record's own position in the set).
+ * record, the record as tagged, and the record's own 0-based position in the set).
  */
 interface Column<R> {
   name: string;
   type: string;
-  value: (r: R, ord: number, i: number) => unknown;
+  value: (r: R, t: Tagged<R>, i: number) => unknown;
 }
 
 /** A record set: the SQL that reads it from its parameter, and the parameter's text for some records. */
 export interface RecordSet<R> {
-  /** A sub-select with one column per Column, to be used as `FROM ${sql} AS v`. */
+  /**
+   * A sub-select with one column per Column, and `rn`, the record's 1-based position in the set,
+   * to be used as `FROM ${sql} AS v`.
+   */
   sql: string;
   encode(records: Tagged<R>[]): string;
 }
@@ -43,12 +52,12 @@ function recordSet<R>(param: number, columns: Column<R>[]): RecordSet<R> {
     return `(e->>${i})::${c.type}`;
   };
   return {
-    sql: `(SELECT ${columns.map((c, i) => `${pick(c, i)} AS ${c.name}`).join(', ')} FROM jsonb_array_elements($${param}::jsonb) AS e)`,
+    sql: `(SELECT ${columns.map((c, i) => `${pick(c, i)} AS ${c.name}`).join(', ')}, rn FROM jsonb_array_elements($${param}::jsonb) WITH ORDINALITY AS x(e, rn))`,
     encode: (records) =>
       JSON.stringify(
         records.map((t, i) => {
           const row = new Array<unknown>(columns.length);
-          for (let c = 0; c < columns.length; c++) row[c] = (columns[c] as Column<R>).value(t.r, t.ord, i) ?? null;
+          for (let c = 0; c < columns.length; c++) row[c] = (columns[c] as Column<R>).value(t.r, t, i) ?? null;
           return row;
         }),
       ),
@@ -126,13 +135,15 @@ export interface MessageRow
   controlIdReused: boolean;
   warnings: string[];
   duplicateOfId: string | null;
-  patientKey?: string;
-  encounterKey?: string;
 }
 
-const col = <R>(name: string, type: string, value: (r: R, ord: number, i: number) => unknown): Column<R> => ({ name, type, value });
+const col = <R>(name: string, type: string, value: (r: R, t: Tagged<R>, i: number) => unknown): Column<R> => ({ name, type, value });
 /** The id of the message a record comes from. */
-const messageOf = <R>(name: string): Column<R> => ({ name, type: 'message', value: (_r, ord) => ord });
+const messageOf = <R>(name: string): Column<R> => ({ name, type: 'message', value: (_r, t) => t.ord });
+/** The position of the record's patient in the patients set (see Tagged). */
+const patientOf = <R>(): Column<R> => ({ name: 'pat', type: 'int', value: (_r, t) => t.pat });
+/** The position of the record's encounter in the encounters set (see Tagged). */
+const encounterOf = <R>(): Column<R> => ({ name: 'enc', type: 'int', value: (_r, t) => t.enc });
 
 export const PATIENTS = recordSet<PatientRecord>(1, [
   col('patient_key', 'text', (r) => r.key),
@@ -145,15 +156,15 @@ export const PATIENTS = recordSet<PatientRecord>(1, [
 export const ENCOUNTERS = recordSet<EncounterRecord>(2, [
   col('encounter_key', 'text', (r) => r.key),
   col('key_source', 'text', (r) => r.keySource),
-  col('patient_key', 'text', (r) => r.patientKey),
+  patientOf(),
   messageOf('message_id'),
   ...triColumns(ENCOUNTER_TRI),
 ]);
 
 export const COVERAGES = recordSet<CoverageRecord>(3, [
   col('coverage_key', 'text', (c) => `${c.ownerKey}#${c.setId}`),
-  col('patient_key', 'text', (c) => c.patientKey),
-  col('encounter_key', 'text', (c) => c.encounterKey),
+  patientOf(),
+  encounterOf(),
   col('set_id', 'int', (c) => c.setId),
   col('payer_id', 'text', (c) => c.payerId),
   col('payer_name', 'text', (c) => c.payerName),
@@ -172,7 +183,7 @@ export const COVERAGES = recordSet<CoverageRecord>(3, [
 ]);
 
 export const DIAGNOSES = recordSet<DiagnosisRecord>(4, [
-  col('encounter_key', 'text', (d) => d.encounterKey),
+  encounterOf(),
   col('set_id', 'int', (d) => d.setId),
   col('code', 'text', (d) => d.code),
   col('coding_system', 'text', (d) => d.codingSystem),
@@ -186,7 +197,7 @@ export const DIAGNOSES = recordSet<DiagnosisRecord>(4, [
 export const procedureKey = (p: ProcedureRecord): string => JSON.stringify([p.codingSystem, p.code, p.procedureAt ?? '']);
 
 export const PROCEDURES = recordSet<ProcedureRecord>(5, [
-  col('encounter_key', 'text', (p) => p.encounterKey),
+  encounterOf(),
   col('set_id', 'int', (p) => p.setId),
   col('code', 'text', (p) => p.code),
   col('coding_system', 'text', (p) => p.codingSystem),
@@ -197,10 +208,9 @@ export const PROCEDURES = recordSet<ProcedureRecord>(5, [
   messageOf('message_id'),
 ]);
 
-/** Charges in the order they were sent (`o`), which is the order of their ids. */
+/** Charges in the order they were sent (`rn`), which is the order of their ids. */
 export const CHARGES = recordSet<ChargeRecord>(6, [
-  col('o', 'int', (_c, _ord, i) => i),
-  col('encounter_key', 'text', (c) => c.encounterKey),
+  encounterOf(),
   messageOf('message_id'),
   col('ft1_index', 'int', (c) => c.ft1Index),
   col('transaction_id', 'text', (c) => c.transactionId),
@@ -228,7 +238,7 @@ export const CHARGES = recordSet<ChargeRecord>(6, [
 ]);
 
 export const MESSAGES = recordSet<MessageRow>(7, [
-  col('ord', 'int', (_m, ord) => ord),
+  col('ord', 'int', (_m, t) => t.ord),
   messageOf('id'),
   col('source', 'text', (m) => m.source),
   col('connection_id', 'text', (m) => m.connectionId),
@@ -250,12 +260,16 @@ export const MESSAGES = recordSet<MessageRow>(7, [
   col('control_id_reused', 'boolean', (m) => m.controlIdReused),
   col('warnings', 'text[]', (m) => textArrayLiteral(m.warnings)),
   col('duplicate_of_id', 'bigint', (m) => m.duplicateOfId),
-  col('patient_key', 'text', (m) => m.patientKey),
-  col('encounter_key', 'text', (m) => m.encounterKey),
+  patientOf(),
+  encounterOf(),
 ]);
 
 const P_NAMES = PATIENT_TRI.map(([c]) => c);
 const E_NAMES = ENCOUNTER_TRI.map(([c]) => c);
+
+/** Raises a serialization failure (retried by the caller) unless `n` rows were found: `ids` otherwise. */
+const complete = (ids: string, n: string): string =>
+  `CASE WHEN count(*) = ${n}::int THEN ${ids} ELSE ARRAY[hl7c_retry('concurrent intake of the same rows')::bigint] END`;
 
 /**
  * The whole group in one statement. Data-modifying CTEs run once each; later ones use earlier
@@ -265,18 +279,28 @@ const E_NAMES = ENCOUNTER_TRI.map(([c]) => c);
  * the expected numbers of new message rows, patients and encounters, $12 the ids of the group's
  * messages when they were reserved beforehand (else NULL, and $13 are taken from the sequence).
  *
+ * Records find their parent's id by the parent's position (Tagged): `pids` holds the patients'
+ * ids in the order of their record set, `eids` the encounters'. Joining on the natural keys
+ * instead would be a nested loop over the group's own rows (hash joins are off on the intake
+ * connections, see IntakeConnections), whose cost grows with the square of the group: measured
+ * at 16 messages, 3,300 key comparisons per statement. `pids` and `eids` are built by joining
+ * each set to the rows written for it once; a row missing there (another instance wrote the
+ * same key after this statement's snapshot) fails the statement with a serialization failure,
+ * which the caller retries, before any record could take a wrong parent.
+ *
  * An original (a message not marked as a duplicate) that an earlier stored original has the same
  * sender, control id and content as makes the statement fail with hl7c_seen_before() (nothing is
  * kept): the caller then looks the group up and stores it again with the resend as a duplicate.
  * Every CTE reads the snapshot of the statement's start, so this group's own rows are not seen.
  *
- * Returns the message ids, which originals reuse a stored control id, the charges written
- * (credits are matched afterwards) and the ids of the patients and encounters by natural key.
+ * Returns the message ids, which originals reuse a stored control id, the unpriced charges and
+ * the credits written (credits are matched afterwards), and the ids of the patients and
+ * encounters in the order of their record sets.
  */
 export const GROUP_STATEMENT_SQL = `
 WITH ids AS MATERIALIZED (
   SELECT COALESCE($12::bigint[], ARRAY(SELECT nextval('inbound_message_id_seq') FROM generate_series(1, $13::int))) AS a
-), pv AS (
+), pv AS MATERIALIZED (
   SELECT * FROM ${PATIENTS.sql} AS v
 ), pins AS (
   INSERT INTO patient (patient_key, mrn, mrn_authority, last_message_id, ${P_NAMES.join(', ')})
@@ -291,8 +315,10 @@ WITH ids AS MATERIALIZED (
 ), pat AS (
   SELECT patient_key, COALESCE(merged_into_id, id) AS id FROM pins
   UNION ALL SELECT patient_key, COALESCE(merged_into_id, id) FROM pupd
-), ev AS (
-  SELECT v.*, pat.id AS patient_id FROM ${ENCOUNTERS.sql} AS v JOIN pat USING (patient_key)
+), pids AS MATERIALIZED (
+  SELECT ${complete('array_agg(pat.id ORDER BY pv.rn)', '$10')} AS a FROM pv JOIN pat USING (patient_key)
+), ev AS MATERIALIZED (
+  SELECT v.*, (SELECT a FROM pids)[v.pat] AS patient_id FROM ${ENCOUNTERS.sql} AS v
 ), eold AS (
   SELECT e.id, e.status FROM encounter e JOIN ev ON ev.encounter_key = e.encounter_key
 ), eins AS (
@@ -310,6 +336,10 @@ WITH ids AS MATERIALIZED (
 ), enc AS (
   SELECT id, encounter_key, status, patient_id, NULL::text AS old_status FROM eins
   UNION ALL SELECT u.id, u.encounter_key, u.status, u.patient_id, o.status FROM eupd u JOIN eold o ON o.id = u.id
+), eids AS MATERIALIZED (
+  SELECT ${complete('array_agg(enc.id ORDER BY ev.rn)', '$11')} AS id, array_agg(enc.patient_id ORDER BY ev.rn) AS patient_id,
+         array_agg(enc.status = 'cancelled' ORDER BY ev.rn) AS cancelled
+    FROM ev JOIN enc USING (encounter_key)
 ), hold AS (
   -- A11 cancel admit: the encounter's charges are held; a later admit releases them.
   UPDATE charge c SET status = 'held', hold_reason = 'encounter cancelled'
@@ -322,10 +352,10 @@ WITH ids AS MATERIALIZED (
 ), cov AS (
   INSERT INTO coverage (coverage_key, patient_id, encounter_id, set_id, payer_id, payer_name, plan_id, plan_type, group_number, group_name, member_id,
                         insured_name, insured_relationship, insured_birth_date, insured_address, effective_date, expiration_date, last_message_id)
-  SELECT v.coverage_key, pat.id, enc.id, v.set_id, v.payer_id, v.payer_name, v.plan_id, v.plan_type, v.group_number, v.group_name, v.member_id,
-         v.insured_name, v.insured_relationship, v.insured_birth_date, v.insured_address, v.effective_date, v.expiration_date, v.message_id
+  SELECT v.coverage_key, (SELECT a FROM pids)[v.pat], (SELECT id FROM eids)[v.enc], v.set_id, v.payer_id, v.payer_name, v.plan_id, v.plan_type,
+         v.group_number, v.group_name, v.member_id, v.insured_name, v.insured_relationship, v.insured_birth_date, v.insured_address, v.effective_date,
+         v.expiration_date, v.message_id
     FROM ${COVERAGES.sql} AS v
-    JOIN pat ON pat.patient_key = v.patient_key LEFT JOIN enc ON enc.encounter_key = v.encounter_key
    ORDER BY v.coverage_key
   ON CONFLICT (coverage_key) DO UPDATE SET
     patient_id = EXCLUDED.patient_id, encounter_id = EXCLUDED.encounter_id, payer_id = EXCLUDED.payer_id, payer_name = EXCLUDED.payer_name,
@@ -336,9 +366,9 @@ WITH ids AS MATERIALIZED (
   RETURNING 1
 ), dx AS (
   INSERT INTO diagnosis (encounter_id, set_id, code, coding_system, description, diagnosis_type, priority, last_message_id)
-  SELECT enc.id, v.set_id, v.code, v.coding_system, v.description, v.diagnosis_type, v.priority, v.message_id
-    FROM ${DIAGNOSES.sql} AS v JOIN enc ON enc.encounter_key = v.encounter_key
-   ORDER BY enc.id, v.coding_system, v.code
+  SELECT encounter_id, set_id, code, coding_system, description, diagnosis_type, priority, message_id
+    FROM (SELECT v.*, (SELECT id FROM eids)[v.enc] AS encounter_id FROM ${DIAGNOSES.sql} AS v) v
+   ORDER BY encounter_id, coding_system, code
   ON CONFLICT (encounter_id, coding_system, code) DO UPDATE SET
     set_id = COALESCE(EXCLUDED.set_id, diagnosis.set_id), description = COALESCE(EXCLUDED.description, diagnosis.description),
     diagnosis_type = COALESCE(EXCLUDED.diagnosis_type, diagnosis.diagnosis_type), priority = COALESCE(EXCLUDED.priority, diagnosis.priority),
@@ -346,35 +376,38 @@ WITH ids AS MATERIALIZED (
   RETURNING 1
 ), pr AS (
   INSERT INTO procedure (encounter_id, set_id, code, coding_system, description, procedure_at, procedure_key, surgeon, last_message_id)
-  SELECT enc.id, v.set_id, v.code, v.coding_system, v.description, v.procedure_at, v.procedure_key, v.surgeon, v.message_id
-    FROM ${PROCEDURES.sql} AS v JOIN enc ON enc.encounter_key = v.encounter_key
-   ORDER BY enc.id, v.procedure_key
+  SELECT encounter_id, set_id, code, coding_system, description, procedure_at, procedure_key, surgeon, message_id
+    FROM (SELECT v.*, (SELECT id FROM eids)[v.enc] AS encounter_id FROM ${PROCEDURES.sql} AS v) v
+   ORDER BY encounter_id, procedure_key
   ON CONFLICT (encounter_id, procedure_key) DO UPDATE SET
     set_id = COALESCE(EXCLUDED.set_id, procedure.set_id), description = COALESCE(EXCLUDED.description, procedure.description),
     surgeon = COALESCE(EXCLUDED.surgeon, procedure.surgeon), last_message_id = EXCLUDED.last_message_id
   RETURNING 1
 ), ch AS (
+  -- A plain insert: a message's charges are written once, with its new id (a reprocessed message
+  -- had nothing applied), so (message_id, ft1_index) cannot already be there.
   INSERT INTO charge (encounter_id, patient_id, message_id, ft1_index, transaction_id, transaction_batch_id, service_date, service_end_date, posting_date,
                       transaction_type, transaction_code, transaction_code_system, description, quantity, amount, unit_amount, department,
                       insurance_plan_id, diagnosis_codes, performing_provider, ordering_provider, procedure_code, procedure_code_system, modifiers,
                       ndc, is_credit, status, hold_reason, price_source)
-  SELECT enc.id, enc.patient_id, v.message_id, v.ft1_index, v.transaction_id, v.transaction_batch_id, v.service_date, v.service_end_date, v.posting_date,
+  SELECT v.encounter_id, v.patient_id, v.message_id, v.ft1_index, v.transaction_id, v.transaction_batch_id, v.service_date, v.service_end_date, v.posting_date,
          v.transaction_type, v.transaction_code, v.transaction_code_system, v.description, v.quantity,
          COALESCE(v.amount, round(cm.price * v.quantity, 2)), v.unit_amount, v.department, v.insurance_plan_id, v.diagnosis_codes,
          v.performing_provider, v.ordering_provider, COALESCE(v.procedure_code, cm.procedure_code), v.procedure_code_system,
          CASE WHEN cardinality(v.modifiers) > 0 THEN v.modifiers ELSE COALESCE(cm.modifiers, '{}') END, v.ndc, v.is_credit,
          -- A credit waits for its match (made after this statement); charges of a cancelled encounter are held.
-         CASE WHEN v.is_credit THEN 'unmatched_credit' WHEN enc.status = 'cancelled' THEN 'held' ELSE 'posted' END,
-         CASE WHEN NOT v.is_credit AND enc.status = 'cancelled' THEN 'encounter cancelled' END,
+         CASE WHEN v.is_credit THEN 'unmatched_credit' WHEN v.cancelled THEN 'held' ELSE 'posted' END,
+         CASE WHEN NOT v.is_credit AND v.cancelled THEN 'encounter cancelled' END,
          CASE WHEN v.amount IS NOT NULL THEN 'message' WHEN cm.price IS NOT NULL THEN 'chargemaster' ELSE 'unpriced' END
-    FROM ${CHARGES.sql} AS v
-    JOIN enc ON enc.encounter_key = v.encounter_key
+    FROM (SELECT v.*, (SELECT id FROM eids)[v.enc] AS encounter_id, (SELECT patient_id FROM eids)[v.enc] AS patient_id,
+                 (SELECT cancelled FROM eids)[v.enc] AS cancelled
+            FROM ${CHARGES.sql} AS v) v
     LEFT JOIN chargemaster_item cm ON v.amount IS NULL AND cm.transaction_code = v.transaction_code
-   ORDER BY v.o
-  ON CONFLICT (message_id, ft1_index) DO NOTHING
+   ORDER BY v.rn
   RETURNING id, message_id, ft1_index, price_source, is_credit, encounter_id, amount
 ), unpriced AS (
-  SELECT message_id, array_agg('FT1[' || ft1_index || ']: no amount and no chargemaster price: charge is unpriced' ORDER BY ft1_index) AS warnings
+  SELECT message_id, array_agg(ft1_index ORDER BY ft1_index) AS ft1s,
+         array_agg('FT1[' || ft1_index || ']: no amount and no chargemaster price: charge is unpriced' ORDER BY ft1_index) AS warnings
     FROM ch WHERE price_source = 'unpriced' GROUP BY message_id
 ), seen AS (
   -- Earlier originals from the same sender with the same control id: the same content is a
@@ -391,10 +424,8 @@ WITH ids AS MATERIALIZED (
   ) s WHERE resent IS NOT NULL
 ), mv AS (
   SELECT v.*, substring($8::bytea FROM v.hash_at FOR 32) AS content_hash, substring($8::bytea FROM v.raw_at FOR v.raw_length) AS raw,
-         pat.id AS patient_id, enc.id AS encounter_id, v.warnings || COALESCE(u.warnings, '{}') AS all_warnings
+         (SELECT a FROM pids)[v.pat] AS patient_id, (SELECT id FROM eids)[v.enc] AS encounter_id, v.warnings || COALESCE(u.warnings, '{}') AS all_warnings
     FROM ${MESSAGES.sql} AS v
-    LEFT JOIN pat ON pat.patient_key = v.patient_key
-    LEFT JOIN enc ON enc.encounter_key = v.encounter_key
     LEFT JOIN unpriced u ON u.message_id = v.id
 ), orig AS (
   INSERT INTO inbound_message (id, source, connection_id, control_id, sending_application, sending_facility, message_type, trigger_event, version,
@@ -415,14 +446,13 @@ WITH ids AS MATERIALIZED (
   RETURNING 1
 ), counts AS (
   SELECT (SELECT count(*) FROM orig) AS originals, (SELECT count(*) FROM pat) AS patients, (SELECT count(*) FROM enc) AS encounters,
-         (SELECT count(*) FROM dup) AS duplicates, (SELECT count(*) FROM hold) + (SELECT count(*) FROM release) + (SELECT count(*) FROM cov)
-           + (SELECT count(*) FROM dx) + (SELECT count(*) FROM pr) AS other
+         (SELECT count(*) FROM ch) AS charges, (SELECT count(*) FROM dup) AS duplicates,
+         (SELECT count(*) FROM hold) + (SELECT count(*) FROM release) + (SELECT count(*) FROM cov) + (SELECT count(*) FROM dx) + (SELECT count(*) FROM pr) AS other
 )
 SELECT (SELECT a::text[] FROM ids) AS message_ids, (SELECT array_agg(ord ORDER BY ord) FROM seen) AS reused,
-       (SELECT json_agg(json_build_object('id', id::text, 'm', message_id::text, 'n', ft1_index, 's', price_source, 'credit', is_credit,
-                                          'e', encounter_id::text, 'amount', amount::text)) FROM ch) AS charges,
-       (SELECT json_object_agg(patient_key, id::text) FROM pat) AS patient_ids,
-       (SELECT json_object_agg(encounter_key, id::text) FROM enc) AS encounter_ids,
+       (SELECT json_agg(json_build_array(message_id::text, ft1s)) FROM unpriced) AS unpriced,
+       (SELECT json_agg(json_build_array(id::text, message_id::text, ft1_index, encounter_id::text, amount::text)) FROM ch WHERE is_credit) AS credits,
+       (SELECT a::text[] FROM pids) AS patient_ids, (SELECT id::text[] FROM eids) AS encounter_ids,
        -- Another instance inserted one of these rows after our look-up: fail the whole statement
        -- (nothing is kept) with a serialization failure, which the caller retries.
        CASE WHEN EXISTS (SELECT 1 FROM seen WHERE resent) THEN hl7c_seen_before()

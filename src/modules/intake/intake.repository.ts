@@ -39,9 +39,9 @@ function lastByKey<T>(records: Tagged<T>[], key: (r: T) => string): Tagged<T>[] 
 }
 
 /**
- * Most messages in one group statement. Its joins between the group's own records are nested
- * loops (see IntakeConnections), whose cost grows with the square of the group: 256 messages take
- * a few milliseconds, 1,000 about a second. Larger groups are stored as several statements.
+ * Most messages in one group statement. Its joins of the group's patients and encounters to the
+ * rows written for them are nested loops (see IntakeConnections, GROUP_STATEMENT_SQL), whose cost
+ * grows with the square of the group. Larger groups are stored as several statements.
  */
 const STATEMENT_MESSAGES_MAX = 256;
 
@@ -114,7 +114,12 @@ interface GroupOutcome {
   messageIds: string[];
   /** Positions (1-based) of the originals that reuse a stored control id. */
   reused: number[];
-  charges: { id: string; m: string; n: number; s: string; credit: boolean; e: string; amount: string | null }[];
+  /** Charges written, by message id. */
+  charges: Map<string, number>;
+  /** FT1 numbers of the charges written unpriced, by message id. */
+  unpriced: Map<string, number[]>;
+  /** The credits written (matched to their charges afterwards). */
+  credits: { id: string; m: string; n: number; e: string; amount: string | null }[];
   patientIds: Record<string, string>;
   encounterIds: Record<string, string>;
 }
@@ -245,22 +250,18 @@ export class IntakeRepository {
 
   /** What became of each item, from the plan and what the group statement(s) wrote. */
   private results(items: PreparedMessage[], group: GroupPlan, outcomes: GroupOutcome[], unmatched: Map<string, string[]>): StoredMessage[] {
-    const perMessage = new Map<string, { n: number; unpriced: number[] }>();
-    for (const o of outcomes) {
-      for (const c of o.charges) {
-        const e = perMessage.get(c.m) ?? { n: 0, unpriced: [] };
-        e.n++;
-        if (c.s === 'unpriced') e.unpriced.push(c.n);
-        perMessage.set(c.m, e);
-      }
-    }
     const ids = group.ids ?? outcomes[0]?.messageIds ?? [];
     const reused = new Set(outcomes.flatMap((o) => o.reused));
     return items.map((it, i) => {
       const id = ids[i] as string;
-      const applied = perMessage.get(id);
-      const warnings = [...(it.mapped?.warnings ?? []), ...(applied?.unpriced ?? []).map(unpricedWarning), ...(unmatched.get(id) ?? [])];
-      return this.resultOf(items, group.plans, ids, i, applied?.n ?? 0, warnings, reused.has(i + 1));
+      let charges = 0;
+      const unpriced: number[] = [];
+      for (const o of outcomes) {
+        charges += o.charges.get(id) ?? 0;
+        unpriced.push(...(o.unpriced.get(id) ?? []));
+      }
+      const warnings = [...(it.mapped?.warnings ?? []), ...unpriced.map(unpricedWarning), ...(unmatched.get(id) ?? [])];
+      return this.resultOf(items, group.plans, ids, i, charges, warnings, reused.has(i + 1));
     });
   }
 
@@ -278,10 +279,29 @@ export class IntakeRepository {
       applyIdx.flatMap((i) => pick(items[i]?.mapped as MappedMessage).map((r) => ({ r, ord: i + 1 })));
     const patients = fold(tagged((m) => m.patients));
     const encounters = fold(tagged((m) => m.encounters));
+    // Each record's parent by its position in the parent's set (see Tagged).
+    const patientAt = new Map(patients.map((t, i) => [t.r.key, i + 1]));
+    const encounterAt = new Map(encounters.map((t, i) => [t.r.key, i + 1]));
+    const patientOf = (key: string): number => {
+      const at = patientAt.get(key);
+      if (at === undefined) throw new Error('a record of the group refers to a patient that is not in it');
+      return at;
+    };
+    const encounterOf = (key: string): number => {
+      const at = encounterAt.get(key);
+      if (at === undefined) throw new Error('a record of the group refers to an encounter that is not in it');
+      return at;
+    };
+    for (const t of encounters) t.pat = patientOf(t.r.patientKey);
     const coverages = lastByKey(tagged((m) => m.coverages), (c) => `${c.ownerKey}#${c.setId}`);
+    for (const t of coverages) {
+      t.pat = patientOf(t.r.patientKey);
+      t.enc = t.r.encounterKey === undefined ? undefined : encounterAt.get(t.r.encounterKey);
+    }
     const diagnoses = lastByKey(tagged((m) => m.diagnoses), (d) => JSON.stringify([d.encounterKey, d.codingSystem, d.code]));
     const procedures = lastByKey(tagged((m) => m.procedures), (p) => p.encounterKey + procedureKey(p));
     const charges = tagged((m) => m.charges);
+    for (const list of [diagnoses, procedures, charges]) for (const t of list) t.enc = encounterOf(t.r.encounterKey);
     const messages = insertMessages ? indices : [];
     const originals = messages.filter((i) => plans[i]?.kind === 'original').length;
 
@@ -304,25 +324,43 @@ export class IntakeRepository {
         batchControlId: it.batchControlId, hashAt: place(it.contentHash), rawAt: place(it.raw), rawLength: it.raw.length, charset: it.charset,
         status: it.status, ackCode: ackCodeOf(items, plans, i), error: it.error, errorLocation: it.errorLocation,
         controlIdReused: original && p.reused, warnings: original ? (it.mapped?.warnings ?? []) : [], duplicateOfId: originalOf(i),
-        patientKey: it.mapped?.patients[0]?.key, encounterKey: it.mapped?.encounters[0]?.key,
       };
-      return { r, ord: i + 1 };
+      // The message row points at its (first) patient and encounter when the group wrote them.
+      const patientKey = it.mapped?.patients[0]?.key;
+      const encounterKey = it.mapped?.encounters[0]?.key;
+      return { r, ord: i + 1, pat: patientKey === undefined ? undefined : patientAt.get(patientKey), enc: encounterKey === undefined ? undefined : encounterAt.get(encounterKey) };
     });
 
     const result = await sql.query<{
       message_ids: string[];
       reused: number[] | null;
-      charges: GroupOutcome['charges'] | null;
-      patient_ids: Record<string, string> | null;
-      encounter_ids: Record<string, string> | null;
+      unpriced: [string, number[]][] | null;
+      credits: [string, string, number, string, string | null][] | null;
+      patient_ids: string[] | null;
+      encounter_ids: string[] | null;
     }>(GROUP_STATEMENT_SQL, [
       PATIENTS.encode(patients), ENCOUNTERS.encode(encounters), COVERAGES.encode(coverages), DIAGNOSES.encode(diagnoses),
       PROCEDURES.encode(procedures), CHARGES.encode(charges), MESSAGES.encode(messageRows), Buffer.concat(bytes, at - 1),
       originals, patients.length, encounters.length, ids ?? null, items.length,
     ]);
     const row = result[0];
+    const messageIds = row?.message_ids ?? [];
+    // Every charge sent is written (a plain insert; a missing encounter fails the statement).
+    const written = new Map<string, number>();
+    for (const t of charges) {
+      const id = messageIds[t.ord - 1] as string;
+      written.set(id, (written.get(id) ?? 0) + 1);
+    }
+    const idsByKey = (list: Tagged<{ key: string }>[], out: string[] | null | undefined): Record<string, string> =>
+      Object.fromEntries(list.map((t, i) => [t.r.key, out?.[i] as string]));
     return {
-      messageIds: row?.message_ids ?? [], reused: row?.reused ?? [], charges: row?.charges ?? [], patientIds: row?.patient_ids ?? {}, encounterIds: row?.encounter_ids ?? {},
+      messageIds,
+      reused: row?.reused ?? [],
+      charges: written,
+      unpriced: new Map(row?.unpriced ?? []),
+      credits: (row?.credits ?? []).map(([id, m, n, e, amount]) => ({ id, m, n, e, amount })),
+      patientIds: idsByKey(patients, row?.patient_ids),
+      encounterIds: idsByKey(encounters, row?.encounter_ids),
     };
   }
 
@@ -336,7 +374,7 @@ export class IntakeRepository {
       for (const c of it.mapped?.charges ?? []) records.set(`${ids[i] as string}#${c.ft1Index}`, c);
     });
     const unmatched = new Map<string, string[]>();
-    for (const credit of outcomes.flatMap((o) => o.charges).filter((c) => c.credit)) {
+    for (const credit of outcomes.flatMap((o) => o.credits)) {
       const c = records.get(`${credit.m}#${credit.n}`);
       if (!c) continue;
       const matched = await sql.query<{ id: string }>(`WITH target AS (
