@@ -120,8 +120,9 @@ interface GroupOutcome {
   unpriced: Map<string, number[]>;
   /** The credits written (matched to their charges afterwards). */
   credits: { id: string; m: string; n: number; e: string; amount: string | null }[];
-  patientIds: Record<string, string>;
-  encounterIds: Record<string, string>;
+  /** The id of a patient or an encounter the group wrote, by natural key. */
+  patientId(key: string): string | undefined;
+  encounterId(key: string): string | undefined;
 }
 
 const unmatchedCreditWarning = (ft1: number): string => `FT1[${ft1}]: credit matches no posted charge: kept as an unmatched credit for review`;
@@ -236,7 +237,7 @@ export class IntakeRepository {
       if (merges.length > 0) {
         const out = await this.runGroup(sql, items, group, [i], true);
         outcomes.push(out);
-        for (const m of merges) await this.merge(sql, out.patientIds, m.survivorKey, m.priorKeys);
+        for (const m of merges) await this.merge(sql, out, m.survivorKey, m.priorKeys);
       } else {
         run.push(i);
       }
@@ -351,16 +352,21 @@ export class IntakeRepository {
       const id = messageIds[t.ord - 1] as string;
       written.set(id, (written.get(id) ?? 0) + 1);
     }
-    const idsByKey = (list: Tagged<{ key: string }>[], out: string[] | null | undefined): Record<string, string> =>
-      Object.fromEntries(list.map((t, i) => [t.r.key, out?.[i] as string]));
     return {
       messageIds,
       reused: row?.reused ?? [],
       charges: written,
       unpriced: new Map(row?.unpriced ?? []),
       credits: (row?.credits ?? []).map(([id, m, n, e, amount]) => ({ id, m, n, e, amount })),
-      patientIds: idsByKey(patients, row?.patient_ids),
-      encounterIds: idsByKey(encounters, row?.encounter_ids),
+      // Looked up only for merges and reprocessing: the ids come back in the order of the sets.
+      patientId: (key) => {
+        const at = patientAt.get(key);
+        return at === undefined ? undefined : row?.patient_ids?.[at - 1];
+      },
+      encounterId: (key) => {
+        const at = encounterAt.get(key);
+        return at === undefined ? undefined : row?.encounter_ids?.[at - 1];
+      },
     };
   }
 
@@ -397,8 +403,8 @@ export class IntakeRepository {
   }
 
   /** A40: the prior patients point at the survivor, and their encounters, coverages and charges move to it. */
-  private async merge(sql: Sql, patientIds: Record<string, string>, survivorKey: string, priorKeys: string[]): Promise<void> {
-    const survivor = patientIds[survivorKey];
+  private async merge(sql: Sql, written: GroupOutcome, survivorKey: string, priorKeys: string[]): Promise<void> {
+    const survivor = written.patientId(survivorKey);
     if (survivor === undefined || priorKeys.length === 0) return;
     const prior = await sql.query<{ id: string }>(`UPDATE patient SET merged_into_id = $1, updated_at = now() WHERE patient_key = ANY($2::text[]) AND id <> $1 RETURNING id`,
       [survivor, priorKeys],
@@ -419,7 +425,7 @@ export class IntakeRepository {
     const group: GroupPlan = { ids: [id], plans: [{ kind: 'original', reused: false }], originalOf: () => null };
     const out = p.status === 'processed' && p.mapped?.action === 'apply' ? await this.runGroup(sql, [p], group, [0], false) : undefined;
     const outcomes = out ? [out] : [];
-    for (const m of p.mapped?.merges ?? []) if (out) await this.merge(sql, out.patientIds, m.survivorKey, m.priorKeys);
+    for (const m of p.mapped?.merges ?? []) if (out) await this.merge(sql, out, m.survivorKey, m.priorKeys);
     const unmatched = await this.matchCredits(sql, [p], [id], outcomes);
     const [result] = this.results([p], group, outcomes, unmatched);
     const patientKey = p.mapped?.patients[0]?.key;
@@ -430,7 +436,7 @@ export class IntakeRepository {
         WHERE id = $1`,
       [id, p.status, p.ackCode, p.error ?? null, p.errorLocation ?? null, result && result.warnings.length > 0 ? result.warnings : null,
         p.controlId, p.sendingApplication, p.sendingFacility, p.messageType, p.triggerEvent, p.version,
-        (patientKey === undefined ? undefined : out?.patientIds[patientKey]) ?? null, (encounterKey === undefined ? undefined : out?.encounterIds[encounterKey]) ?? null],
+        (patientKey === undefined ? undefined : out?.patientId(patientKey)) ?? null, (encounterKey === undefined ? undefined : out?.encounterId(encounterKey)) ?? null],
     );
     return { charges: result?.charges ?? 0, warnings: result?.warnings ?? [] };
   }
