@@ -447,7 +447,7 @@ WITH ids AS MATERIALIZED (
   RETURNING 1
 ), counts AS (
   SELECT (SELECT count(*) FROM orig) AS originals, (SELECT count(*) FROM pat) AS patients, (SELECT count(*) FROM enc) AS encounters,
-         (SELECT count(*) FROM ch) AS charges, (SELECT count(*) FROM dup) AS duplicates,
+         (SELECT count(*) FROM dup) AS duplicates,
          (SELECT count(*) FROM hold) + (SELECT count(*) FROM release) + (SELECT count(*) FROM cov) + (SELECT count(*) FROM dx) + (SELECT count(*) FROM pr) AS other
 )
 SELECT (SELECT a::text[] FROM ids) AS message_ids, (SELECT array_agg(ord ORDER BY ord) FROM seen) AS reused,

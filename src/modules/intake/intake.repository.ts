@@ -125,6 +125,12 @@ interface GroupOutcome {
   encounterId(key: string): string | undefined;
 }
 
+/** The id written for a key, from the key's 1-based position in its record set and the ids in set order. */
+const idByKey = (positions: Map<string, number>, ids: string[] | null | undefined) => (key: string): string | undefined => {
+  const at = positions.get(key);
+  return at === undefined ? undefined : ids?.[at - 1];
+};
+
 const unmatchedCreditWarning = (ft1: number): string => `FT1[${ft1}]: credit matches no posted charge: kept as an unmatched credit for review`;
 
 /**
@@ -283,16 +289,13 @@ export class IntakeRepository {
     // Each record's parent by its position in the parent's set (see Tagged).
     const patientAt = new Map(patients.map((t, i) => [t.r.key, i + 1]));
     const encounterAt = new Map(encounters.map((t, i) => [t.r.key, i + 1]));
-    const patientOf = (key: string): number => {
-      const at = patientAt.get(key);
-      if (at === undefined) throw new Error('a record of the group refers to a patient that is not in it');
+    const positionIn = (positions: Map<string, number>, what: string) => (key: string): number => {
+      const at = positions.get(key);
+      if (at === undefined) throw new Error(`a record of the group refers to ${what} that is not in it`);
       return at;
     };
-    const encounterOf = (key: string): number => {
-      const at = encounterAt.get(key);
-      if (at === undefined) throw new Error('a record of the group refers to an encounter that is not in it');
-      return at;
-    };
+    const patientOf = positionIn(patientAt, 'a patient');
+    const encounterOf = positionIn(encounterAt, 'an encounter');
     for (const t of encounters) t.pat = patientOf(t.r.patientKey);
     const coverages = lastByKey(tagged((m) => m.coverages), (c) => `${c.ownerKey}#${c.setId}`);
     for (const t of coverages) {
@@ -359,14 +362,8 @@ export class IntakeRepository {
       unpriced: new Map(row?.unpriced ?? []),
       credits: (row?.credits ?? []).map(([id, m, n, e, amount]) => ({ id, m, n, e, amount })),
       // Looked up only for merges and reprocessing: the ids come back in the order of the sets.
-      patientId: (key) => {
-        const at = patientAt.get(key);
-        return at === undefined ? undefined : row?.patient_ids?.[at - 1];
-      },
-      encounterId: (key) => {
-        const at = encounterAt.get(key);
-        return at === undefined ? undefined : row?.encounter_ids?.[at - 1];
-      },
+      patientId: idByKey(patientAt, row?.patient_ids),
+      encounterId: idByKey(encounterAt, row?.encounter_ids),
     };
   }
 
