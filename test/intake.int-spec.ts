@@ -273,8 +273,24 @@ describe('MLLP intake against real PostgreSQL over real TCP', () => {
     // These tables have no foreign keys (migration 1764129600000): integrity is by construction.
     expect(await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM charge`)).not.toEqual([{ n: '0' }]);
     expect(await orphans(db)).toEqual([]);
-    for (const t of ['patient', 'encounter', 'inbound_message']) {
+    for (const t of ['patient', 'encounter', 'inbound_message', 'charge']) {
       await expect(db.query(`DELETE FROM ${t} WHERE id = -1`)).rejects.toThrow(/rows are never deleted/);
+    }
+  });
+
+  it('checks a self-reference only when it is set: a missing row is refused as a foreign-key violation, an existing one is taken', async () => {
+    // Row triggers, not foreign keys (migration 1764216000000): a null reference queues no check.
+    for (const [table, column] of [['charge', 'reverses_charge_id'], ['charge', 'reversed_by_charge_id'], ['patient', 'merged_into_id'], ['inbound_message', 'duplicate_of_id']] as const) {
+      const [row] = await db.query<{ a: string; b: string }>(`SELECT min(id)::text AS a, max(id)::text AS b FROM ${table}`);
+      expect(row?.a).not.toBe(row?.b);
+      await expect(db.query(`UPDATE ${table} SET ${column} = $2 WHERE id = $1`, [row?.a, '987654321'])).rejects.toMatchObject({
+        code: '23503',
+        message: `${table}.${column} = 987654321: there is no such ${table} row`,
+      });
+      const before = await db.query<{ v: string | null }>(`SELECT ${column}::text AS v FROM ${table} WHERE id = $1`, [row?.a]);
+      await db.query(`UPDATE ${table} SET ${column} = $2 WHERE id = $1`, [row?.a, row?.b]);
+      expect(await db.query(`SELECT ${column}::text AS v FROM ${table} WHERE id = $1`, [row?.a])).toEqual([{ v: row?.b }]);
+      await db.query(`UPDATE ${table} SET ${column} = $2 WHERE id = $1`, [row?.a, before[0]?.v]);
     }
   });
 });

@@ -60,12 +60,13 @@ export class ChargeEntity {
   @Column({ name: 'hold_reason', type: 'text', nullable: true }) holdReason!: string | null;
   @Column({ name: 'price_source', type: 'text' }) priceSource!: PriceSource;
   @Column({ name: 'reverses_charge_id', type: 'bigint', nullable: true }) reversesChargeId!: string | null;
-  @ManyToOne(() => ChargeEntity, { nullable: true })
-  @JoinColumn({ name: 'reverses_charge_id', foreignKeyConstraintName: 'fk_charge_reverses' })
+  // Checked by a row trigger when set, not a foreign key (migration 1764216000000).
+  @ManyToOne(() => ChargeEntity, { nullable: true, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'reverses_charge_id' })
   reversesCharge?: ChargeEntity | null;
   @Column({ name: 'reversed_by_charge_id', type: 'bigint', nullable: true }) reversedByChargeId!: string | null;
-  @ManyToOne(() => ChargeEntity, { nullable: true })
-  @JoinColumn({ name: 'reversed_by_charge_id', foreignKeyConstraintName: 'fk_charge_reversed_by' })
+  @ManyToOne(() => ChargeEntity, { nullable: true, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'reversed_by_charge_id' })
   reversedByCharge?: ChargeEntity | null;
   /** The claim this charge is billed on (set by the claim builder). */
   @Column({ name: 'claim_id', type: 'bigint', nullable: true }) claimId!: string | null;

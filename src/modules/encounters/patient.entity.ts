@@ -34,8 +34,9 @@ export class PatientEntity {
   @Column({ type: 'text', nullable: true }) phone!: string | null;
   @Column({ name: 'account_number', type: 'text', nullable: true }) accountNumber!: string | null;
   @Column({ name: 'merged_into_id', type: 'bigint', nullable: true }) mergedIntoId!: string | null;
-  @ManyToOne(() => PatientEntity, { nullable: true })
-  @JoinColumn({ name: 'merged_into_id', foreignKeyConstraintName: 'fk_patient_merged_into' })
+  // Checked by a row trigger when set, not a foreign key (migration 1764216000000).
+  @ManyToOne(() => PatientEntity, { nullable: true, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'merged_into_id' })
   mergedInto?: PatientEntity | null;
   @Column({ name: 'last_message_id', type: 'bigint', nullable: true }) lastMessageId!: string | null;
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;

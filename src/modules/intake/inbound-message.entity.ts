@@ -30,8 +30,9 @@ export class InboundMessageEntity {
   /** Problems in fields billing can do without (value dropped, message still applied). */
   @Column({ type: 'text', array: true, nullable: true }) warnings!: string[] | null;
   @Column({ name: 'duplicate_of_id', type: 'bigint', nullable: true }) duplicateOfId!: string | null;
-  @ManyToOne(() => InboundMessageEntity, { nullable: true, createForeignKeyConstraints: true })
-  @JoinColumn({ name: 'duplicate_of_id', foreignKeyConstraintName: 'fk_inbound_message_duplicate_of' })
+  // Checked by a row trigger when set, not a foreign key (migration 1764216000000).
+  @ManyToOne(() => InboundMessageEntity, { nullable: true, createForeignKeyConstraints: false })
+  @JoinColumn({ name: 'duplicate_of_id' })
   duplicateOf?: InboundMessageEntity | null;
   @Column({ name: 'control_id_reused', type: 'boolean', default: false }) controlIdReused!: boolean;
   @Column({ type: 'integer', default: 1 }) attempts!: number;

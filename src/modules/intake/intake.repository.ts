@@ -4,7 +4,7 @@ import type { AckCode } from '../../lib/hl7v2';
 import { logger } from '../../common/logger';
 import type { MessageStatus } from './inbound-message.entity';
 import type { ChargeRecord, MappedMessage } from './mapping/records';
-import { CHARGES, COVERAGES, DIAGNOSES, ENCOUNTERS, GROUP_STATEMENT_SQL, MESSAGES, PATIENTS, PROCEDURES, procedureKey, type MessageRow, type Tagged } from './group-statement';
+import { CHARGES, COVERAGES, DIAGNOSES, ENCOUNTERS, groupStatementSql, MESSAGES, PATIENTS, PROCEDURES, procedureKey, type GroupShape, type MessageRow, type Tagged } from './group-statement';
 import { IntakeConnections, type Sql } from './intake.connections';
 import type { PreparedMessage, StoredMessage } from './intake.types';
 
@@ -40,12 +40,12 @@ function lastByKey<T>(records: Tagged<T>[], key: (r: T) => string): Tagged<T>[] 
 
 /**
  * Most messages in one group statement. Its joins of the group's patients and encounters to the
- * rows written for them are nested loops (see IntakeConnections, GROUP_STATEMENT_SQL), whose cost
+ * rows written for them are nested loops (see IntakeConnections, groupStatementSql), whose cost
  * grows with the square of the group. Larger groups are stored as several statements.
  */
 const STATEMENT_MESSAGES_MAX = 256;
 
-/** SQLSTATE of hl7c_seen_before(): the group statement met a resend (see GROUP_STATEMENT_SQL). */
+/** SQLSTATE of hl7c_seen_before(): the group statement met a resend (see groupStatementSql). */
 const SEEN_BEFORE = 'HC001';
 
 const TRANSIENT_CODES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
@@ -135,7 +135,7 @@ const unmatchedCreditWarning = (ft1: number): string => `FT1[${ft1}]: credit mat
 
 /**
  * Every query of the intake path. A group of messages is stored with one statement
- * (GROUP_STATEMENT_SQL) that writes what they map to and then the message rows, with no round trip
+ * (groupStatementSql) that writes what they map to and then the message rows, with no round trip
  * per row. Groups with credits or A40 merges wrap that statement in a transaction with the steps
  * that must follow it (matching credits to charges, moving a merged patient's records). Nothing
  * here decides HL7 semantics; the mapper did that.
@@ -335,6 +335,11 @@ export class IntakeRepository {
       return { r, ord: i + 1, pat: patientKey === undefined ? undefined : patientAt.get(patientKey), enc: encounterKey === undefined ? undefined : encounterAt.get(encounterKey) };
     });
 
+    const shape: GroupShape = {
+      statuses: encounters.some((t) => t.r.status !== undefined),
+      procedures: procedures.length > 0,
+      duplicates: messageRows.some((t) => t.r.duplicateOfId !== null),
+    };
     const result = await sql.query<{
       message_ids: string[];
       reused: number[] | null;
@@ -342,10 +347,11 @@ export class IntakeRepository {
       credits: [string, string, number, string, string | null][] | null;
       patient_ids: string[] | null;
       encounter_ids: string[] | null;
-    }>(GROUP_STATEMENT_SQL, [
+    }>(groupStatementSql(shape), [
       PATIENTS.encode(patients), ENCOUNTERS.encode(encounters), COVERAGES.encode(coverages), DIAGNOSES.encode(diagnoses),
-      PROCEDURES.encode(procedures), CHARGES.encode(charges), MESSAGES.encode(messageRows), Buffer.concat(bytes, at - 1),
+      CHARGES.encode(charges), MESSAGES.encode(messageRows), Buffer.concat(bytes, at - 1),
       originals, patients.length, encounters.length, ids ?? null, items.length,
+      ...(shape.procedures ? [PROCEDURES.encode(procedures)] : []),
     ]);
     const row = result[0];
     const messageIds = row?.message_ids ?? [];
