@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { LoadResult } from './load';
@@ -21,6 +21,26 @@ export interface IntakeResult {
   notAcked: number;
   /** AA'd messages found processed in the database with all 5 charges. */
   verified: number;
+  /**
+   * CPU time per AA'd message, in microseconds: the service's process, the load generator's, and
+   * PostgreSQL's backends for the bench database (only when the server runs on this machine).
+   */
+  cpuUs: { service: number; postgres: number | undefined; load: number };
+  /** The share of the machine's cores those three kept busy during the run, in percent. */
+  busyPercent: number | undefined;
+}
+
+/** On-CPU time of local processes by pid, in microseconds (/proc/PID/schedstat); absent when not readable. */
+function cpuOf(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      out.set(pid, Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000);
+    } catch {
+      // gone, or not a process of this machine
+    }
+  }
+  return out;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -56,10 +76,21 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
   });
   const svc = await startService(config);
   const results: IntakeResult[] = [];
+  // PostgreSQL's CPU is read from /proc, so only for a server on this machine.
+  const local = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+  const backends = async (): Promise<Map<number, number>> => {
+    if (!local) return new Map();
+    const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+    return cpuOf(r.rows.map((x) => x.pid));
+  };
   try {
     await load(svc.mllpPort, 8, Math.min(2, seconds), 'WARM'); // JIT, pool and caches
     for (const c of connectionCounts) {
+      const pgBefore = await backends();
+      const svcBefore = process.cpuUsage();
       const r = await load(svc.mllpPort, c, seconds, `C${c}V${visits}-`, visits);
+      const svcUsed = process.cpuUsage(svcBefore);
+      const pgAfter = await backends();
       const lat = r.latenciesMs.sort((a, b) => a - b);
       const check = await svc.db.dataSource.query<{ ok: string }[]>(
         `SELECT count(*)::text AS ok FROM inbound_message m
@@ -67,7 +98,13 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
             AND (SELECT count(*) FROM charge ch WHERE ch.message_id = m.id) = 5`,
         [r.acked],
       );
+      let pgUs = 0;
+      for (const [pid, us] of pgAfter) pgUs += us - (pgBefore.get(pid) ?? 0);
+      const per = (us: number): number => Math.round(us / Math.max(1, r.acked.length));
+      const serviceUs = svcUsed.user + svcUsed.system;
       results.push({
+        cpuUs: { service: per(serviceUs), postgres: local ? per(pgUs) : undefined, load: per(r.cpuUs) },
+        busyPercent: local ? Math.round(((serviceUs + pgUs + r.cpuUs) / (r.elapsedMs * 1000 * availableParallelism())) * 100) : undefined,
         connections: c,
         messagesPerSecond: Math.round(r.acked.length / (r.elapsedMs / 1000)),
         p50: percentile(lat, 50),

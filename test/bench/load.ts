@@ -22,6 +22,8 @@ export interface LoadResult {
   notAcked: number;
   latenciesMs: number[];
   elapsedMs: number;
+  /** CPU time this load generator used for the run, in microseconds. */
+  cpuUs: number;
 }
 
 const MSA_AA = /\rMSA\|(?:AA|CA)\|([^|\r]*)/;
@@ -56,11 +58,14 @@ async function connection(job: Job, n: number, until: bigint, out: LoadResult): 
 }
 
 async function run(job: Job): Promise<LoadResult> {
-  const out: LoadResult = { sent: 0, acked: [], notAcked: 0, latenciesMs: [], elapsedMs: 0 };
+  const out: LoadResult = { sent: 0, acked: [], notAcked: 0, latenciesMs: [], elapsedMs: 0, cpuUs: 0 };
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   const until = started + BigInt(Math.round(job.seconds * 1e9));
   await Promise.all(Array.from({ length: job.connections }, (_, n) => connection(job, n, until, out)));
   out.elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const used = process.cpuUsage(cpu);
+  out.cpuUs = used.user + used.system;
   return out;
 }
 
