@@ -30,14 +30,18 @@ export interface IntakeResult {
   busyPercent: number | undefined;
 }
 
-/** On-CPU time of local processes by pid, in microseconds (/proc/PID/schedstat); absent when not readable. */
+/**
+ * On-CPU time of PostgreSQL backends by pid, in microseconds (/proc/PID/schedstat); a pid that is
+ * not a postgres process here (gone, or the server runs in a container with pids of its own) is left out.
+ */
 function cpuOf(pids: number[]): Map<number, number> {
   const out = new Map<number, number>();
   for (const pid of pids) {
     try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
       out.set(pid, Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000);
     } catch {
-      // gone, or not a process of this machine
+      // gone, or not readable
     }
   }
   return out;
