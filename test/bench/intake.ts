@@ -26,7 +26,7 @@ export interface IntakeResult {
    * PostgreSQL's backends for the bench database (only when the server runs on this machine).
    */
   cpuUs: { service: number; postgres: number | undefined; load: number };
-  /** The share of the machine's cores those three kept busy during the run, in percent. */
+  /** The share of the machine's cores those three kept busy during the run, in percent (when PostgreSQL's was read). */
   busyPercent: number | undefined;
 }
 
@@ -104,11 +104,13 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
       );
       let pgUs = 0;
       for (const [pid, us] of pgAfter) pgUs += us - (pgBefore.get(pid) ?? 0);
+      // No backend readable (a remote server, or one in a container): no PostgreSQL figure, not 0.
+      const pgRead = pgAfter.size > 0;
       const per = (us: number): number => Math.round(us / Math.max(1, r.acked.length));
       const serviceUs = svcUsed.user + svcUsed.system;
       results.push({
-        cpuUs: { service: per(serviceUs), postgres: local ? per(pgUs) : undefined, load: per(r.cpuUs) },
-        busyPercent: local ? Math.round(((serviceUs + pgUs + r.cpuUs) / (r.elapsedMs * 1000 * availableParallelism())) * 100) : undefined,
+        cpuUs: { service: per(serviceUs), postgres: pgRead ? per(pgUs) : undefined, load: per(r.cpuUs) },
+        busyPercent: pgRead ? Math.round(((serviceUs + pgUs + r.cpuUs) / (r.elapsedMs * 1000 * availableParallelism())) * 100) : undefined,
         connections: c,
         messagesPerSecond: Math.round(r.acked.length / (r.elapsedMs / 1000)),
         p50: percentile(lat, 50),
