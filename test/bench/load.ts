@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { MllpDecoder, encodeFrame } from '../../src/lib/mllp';
-import { benchDft } from './message';
+import { benchDft, benchDftBuilder } from './message';
 
 interface Job {
   port: number;
@@ -28,6 +28,8 @@ export interface LoadResult {
 
 const MSA_AA = /\rMSA\|(?:AA|CA)\|([^|\r]*)/;
 
+const message = benchDftBuilder();
+
 async function connection(job: Job, n: number, until: bigint, out: LoadResult): Promise<void> {
   const socket = net.connect(job.port, '127.0.0.1');
   socket.setNoDelay(true);
@@ -42,7 +44,7 @@ async function connection(job: Job, n: number, until: bigint, out: LoadResult): 
   });
   for (let i = 0; process.hrtime.bigint() < until; i++) {
     const id = `${job.prefix}${n}-${i}`;
-    const frame = encodeFrame(benchDft(id, job.visits > 0 ? (n * 7919 + i) % job.visits : n * 100000 + i));
+    const frame = encodeFrame(message(id, job.visits > 0 ? (n * 7919 + i) % job.visits : n * 100000 + i));
     const start = process.hrtime.bigint();
     const ack = await new Promise<string>((resolve) => {
       waiting = resolve;
@@ -58,6 +60,10 @@ async function connection(job: Job, n: number, until: bigint, out: LoadResult): 
 }
 
 async function run(job: Job): Promise<LoadResult> {
+  // The builder must send exactly the bench message.
+  for (const [id, p] of [['CHECK-1', 0], [`${job.prefix}0-0`, 123456]] as const) {
+    if (message(id, p) !== benchDft(id, p)) throw new Error('the load generator\'s message builder differs from benchDft');
+  }
   const out: LoadResult = { sent: 0, acked: [], notAcked: 0, latenciesMs: [], elapsedMs: 0, cpuUs: 0 };
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();

@@ -18,19 +18,31 @@ export function charsetOfMsh18(value: string): Hl7Charset | undefined {
   return undefined;
 }
 
-/** MSH-18 of the first MSH in the bytes, read without decoding (MSH is ASCII). */
+/**
+ * MSH-18 of the first MSH in the bytes (within the first 4 KiB), read from the bytes without
+ * decoding them: MSH is ASCII whatever the character set, and a frame's text is decoded once,
+ * with the character set this finds.
+ */
 export function readMsh18(bytes: Buffer): string {
-  const head = bytes.subarray(0, Math.min(bytes.length, 4096)).toString('latin1');
-  const at = head.indexOf('MSH');
-  if (at < 0) return '';
-  const sep = head.charAt(at + 3);
-  if (sep === '') return '';
-  const end = head.slice(at).search(/[\r\n]/);
-  const line = end < 0 ? head.slice(at) : head.slice(at, at + end);
-  // MSH-n is parts[n-1] because MSH-1 is the separator itself.
-  const value = line.split(sep)[17] ?? '';
-  const component = line.charAt(4) || '^';
-  return value.split(component)[0] ?? '';
+  const limit = Math.min(bytes.length, 4096);
+  const at = bytes.subarray(0, limit).indexOf('MSH', 0, 'latin1');
+  if (at < 0 || at + 3 >= limit) return '';
+  const sep = bytes[at + 3];
+  let end = at;
+  while (end < limit && bytes[end] !== 0x0d && bytes[end] !== 0x0a) end++;
+  // MSH-1 is the separator itself, so MSH-18 is what follows the 17th separator of the line.
+  let start = -1;
+  for (let i = at, seen = 0; i < end; i++) {
+    if (bytes[i] === sep && ++seen === 17) {
+      start = i + 1;
+      break;
+    }
+  }
+  if (start < 0) return '';
+  const component = at + 4 < end ? bytes[at + 4] : 0x5e;
+  let stop = start;
+  while (stop < end && bytes[stop] !== sep && bytes[stop] !== component) stop++;
+  return bytes.toString('latin1', start, stop);
 }
 
 /** Decodes stored bytes with the character set they were received in. */
