@@ -4,6 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { LoadResult } from './load';
+import type { PeerServer } from './peer-mllp';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { loadConfig } = require('../../dist/config/config') as typeof import('../../src/config/config');
@@ -126,4 +127,54 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
     await admin.end();
   }
   return results;
+}
+
+export interface PeerServerResult {
+  peer: PeerServer;
+  connections: number;
+  messagesPerSecond: number;
+  p50: number;
+  p99: number;
+  acked: number;
+  notAcked: number;
+  /** CPU time per AA'd message, in microseconds: the peer's server process and the load generator. */
+  cpuUs: { server: number; load: number };
+}
+
+/**
+ * A peer's MLLP server (ACK only, nothing stored) under the same load generator as the intake
+ * runs, in its own process: what this machine answers at the moment without durability, the
+ * reference the intake figures are read against (the machine's speed drifts between runs).
+ */
+export async function benchPeerServer(peer: PeerServer, connections: number, seconds: number): Promise<PeerServerResult> {
+  const child = fork(join(__dirname, 'peer-mllp.ts'), [], { execArgv: ['-r', join(__dirname, '..', 'support', 'ts-register.js')] });
+  const ask = <T>(m: object): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      child.once('message', (r) => {
+        resolve(r as T);
+      });
+      child.once('error', reject);
+      child.send(m);
+    });
+  try {
+    const { port } = await ask<{ port: number }>({ peer });
+    await load(port, 8, Math.min(2, seconds), 'WARM');
+    const before = await ask<{ cpuUs: number }>({ cmd: 'cpu' });
+    const r = await load(port, connections, seconds, `P${connections}-`);
+    const after = await ask<{ cpuUs: number }>({ cmd: 'cpu' });
+    const lat = r.latenciesMs.sort((a, b) => a - b);
+    const per = (us: number): number => Math.round(us / Math.max(1, r.acked.length));
+    return {
+      peer,
+      connections,
+      messagesPerSecond: Math.round(r.acked.length / (r.elapsedMs / 1000)),
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      acked: r.acked.length,
+      notAcked: r.notAcked,
+      cpuUs: { server: per(after.cpuUs - before.cpuUs), load: per(r.cpuUs) },
+    };
+  } finally {
+    child.send({ cmd: 'stop' });
+  }
 }

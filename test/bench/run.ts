@@ -1,6 +1,6 @@
 import { benchParse } from './parse';
 import { benchDft } from './message';
-import { benchIntake, type IntakeResult } from './intake';
+import { benchIntake, benchPeerServer, type IntakeResult } from './intake';
 import { benchSerialize } from './x12';
 import { benchBatch } from './batch';
 import { benchScrub } from './scrub';
@@ -48,6 +48,15 @@ async function main(): Promise<void> {
   process.stdout.write('  (CPU: the service process, its PostgreSQL backends and the load generator, per AA\'d message; busy: their share of all cores)\n');
   const at32 = intake.find((r) => r.connections === 32);
   process.stdout.write(`  required at 32 connections: >= 2000 msg/s and p99 < 50 ms -> ${at32 && at32.messagesPerSecond >= 2000 && at32.p99 < 50 && at32.verified === at32.acked ? 'met' : 'NOT met'}\n`);
+  // The peers' MLLP servers under the same load: this machine's speed at the moment, without durability.
+  process.stdout.write(`  peers' MLLP servers, ACK only, nothing stored (same load generator, 32 connections; each in its own process):\n`);
+  for (const peer of ['simple-hl7', '@medplum/hl7'] as const) {
+    const p = await benchPeerServer(peer, 32, seconds);
+    process.stdout.write(
+      `  ${peer.padEnd(14)} ${String(p.messagesPerSecond).padStart(7)} msg/s  p50 ${p.p50.toFixed(2)} ms  p99 ${p.p99.toFixed(2)} ms  AA ${p.acked}  not AA ${p.notAcked}  CPU us/msg: server ${p.cpuUs.server}, load ${p.cpuUs.load}` +
+        (at32 ? `  (hl7-claims durable: ${((at32.messagesPerSecond / p.messagesPerSecond) * 100).toFixed(0)}% of it)` : '') + '\n',
+    );
+  }
 
   const batchClaims = Number(process.env.BENCH_BATCH_CLAIMS ?? 100_000);
   process.stdout.write(`\n== Batch creation from PostgreSQL: ${batchClaims} ready 4-line professional claims -> 837 files (streamed, stored in parts), own process\n`);
