@@ -148,12 +148,28 @@ export interface PeerServerResult {
  */
 export async function benchPeerServer(peer: PeerServer, connections: number, seconds: number): Promise<PeerServerResult> {
   const child = fork(join(__dirname, 'peer-mllp.ts'), [], { execArgv: ['-r', join(__dirname, '..', 'support', 'ts-register.js')] });
+  // The child's exit or failure before it answers fails the run (instead of leaving it waiting).
+  let gone: Error | undefined;
+  const failures = new Set<(e: Error) => void>();
+  const fail = (e: Error): void => {
+    gone ??= e;
+    for (const f of failures) f(e);
+  };
+  child.on('error', fail);
+  child.on('exit', (code) => {
+    fail(new Error(`the ${peer} server process exited (code ${String(code)})`));
+  });
   const ask = <T>(m: object): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      if (gone) {
+        reject(gone);
+        return;
+      }
+      failures.add(reject);
       child.once('message', (r) => {
+        failures.delete(reject);
         resolve(r as T);
       });
-      child.once('error', reject);
       child.send(m);
     });
   try {
@@ -175,6 +191,6 @@ export async function benchPeerServer(peer: PeerServer, connections: number, sec
       cpuUs: { server: per(after.cpuUs - before.cpuUs), load: per(r.cpuUs) },
     };
   } finally {
-    child.send({ cmd: 'stop' });
+    if (child.connected) child.send({ cmd: 'stop' });
   }
 }
