@@ -60,6 +60,11 @@ function load(port: number, connections: number, seconds: number, prefix: string
       resolve(m as LoadResult);
     });
     child.once('error', reject);
+    // A load generator that fails (its message builder check, a refused connection) exits without
+    // answering: the run fails instead of waiting for it.
+    child.once('exit', (code) => {
+      reject(new Error(`the load generator exited (code ${String(code)}) without a result`));
+    });
     child.send({ port, connections, seconds, prefix, visits });
   });
 }
