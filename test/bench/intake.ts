@@ -13,13 +13,32 @@ const { setRootLogger } = require('../../dist/common/logger') as typeof import('
 /* eslint-enable @typescript-eslint/no-require-imports */
 import pino from 'pino';
 
-export interface IntakeResult {
+/** What one load run measured: throughput and ACK latency, from the load generator's side. */
+export interface LoadFigures {
   connections: number;
   messagesPerSecond: number;
   p50: number;
   p99: number;
   acked: number;
   notAcked: number;
+}
+
+function figuresOf(connections: number, r: LoadResult): LoadFigures {
+  const lat = r.latenciesMs.sort((a, b) => a - b);
+  return {
+    connections,
+    messagesPerSecond: Math.round(r.acked.length / (r.elapsedMs / 1000)),
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    acked: r.acked.length,
+    notAcked: r.notAcked,
+  };
+}
+
+/** CPU time per AA'd message of a run, in microseconds. */
+const perAcked = (r: LoadResult, us: number): number => Math.round(us / Math.max(1, r.acked.length));
+
+export interface IntakeResult extends LoadFigures {
   /** AA'd messages found processed in the database with all 5 charges. */
   verified: number;
   /**
@@ -101,7 +120,6 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
       const r = await load(svc.mllpPort, c, seconds, `C${c}V${visits}-`, visits);
       const svcUsed = process.cpuUsage(svcBefore);
       const pgAfter = await backends();
-      const lat = r.latenciesMs.sort((a, b) => a - b);
       const check = await svc.db.dataSource.query<{ ok: string }[]>(
         `SELECT count(*)::text AS ok FROM inbound_message m
           WHERE m.control_id = ANY($1::text[]) AND m.status = 'processed'
@@ -112,17 +130,11 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
       for (const [pid, us] of pgAfter) pgUs += us - (pgBefore.get(pid) ?? 0);
       // No backend readable (a remote server, or one in a container): no PostgreSQL figure, not 0.
       const pgRead = pgAfter.size > 0;
-      const per = (us: number): number => Math.round(us / Math.max(1, r.acked.length));
       const serviceUs = svcUsed.user + svcUsed.system;
       results.push({
-        cpuUs: { service: per(serviceUs), postgres: pgRead ? per(pgUs) : undefined, load: per(r.cpuUs) },
+        ...figuresOf(c, r),
+        cpuUs: { service: perAcked(r, serviceUs), postgres: pgRead ? perAcked(r, pgUs) : undefined, load: perAcked(r, r.cpuUs) },
         busyPercent: pgRead ? Math.round(((serviceUs + pgUs + r.cpuUs) / (r.elapsedMs * 1000 * availableParallelism())) * 100) : undefined,
-        connections: c,
-        messagesPerSecond: Math.round(r.acked.length / (r.elapsedMs / 1000)),
-        p50: percentile(lat, 50),
-        p99: percentile(lat, 99),
-        acked: r.acked.length,
-        notAcked: r.notAcked,
         verified: Number(check[0]?.ok ?? 0),
       });
     }
@@ -134,14 +146,8 @@ export async function benchIntake(serverUrl: string, connectionCounts: number[],
   return results;
 }
 
-export interface PeerServerResult {
+export interface PeerServerResult extends LoadFigures {
   peer: PeerServer;
-  connections: number;
-  messagesPerSecond: number;
-  p50: number;
-  p99: number;
-  acked: number;
-  notAcked: number;
   /** CPU time per AA'd message, in microseconds: the peer's server process and the load generator. */
   cpuUs: { server: number; load: number };
 }
@@ -183,18 +189,7 @@ export async function benchPeerServer(peer: PeerServer, connections: number, sec
     const before = await ask<{ cpuUs: number }>({ cmd: 'cpu' });
     const r = await load(port, connections, seconds, `P${connections}-`);
     const after = await ask<{ cpuUs: number }>({ cmd: 'cpu' });
-    const lat = r.latenciesMs.sort((a, b) => a - b);
-    const per = (us: number): number => Math.round(us / Math.max(1, r.acked.length));
-    return {
-      peer,
-      connections,
-      messagesPerSecond: Math.round(r.acked.length / (r.elapsedMs / 1000)),
-      p50: percentile(lat, 50),
-      p99: percentile(lat, 99),
-      acked: r.acked.length,
-      notAcked: r.notAcked,
-      cpuUs: { server: per(after.cpuUs - before.cpuUs), load: per(r.cpuUs) },
-    };
+    return { peer, ...figuresOf(connections, r), cpuUs: { server: perAcked(r, after.cpuUs - before.cpuUs), load: perAcked(r, r.cpuUs) } };
   } finally {
     if (child.connected) child.send({ cmd: 'stop' });
   }
