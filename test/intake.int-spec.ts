@@ -2,7 +2,7 @@ import { parseMessage } from '../src/lib/hl7v2';
 import { encodeFrame } from '../src/lib/mllp';
 import { orphans } from './support/integrity';
 import { createTestDatabase, type TestDatabase } from './support/db';
-import { adt, dft } from './support/hl7';
+import { adt, dft, type DftOptions } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
 import { startTestService } from './support/service';
 
@@ -167,6 +167,36 @@ describe('MLLP intake against real PostgreSQL over real TCP', () => {
       { key_source: 'service_date', service_date: '2024-01-05', amount: '126.30', price_source: 'chargemaster', procedure_code: '80053' },
       { key_source: 'service_date', service_date: '2024-01-07', amount: null, price_source: 'unpriced', procedure_code: null },
     ]);
+  });
+
+  it('prices a charge from FT1-12 x FT1-10 when FT1-11 is empty, and FT1-11 wins (with a warning) when they disagree', async () => {
+    await ackOf(dft({ controlId: 'UNIT-1', visit: 'V450', charges: [{ qty: '3', amount: '', unit: '25.00', cpt: '99213^^C4' }, { qty: '2', amount: '75.00', unit: '25.00' }, { qty: '1.5', amount: '', unit: '10.10' }] }));
+    const rows = await db.query<{ amount: string; unit_amount: string; price_source: string }>(
+      `SELECT c.amount::text, c.unit_amount::text, c.price_source FROM charge c JOIN inbound_message m ON m.id = c.message_id WHERE m.control_id = 'UNIT-1' ORDER BY c.ft1_index`,
+    );
+    expect(rows).toEqual([
+      { amount: '75.00', unit_amount: '25.00', price_source: 'unit_price' },
+      { amount: '75.00', unit_amount: '25.00', price_source: 'message' },
+      { amount: '15.15', unit_amount: '10.10', price_source: 'unit_price' },
+    ]);
+    const [m] = await db.query<{ status: string; warnings: string[] }>(`SELECT status, warnings FROM inbound_message WHERE control_id = 'UNIT-1'`);
+    expect(m).toEqual({ status: 'processed', warnings: ['FT1[2]: FT1-11 75.00 differs from FT1-12 25.00 x FT1-10 2 = 50.00; FT1-11 is used'] });
+  });
+
+  it('never rounds money silently: FT1-11 with fractions of a cent, or a unit price that does not come to whole cents, is refused naming the field', async () => {
+    const cases: [string, DftOptions['charges'], string, string][] = [
+      ['CENTS-1', [{ amount: '75.005' }], 'FT1^1^11', '75.005 has more than 2 decimal places: amounts are whole cents and are never rounded'],
+      ['CENTS-2', [{ amount: '', unit: '10.125', qty: '2' }], 'FT1^1^12', '10.125 has more than 2 decimal places: amounts are whole cents and are never rounded'],
+      ['CENTS-3', [{ amount: '', unit: '25.25', qty: '1.5' }], 'FT1^1^12', 'unit amount 25.25 x quantity 1.5 = 37.875 is not whole cents: send the extended amount (FT1-11)'],
+      ['CENTS-4', [{ amount: '10.00', qty: '1.2345' }], 'FT1^1^10', '1.2345 has more than 3 decimal places'],
+    ];
+    for (const [ctl, charges, where, why] of cases) {
+      const ack = await ackOf(dft({ controlId: ctl, visit: 'V451', charges }));
+      expect([ctl, ack.get('MSA-1'), ack.getRaw('ERR-2'), ack.get('ERR-8')]).toEqual([ctl, 'AE', where, why]);
+    }
+    const kept = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM inbound_message WHERE control_id LIKE 'CENTS-%' AND status = 'error'`);
+    expect(kept[0]?.n).toBe('4');
+    expect(await db.query(`SELECT 1 FROM encounter WHERE visit_number = 'V451'`)).toHaveLength(0);
   });
 
   it('answers bad content with AE naming the field, and keeps the message for reprocessing', async () => {

@@ -3,7 +3,7 @@ export interface DftOptions {
   controlId: string;
   mrn?: string;
   visit?: string | null;
-  charges?: { txn?: string; date?: string; type?: string; code?: string; cpt?: string; qty?: string; amount?: string; dx?: string[]; modifiers?: string[] }[];
+  charges?: { txn?: string; date?: string; type?: string; code?: string; cpt?: string; qty?: string; amount?: string; unit?: string; dx?: string[]; modifiers?: string[] }[];
   sendingApp?: string;
 }
 
@@ -34,6 +34,7 @@ export function dft(o: DftOptions): string {
     f[7] = c.code ?? `CODE${i + 1}^Office visit^CHGMSTR`;
     f[10] = c.qty ?? '1';
     f[11] = c.amount ?? '125.00';
+    f[12] = c.unit ?? '';
     f[19] = (c.dx ?? ['E11.9^^I10']).join('~');
     f[20] = '1234567893^SMITH^JOHN^^^^^^NPI';
     f[25] = c.cpt === undefined ? '99213^^C4' : c.cpt;

@@ -5,7 +5,8 @@ import { PatientEntity } from './patient.entity';
 
 export const CHARGE_STATUSES = ['posted', 'held', 'reversed', 'reversal', 'unmatched_credit'] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
-export type PriceSource = 'message' | 'chargemaster' | 'unpriced';
+/** FT1-11 ('message'), FT1-12 x FT1-10 ('unit_price'), the chargemaster, or none. */
+export type PriceSource = 'message' | 'unit_price' | 'chargemaster' | 'unpriced';
 
 /** One FT1: a charge (or a credit reversing one). Amounts are NUMERIC, read as decimal strings. */
 @Entity({ name: 'charge' })
@@ -13,7 +14,7 @@ export type PriceSource = 'message' | 'chargemaster' | 'unpriced';
 @Index('ix_charge_encounter', ['encounterId', 'transactionId'])
 @Index('ix_charge_claim', ['claimId'], { where: 'claim_id IS NOT NULL' })
 @Check('ck_charge_status', `status IN ('posted', 'held', 'reversed', 'reversal', 'unmatched_credit')`)
-@Check('ck_charge_price_source', `price_source IN ('message', 'chargemaster', 'unpriced')`)
+@Check('ck_charge_price_source', `price_source IN ('message', 'unit_price', 'chargemaster', 'unpriced')`)
 export class ChargeEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'pk_charge' }) id!: string;
   @Column({ name: 'encounter_id', type: 'bigint' }) encounterId!: string;

@@ -225,6 +225,7 @@ export const CHARGES = recordSet<ChargeRecord>(5, [
   col('description', 'text', (c) => c.description),
   col('quantity', 'numeric', (c) => c.quantity),
   col('amount', 'numeric', (c) => c.amount),
+  col('price_source', 'text', (c) => c.priceSource),
   col('unit_amount', 'numeric', (c) => c.unitAmount),
   col('department', 'text', (c) => c.department),
   col('insurance_plan_id', 'text', (c) => c.insurancePlanId),
@@ -428,7 +429,7 @@ WITH ids AS MATERIALIZED (
          -- A credit waits for its match (made after this statement); charges of a cancelled encounter are held.
          CASE WHEN v.is_credit THEN 'unmatched_credit' WHEN v.cancelled THEN 'held' ELSE 'posted' END,
          CASE WHEN NOT v.is_credit AND v.cancelled THEN 'encounter cancelled' END,
-         CASE WHEN v.amount IS NOT NULL THEN 'message' WHEN cm.price IS NOT NULL THEN 'chargemaster' ELSE 'unpriced' END
+         CASE WHEN v.amount IS NOT NULL THEN v.price_source WHEN cm.price IS NOT NULL THEN 'chargemaster' ELSE 'unpriced' END
     FROM (SELECT v.*, (SELECT id FROM eids)[v.enc] AS encounter_id, (SELECT patient_id FROM eids)[v.enc] AS patient_id,
                  (SELECT cancelled FROM eids)[v.enc] AS cancelled
             FROM ${CHARGES.sql} AS v) v

@@ -70,8 +70,12 @@ export function dateTime(seg: Segment, sequence: number, field: number, componen
   return dateValue(seg, sequence, field, component, true, warnings);
 }
 
-/** A decimal (NM/MO) as an exact decimal string; throws a located error when malformed or too large. */
-export function decimal(seg: Segment, sequence: number, field: number, component = 1, sub = 1, scale = 0): string | undefined {
+/**
+ * A decimal (NM/MO) as an exact decimal string; throws a located error when malformed, too large,
+ * or more precise than its column (`maxScale` fraction digits): a value is never rounded silently
+ * (FT1-11 75.005 is refused, not stored as 75.01).
+ */
+export function decimal(seg: Segment, sequence: number, field: number, component = 1, sub = 1, scale = 0, maxScale?: number): string | undefined {
   const raw = seg.valueOrNull(field, 1, component, sub);
   if (raw === null || raw === undefined) return undefined;
   const t = raw.trim();
@@ -84,6 +88,9 @@ export function decimal(seg: Segment, sequence: number, field: number, component
   const dot = n.indexOf('.');
   const intDigits = (dot < 0 ? n.length : dot) - (n.startsWith('-') ? 1 : 0);
   if (intDigits > 9) throw fail('is too large (limit 999,999,999)');
+  if (maxScale !== undefined && dot >= 0 && n.length - dot - 1 > maxScale) {
+    throw fail(maxScale === 2 ? `${t} has more than 2 decimal places: amounts are whole cents and are never rounded` : `${t} has more than ${maxScale} decimal places`);
+  }
   return n;
 }
 

@@ -1,5 +1,5 @@
 import { Hl7Error, Hl7ErrorCode, type Message, type Segment } from '../../../lib/hl7v2';
-import { isNegativeDecimal } from '../../../lib/decimal';
+import { compareDecimal, isNegativeDecimal, multiplyDecimal, normalizeDecimal } from '../../../lib/decimal';
 import type { EncounterStatus, Guarantor } from '../../encounters/encounter.entity';
 import type { PatientIdentifier } from '../../encounters/patient.entity';
 import { address, at, date, dateTime, decimal, int, keyOf, opt, personName, phone, providers, text, type Warnings } from './fields';
@@ -237,10 +237,11 @@ function mapCharge(ft1: Segment, sequence: number, encounterKey: string, w: Warn
     throw new Hl7Error('neither a transaction code (FT1-7) nor a procedure code (FT1-25) is present', Hl7ErrorCode.RequiredFieldMissing, at(ft1, sequence, 7));
   }
   const type = (opt(ft1, 6) ?? 'CG').toUpperCase();
-  const quantity = decimal(ft1, sequence, 10, 1, 1) ?? '1';
-  // FT1-11 is CP: its first component is MO, whose first part (a subcomponent) is the amount.
-  const amount = decimal(ft1, sequence, 11, 1, 1, 2);
-  const unitAmount = decimal(ft1, sequence, 12, 1, 1, 2);
+  const quantity = decimal(ft1, sequence, 10, 1, 1, 0, 3) ?? '1';
+  // FT1-11 and FT1-12 are CP: the first component is MO, whose first part (a subcomponent) is the amount.
+  const extended = decimal(ft1, sequence, 11, 1, 1, 2, 2);
+  const unitAmount = decimal(ft1, sequence, 12, 1, 1, 2, 2);
+  const { amount, priceSource } = chargeAmount(ft1, sequence, extended, unitAmount, quantity, w);
   const modifiers = ft1.repetitions(26).map((r) => ft1.componentOf(r, 1).trim()).filter((m) => m !== '');
   const diagnosisCodes = ft1.repetitions(19).map((r) => ft1.componentOf(r, 1).trim()).filter((c) => c !== '');
   const isCredit = type === 'CD' || isNegativeDecimal(quantity) || (amount !== undefined && isNegativeDecimal(amount));
@@ -258,6 +259,7 @@ function mapCharge(ft1: Segment, sequence: number, encounterKey: string, w: Warn
     description: opt(ft1, 8) ?? opt(ft1, 7, 2),
     quantity,
     amount,
+    priceSource,
     unitAmount,
     department: opt(ft1, 13, 1),
     insurancePlanId: opt(ft1, 14, 1),
@@ -270,6 +272,26 @@ function mapCharge(ft1: Segment, sequence: number, encounterKey: string, w: Warn
     ndc: opt(ft1, 29, 1),
     isCredit,
   };
+}
+
+/**
+ * The charge's amount: FT1-11 (extended amount) when sent; else FT1-12 (unit amount) x FT1-10
+ * (quantity), which must come to whole cents; else none (the chargemaster prices it, or it stays
+ * unpriced). When both are sent and disagree, FT1-11 wins and a warning says so.
+ */
+function chargeAmount(ft1: Segment, sequence: number, extended: string | undefined, unit: string | undefined, quantity: string, w: Warnings): Pick<ChargeRecord, 'amount' | 'priceSource'> {
+  const product = unit === undefined ? undefined : normalizeDecimal(multiplyDecimal(unit, quantity), 2);
+  if (extended !== undefined) {
+    if (product !== undefined && compareDecimal(product, extended) !== 0) {
+      w.push(`FT1[${sequence}]: FT1-11 ${extended} differs from FT1-12 ${unit ?? ''} x FT1-10 ${quantity} = ${product}; FT1-11 is used`);
+    }
+    return { amount: extended, priceSource: 'message' };
+  }
+  if (product === undefined) return { amount: undefined, priceSource: undefined };
+  if (product.length - product.indexOf('.') - 1 > 2) {
+    throw new Hl7Error(`unit amount ${unit ?? ''} x quantity ${quantity} = ${product} is not whole cents: send the extended amount (FT1-11)`, Hl7ErrorCode.DataTypeError, at(ft1, sequence, 12));
+  }
+  return { amount: product, priceSource: 'unit_price' };
 }
 
 /** One patient per message: several PIDs are fine when they name the same patient. */

@@ -101,8 +101,11 @@ export interface ChargeRecord {
   description?: string;
   /** Decimal string; 1 when FT1-10 is empty. Positive for charges, negative for credits when sent so. */
   quantity: string;
-  /** FT1-11 extended amount, decimal string, when sent. */
+  /** The charge's amount: FT1-11 when sent, else FT1-12 x FT1-10 (see priceSource); undefined leaves it to the chargemaster. */
   amount?: string;
+  /** Where `amount` came from: FT1-11 ('message') or FT1-12 x FT1-10 ('unit_price'). */
+  priceSource?: 'message' | 'unit_price';
+  /** FT1-12 unit amount as sent. */
   unitAmount?: string;
   department?: string;
   insurancePlanId?: string;
