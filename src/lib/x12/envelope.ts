@@ -25,8 +25,10 @@ export interface GroupHeader {
   receiverCode: string;
   /** GS06: 1..999,999,999. */
   controlNumber: number;
-  /** GS08/ST03: 005010X222A1 (837P) or 005010X223A2 (837I). */
+  /** GS08/ST03: 005010X222A1 (837P) or 005010X223A2 (837I), 005010X221A1 (835). */
   version: string;
+  /** GS01: HC claims (default), HP claim payment/advice. */
+  functionalId?: string;
   createdAt: Date;
 }
 
@@ -63,7 +65,7 @@ export function writeIea(w: X12Writer, groups: number, h: InterchangeHeader): vo
 }
 
 export function writeGs(w: X12Writer, g: GroupHeader): void {
-  w.segment('GS', 'HC', g.senderCode, g.receiverCode, ccyymmdd(g.createdAt), hhmm(g.createdAt), String(controlNumber(g.controlNumber, 'GS06')), 'X', g.version);
+  w.segment('GS', g.functionalId ?? 'HC', g.senderCode, g.receiverCode, ccyymmdd(g.createdAt), hhmm(g.createdAt), String(controlNumber(g.controlNumber, 'GS06')), 'X', g.version);
 }
 
 export function writeGe(w: X12Writer, transactions: number, g: GroupHeader): void {
