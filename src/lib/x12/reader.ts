@@ -5,8 +5,7 @@
  * takes the delimiters from fixed ISA positions once per parser, so each interchange gets its own
  * parser, fed only that interchange's text.
  */
-import { Readable } from 'node:stream';
-import { X12parser, type FormattedSegment } from 'x12-parser';
+import { Segment, X12parser, type Delimiters } from 'x12-parser';
 
 export interface X12Segment {
   id: string;
@@ -49,35 +48,65 @@ export function segmentAt(seg: X12Segment, element?: number): string {
   return `segment ${seg.position} (${seg.id}${element === undefined ? '' : String(element).padStart(2, '0')})`;
 }
 
-function toSegment(f: FormattedSegment, position: number): X12Segment {
-  const elements: string[][] = [];
-  for (let i = 1; f[String(i)] !== undefined; i++) {
-    const comps = [f[String(i)] as string];
-    for (let k = 1; f[`${i}-${k}`] !== undefined; k++) comps.push(f[`${i}-${k}`] as string);
-    elements.push(comps);
-  }
-  return { id: f.name, elements, position };
-}
 
 const ISA_LENGTH = 106;
+const PIECE = 32 * 1024;
 /** A UTF-8 byte-order mark as latin1 text (EF BB BF), or as a decoded character. */
 const LEADING_JUNK = /^(?:\u00EF\u00BB\u00BF|\uFEFF|\s)+/;
 
-/** Every segment of an X12 text (a 999 or 277CA is small; 835s are streamed, see streamX12). */
+/** Every segment of an X12 text (a 999 or 277CA is small; 835s are streamed, see streamX12Batches). */
 export async function readX12(input: Buffer | string): Promise<X12Segment[]> {
   const out: X12Segment[] = [];
-  for await (const s of streamX12([typeof input === 'string' ? Buffer.from(input, 'latin1') : input])) out.push(s);
+  for await (const batch of streamX12Batches([typeof input === 'string' ? Buffer.from(input, 'latin1') : input])) for (const s of batch) out.push(s);
   return out;
 }
 
-/**
- * Segments of an X12 stream, one at a time, numbered across the whole input. Interchanges may
- * follow one another with different delimiters; a byte-order mark and white space before an ISA
- * (and between segments) are skipped. Input that is not an interchange where one must begin is
- * refused naming the position. A cut-short interchange ends the stream early: checkEnvelopes (or
- * EnvelopeTracker) names what is missing.
- */
+/** Segments of an X12 stream, one at a time (see streamX12Batches). */
 export async function* streamX12(input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): AsyncGenerator<X12Segment> {
+  for await (const batch of streamX12Batches(input)) yield* batch;
+}
+
+/**
+ * x12-parser's parser driven directly, without the stream around it: its public processChunk
+ * splits a piece of text into segments and hands them to generateSegments, which here parses each
+ * with x12-parser's Segment and keeps its element arrays (`parsed`) rather than building the
+ * keyed `formatted` object, then pushing it through the stream's async iterator (a promise per
+ * segment). A 56 MB 835 reads in about half the time, with a tenth of the garbage.
+ */
+class SegmentCollector extends X12parser {
+  private batch: Segment[] = [];
+
+  constructor(private readonly delimiters: Delimiters) {
+    super('latin1');
+  }
+
+  override generateSegments(segments: string[]): void {
+    for (const raw of segments) this.batch.push(new Segment(raw, this.delimiters));
+  }
+
+  parse(text: string): Segment[] {
+    this.processChunk(text);
+    const out = this.batch;
+    this.batch = [];
+    return out;
+  }
+
+  finish(): Segment[] {
+    this._flush(() => undefined);
+    const out = this.batch;
+    this.batch = [];
+    return out;
+  }
+}
+
+/**
+ * Segments of an X12 stream in batches (one per piece of input), numbered across the whole input.
+ * Interchanges may follow one another with different delimiters; a byte-order mark and white
+ * space before an ISA (and between segments) are skipped. Input that is not an interchange where
+ * one must begin is refused naming the position. A cut-short interchange ends the stream early:
+ * checkEnvelopes (or EnvelopeTracker) names what is missing.
+ */
+export async function* streamX12Batches(input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): AsyncGenerator<X12Segment[]> {
   const source: AsyncIterator<Buffer | string> | Iterator<Buffer | string> = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
   let pending = '';
   let ended = false;
@@ -93,6 +122,15 @@ export async function* streamX12(input: AsyncIterable<Buffer | string> | Iterabl
   };
   let position = 0;
   let interchanges = 0;
+  const convert = (parsed: Segment[]): X12Segment[] => {
+    const out: X12Segment[] = [];
+    for (const p of parsed) {
+      if (p.name === '') continue;
+      position++;
+      out.push({ id: p.name, elements: p.parsed, position });
+    }
+    return out;
+  };
   for (;;) {
     // Seek the next ISA.
     for (;;) {
@@ -121,36 +159,35 @@ export async function* streamX12(input: AsyncIterable<Buffer | string> | Iterabl
     // A CR LF terminator: x12-parser folds CR LF to LF before it reads the delimiters.
     if (terminator === '\r' && pending.charAt(106) === '\n') terminator = '\n';
     interchanges++;
-    const parser = Readable.from(interchangeText(element, terminator)).pipe(new X12parser('latin1'));
-    for await (const f of parser as AsyncIterable<FormattedSegment>) {
-      if (f.name === '') continue;
-      position++;
-      yield toSegment(f, position);
-    }
-  }
-
-  /** The text of one interchange, up to and including its IEA's terminator, in pieces. */
-  async function* interchangeText(element: string, terminator: string): AsyncGenerator<string> {
+    // One parser per interchange, fed only its text: whole segments, up to and including the IEA.
+    const parser = new SegmentCollector({ element, component: pending.charAt(104), segment: terminator, repetition: pending.charAt(82) });
     for (;;) {
       const end = ieaEnd(pending, element, terminator);
       if (end >= 0) {
         const text = pending.slice(0, end);
         pending = pending.slice(end);
-        yield text;
-        return;
+        const batch = convert([...parser.parse(text), ...parser.finish()]);
+        if (batch.length > 0) yield batch;
+        break;
       }
-      // Hand over whole segments only, keeping the last partial one (it may be the IEA).
-      const cut = pending.lastIndexOf(terminator);
-      if (cut >= ISA_LENGTH - 1) {
-        const text = pending.slice(0, cut + 1);
-        pending = pending.slice(cut + 1);
-        yield text;
+      // Hand over whole segments only, keeping the last partial one (it may be the IEA), in
+      // pieces of about 32 KB: the segments of a piece die young (a 1 MB piece made the garbage
+      // collector take as long as the parsing).
+      let from = 0;
+      for (;;) {
+        const cut = pending.lastIndexOf(terminator, from + PIECE);
+        if (cut < from || cut < ISA_LENGTH - 1) break;
+        const batch = convert(parser.parse(pending.slice(from, cut + 1)));
+        from = cut + 1;
+        if (batch.length > 0) yield batch;
       }
+      pending = pending.slice(from);
       if (!(await more())) {
         // Cut short: what is left is the interchange's last, incomplete part.
         const text = pending;
         pending = '';
-        if (text !== '') yield text;
+        const batch = convert([...(text === '' ? [] : parser.parse(text)), ...parser.finish()]);
+        if (batch.length > 0) yield batch;
         return;
       }
     }

@@ -11,7 +11,7 @@
  * ΣCLP04 - ΣPLB = BPR02. A positive CAS or PLB amount reduces the payment.
  */
 import { addCents, fromCents, toCents } from '../decimal';
-import { EnvelopeTracker, el, segmentAt, streamX12, X12ElementError, X12ReadError, type X12Segment } from './reader';
+import { EnvelopeTracker, el, segmentAt, streamX12Batches, X12ElementError, X12ReadError, type X12Segment } from './reader';
 
 export interface Reference835 {
   qualifier: string;
@@ -720,19 +720,29 @@ export class Remittance835Reader {
 /**
  * Reads an 835 file as a stream of events. The whole file is checked as it goes (envelopes and the
  * 835's own order); an error names the segment position and element. A caller that must be all
- * or nothing (posting) keeps what it did undoable until the generator returns.
+ * or nothing (posting) keeps what it did undoable until the generator returns. Events come in
+ * batches (those completed by one piece of input), so that the cost of awaiting is paid per piece.
  */
-export async function* read835(input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): AsyncGenerator<Remit835Event> {
+export async function* read835Batches(input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): AsyncGenerator<Remit835Event[]> {
   const envelopes = new EnvelopeTracker();
   const reader = new Remittance835Reader();
   let transactions = 0;
-  for await (const seg of streamX12(input)) {
-    envelopes.accept(seg);
-    for (const e of reader.accept(seg)) {
-      if (e.kind === 'end') transactions++;
-      yield e;
+  for await (const segments of streamX12Batches(input)) {
+    const out: Remit835Event[] = [];
+    for (const seg of segments) {
+      envelopes.accept(seg);
+      for (const e of reader.accept(seg)) {
+        if (e.kind === 'end') transactions++;
+        out.push(e);
+      }
     }
+    if (out.length > 0) yield out;
   }
   envelopes.finish();
   if (transactions === 0) throw new X12ReadError('the file holds no 835 transaction set', 'ST');
+}
+
+/** The events of read835Batches one at a time. */
+export async function* read835(input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): AsyncGenerator<Remit835Event> {
+  for await (const batch of read835Batches(input)) yield* batch;
 }
