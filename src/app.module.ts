@@ -13,6 +13,8 @@ import { IntakeModule } from './modules/intake/intake.module';
 import { MessagesModule } from './modules/messages/messages.module';
 import { MllpModule } from './modules/mllp/mllp.module';
 import { PracticeModule } from './modules/practice/practice.module';
+import { DenialsModule } from './modules/denials/denials.module';
+import { RemittanceModule } from './modules/remittance/remittance.module';
 import { SubmissionModule } from './modules/submission/submission.module';
 
 @Module({})
@@ -20,7 +22,7 @@ export class AppModule {
   static forRoot(config: AppConfig, dataSource: DataSource, apiToken: string): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule, RemittanceModule, DenialsModule],
       providers: [
         { provide: API_TOKEN, useValue: apiToken },
         { provide: APP_GUARD, useClass: BearerAuthGuard },

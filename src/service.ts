@@ -26,8 +26,13 @@ export async function startService(config: AppConfig): Promise<RunningService> {
   const db = await openDatabase(config);
   const apiToken = resolveApiToken(config);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, db.dataSource, apiToken), { logger: new PinoNestLogger(), abortOnError: false });
-  // X12 files (999, 277CA) are posted as text; latin1 keeps every byte as sent.
-  app.useBodyParser('text', { type: ['application/edi-x12', 'text/plain'], limit: '50mb', defaultCharset: 'latin1' });
+  // X12 files (999, 277CA) are posted as text; latin1 keeps every byte as sent. 835s are streamed
+  // to a temporary file by their controller (they can be 100 MB): the parser leaves that route alone.
+  app.useBodyParser('text', {
+    type: (req) => /^(application\/edi-x12|text\/plain)\b/i.test(req.headers['content-type'] ?? '') && !/^\/api\/remittances(\?|$)/.test(req.url ?? ''),
+    limit: '50mb',
+    defaultCharset: 'latin1',
+  });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   const doc = SwaggerModule.createDocument(
     app,

@@ -2,25 +2,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { parse, stringify } from 'yaml';
-import { EXAMPLE_PRACTICE_FILE } from '../src/modules/practice/practice.service';
 import { apiOf } from './support/api';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
+import { practiceWith } from './support/practice';
 import { MllpClient } from './support/mllp-client';
 import { startTestService, TEST_TOKEN } from './support/service';
 import { SFTP_AVAILABLE, startSshd, type Sshd } from './support/sshd';
 
 type Svc = Awaited<ReturnType<typeof startTestService>>;
-
-/** The example practice with its clearinghouse delivering through `delivery`. */
-function practiceWith(delivery: Record<string, unknown>, dir: string): string {
-  const setup = parse(readFileSync(EXAMPLE_PRACTICE_FILE, 'utf8')) as { clearinghouses: { delivery: unknown }[] };
-  (setup.clearinghouses[0] as { delivery: unknown }).delivery = delivery;
-  const file = join(dir, 'practice.yaml');
-  writeFileSync(file, stringify(setup));
-  return file;
-}
 
 function ack999(gs06: number, st02: number, code: 'A' | 'R'): string {
   const body = ['ST*999*0001*005010X231A1', `AK1*HC*${gs06}*005010X222A1`, `AK2*837*${String(st02).padStart(4, '0')}*005010X222A1`, `IK5*${code}`, `AK9*${code}*1*1*${code === 'A' ? 1 : 0}`];

@@ -78,4 +78,7 @@ write('ub04_codes.tsv', ['kind', 'code', 'description', 'assigned'], [
   ...small('ub04/admission_type_codes.tsv', (c) => ['admission_type', c[0] as string, c[1] as string, assigned(c[1] as string)]),
   ...small('ub04/admission_source_codes.tsv', (c) => ['admission_source', c[0] as string, c[1] as string, assigned(c[1] as string)]),
 ]);
-write('carc.tsv', ['code', 'description'], small('x12/carc_cms_bfd.tsv', (c) => [c[0] as string, c[1] as string]));
+// CARC: CMS's wording with X12's status (current / deactivated) as a fact; RARC: CMS's list with its status.
+const carcStatus = new Map(small('x12/carc_status_x12_2026-08.tsv', (c) => [c[0] as string, c[1] as string]).map(([code, status]) => [code as string, status as string]));
+write('carc.tsv', ['code', 'description', 'status'], small('x12/carc_cms_bfd.tsv', (c) => [c[0] as string, c[1] as string, carcStatus.get(c[0] as string) ?? '']));
+write('rarc.tsv', ['code', 'description', 'status'], small('x12/rarc_cms_2026-08.tsv', (c) => [c[0] as string, c[1] as string, c[2] as string]));

@@ -107,6 +107,12 @@ export interface ModifierEntry {
   terminated: string;
 }
 
+/** A CARC or RARC: its wording and whether X12/CMS still list it as current. */
+export interface AdjustmentCode {
+  description: string;
+  status: 'current' | 'deactivated';
+}
+
 export interface NcciPair {
   effective: string;
   deleted: string;
@@ -115,7 +121,7 @@ export interface NcciPair {
 
 /** Where an imported set came from, for `GET /api/codesets` and the scrubber's messages. */
 export interface LoadedSet {
-  kind: ImportKind | 'pos' | 'revenue' | 'ub04' | 'mce' | 'frequency' | 'carc';
+  kind: ImportKind | 'pos' | 'revenue' | 'ub04' | 'mce' | 'frequency';
   label: string;
   rows: number;
   source: 'shipped' | 'imported';
@@ -131,7 +137,8 @@ export class CodeSets {
   private readonly revenueCodes = new Map<string, string>();
   private readonly mceEdits = new Map<string, Set<string>>();
   private readonly frequencies = new Map<string, { description: string; professional: boolean; institutional: boolean }>();
-  private readonly carcs = new Map<string, string>();
+  private readonly carcs = new Map<string, AdjustmentCode>();
+  private readonly rarcs = new Map<string, AdjustmentCode>();
   private readonly pcsCodes = new Map<string, IcdEntry>();
   private pcsYearMask = 0;
   private pcsPartialMask = 0;
@@ -269,7 +276,17 @@ export class CodeSets {
   }
 
   carc(code: string): string | undefined {
+    return this.carcs.get(code)?.description;
+  }
+
+  /** A claim adjustment reason code with its status; undefined when the loaded lists do not know it. */
+  carcInfo(code: string): AdjustmentCode | undefined {
     return this.carcs.get(code);
+  }
+
+  /** A remittance advice remark code with its status; undefined when the loaded lists do not know it. */
+  rarcInfo(code: string): AdjustmentCode | undefined {
+    return this.rarcs.get(code);
   }
 
   // ---- customer-loaded edits ----
@@ -340,6 +357,13 @@ export class CodeSets {
         this.mueLimits.clear();
         for (const [code, limit, indicator] of set.rows) this.mueLimits.set(code as string, { limit: Number(limit), indicator: indicator ?? '' });
         break;
+      case 'carc':
+      case 'rarc':
+        // A newer list updates the codes it lists; codes it leaves out are kept (old remittances still carry them).
+        for (const [code, description, status] of set.rows) {
+          (set.kind === 'carc' ? this.carcs : this.rarcs).set(code as string, { description: description ?? '', status: status === 'deactivated' ? 'deactivated' : 'current' });
+        }
+        break;
     }
     this.sets.push({ kind: set.kind, label: set.label, rows: set.rows.length, source });
   }
@@ -405,8 +429,8 @@ export class CodeSets {
     for (const [kind, code, description, assigned] of ub04.rows.map((r) => r.cells)) cs.ub04Codes.set(`${kind as string}|${code as string}`, { description: description ?? '', assigned: assigned === '1' });
     cs.sets.push({ kind: 'ub04', label: 'NUBC via CMS', rows: ub04.rows.length, source: 'shipped' });
 
-    for (const [code, description] of rowsOf('carc.tsv')) cs.carcs.set(code as string, description ?? '');
-    cs.sets.push({ kind: 'carc', label: 'CMS wording', rows: cs.carcs.size, source: 'shipped' });
+    cs.add({ kind: 'carc', label: 'CMS wording, X12 status 2026-08', rows: rowsOf('carc.tsv') }, 'shipped');
+    cs.add({ kind: 'rarc', label: 'CMS 2026-08', rows: rowsOf('rarc.tsv') }, 'shipped');
     return cs;
   }
 }

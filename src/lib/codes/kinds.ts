@@ -10,11 +10,13 @@
  * - modifiers  code, level, description, added, terminated
  * - ncci       column1, column2, effective, deleted, modifier_indicator           a customer's CMS PTP file
  * - mue        code, limit, adjudication_indicator                                a customer's CMS MUE file
+ * - carc       code, description, status (current / deactivated)                   a newer claim adjustment reason code list
+ * - rarc       code, description, status (current / deactivated)                   a newer remittance advice remark code list
  */
 import { CodeSetFileError, cell, columns, isoDate, readTable, type Table } from './tables';
 
-export type ImportKind = 'icd10cm' | 'icd10pcs' | 'hcpcs' | 'pfs' | 'modifiers' | 'ncci' | 'mue';
-export const IMPORT_KINDS: readonly ImportKind[] = ['icd10cm', 'icd10pcs', 'hcpcs', 'pfs', 'modifiers', 'ncci', 'mue'];
+export type ImportKind = 'icd10cm' | 'icd10pcs' | 'hcpcs' | 'pfs' | 'modifiers' | 'ncci' | 'mue' | 'carc' | 'rarc';
+export const IMPORT_KINDS: readonly ImportKind[] = ['icd10cm', 'icd10pcs', 'hcpcs', 'pfs', 'modifiers', 'ncci', 'mue', 'carc', 'rarc'];
 
 export const NORMALIZED_HEADER: Record<ImportKind, readonly string[]> = {
   icd10cm: ['code', 'billable', 'description'],
@@ -24,6 +26,8 @@ export const NORMALIZED_HEADER: Record<ImportKind, readonly string[]> = {
   modifiers: ['code', 'level', 'description', 'added', 'terminated'],
   ncci: ['column1', 'column2', 'effective', 'deleted', 'modifier_indicator'],
   mue: ['code', 'limit', 'adjudication_indicator'],
+  carc: ['code', 'description', 'status'],
+  rarc: ['code', 'description', 'status'],
 };
 
 export interface ParsedCodeSet {
@@ -183,6 +187,36 @@ function mue(t: Table, what: string): string[][] {
   return rows;
 }
 
+const CARC_CODE = /^([A-Z]\d{1,2}|\d{1,3})$/;
+const RARC_CODE = /^(M\d{1,3}|MA\d{1,3}|N\d{1,4})$/;
+
+/**
+ * A CARC or RARC list: code and description, and the code's status when the file says it (a
+ * status column, or a stop/deactivation date: a date that has passed makes the code deactivated).
+ */
+function adjustmentCodes(t: Table, what: string, kind: 'carc' | 'rarc'): string[][] {
+  const c = columns(
+    t,
+    {
+      code: is('code', 'carc', 'rarc', 'reason_code', 'remark_code'),
+      description: is('description', 'description_cms', 'desc', 'text'),
+      status: is('status'),
+      stop: is('stop_date', 'end_date', 'deactivation_date', 'deactivated', 'stop'),
+    },
+    ['status', 'stop'],
+    what,
+  );
+  const today = new Date().toISOString().slice(0, 10);
+  return t.rows.map((r) => {
+    const code = cell(r.cells, c.code).toUpperCase();
+    if (!(kind === 'carc' ? CARC_CODE : RARC_CODE).test(code)) fail(what, r.line, `"${code}" is not a ${kind === 'carc' ? 'claim adjustment reason code' : 'remittance advice remark code'}`);
+    const given = cell(r.cells, c.status).toLowerCase();
+    const stop = isoDate(cell(r.cells, c.stop), `${what} line ${r.line} stop date`);
+    const status = given === 'deactivated' || given === 'inactive' || (stop !== '' && stop <= today) ? 'deactivated' : given === '' && stop === '' ? 'current' : given === 'current' || given === 'active' || given === '' ? 'current' : fail(what, r.line, `status "${given}" is neither current nor deactivated`);
+    return [code, cell(r.cells, c.description), status];
+  });
+}
+
 /** Parses a file of `kind`; throws CodeSetFileError naming the line on the first problem. */
 export function parseCodeSetFile(kind: ImportKind, text: string, label: string, what: string): ParsedCodeSet {
   let rows: string[][];
@@ -208,6 +242,10 @@ export function parseCodeSetFile(kind: ImportKind, text: string, label: string, 
       break;
     case 'mue':
       rows = mue(readTable(text, (k) => k.some((x) => x.startsWith('hcpcs') || x === 'code') && k.some((x) => x.includes('mue_value') || x === 'limit'), what), what);
+      break;
+    case 'carc':
+    case 'rarc':
+      rows = adjustmentCodes(readTable(text, (k) => k.some(is('code', 'carc', 'rarc', 'reason_code', 'remark_code')) && k.some(is('description', 'description_cms', 'desc', 'text')), what), what, kind);
       break;
   }
   if (rows.length === 0) throw new CodeSetFileError(`${what}: no rows`);

@@ -7,6 +7,7 @@ import { ClaimsService } from './claims.service';
 import { OverrideBody } from '../scrubber/dto/scrubber.dto';
 import { scrubApiError } from '../scrubber/rules.controller';
 import { ScrubberService } from '../scrubber/scrubber.service';
+import { RemittanceQueries } from '../remittance/remittance.queries';
 
 @ApiTags('claims')
 @ApiBearerAuth()
@@ -16,6 +17,7 @@ export class ClaimsController {
     private readonly claims: ClaimsService,
     private readonly repository: ClaimsRepository,
     private readonly scrubber: ScrubberService,
+    private readonly remittances: RemittanceQueries,
   ) {}
 
   @Post('build')
@@ -33,14 +35,18 @@ export class ClaimsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'A claim with its lines, diagnoses, problems, history and batch' })
+  @ApiOperation({ summary: 'A claim with its lines (and their payment status), diagnoses, problems, history, batch, payments (835) and balance' })
   async get(@Param('id') id: string) {
     if (!/^\d{1,18}$/.test(id)) throw new ApiException(ApiErrorCode.BadRequest, 'id must be a number');
     const claim = await this.repository.get(id);
     if (!claim) throw new ApiException(ApiErrorCode.NotFound, `claim ${id} does not exist`);
-    const scrub = await this.scrubber.findingsOf(id);
+    const [scrub, money] = await Promise.all([this.scrubber.findingsOf(id), this.remittances.claimMoney(id)]);
+    const lineStatus = new Map(money.lineStatuses.map((l) => [l.lineId, l]));
     return {
       ...claim,
+      lines: claim.lines.map((l) => ({ ...l, paymentStatus: lineStatus.get(l.id)?.status ?? 'pending', paid: lineStatus.get(l.id)?.paid ?? '0.00' })),
+      payments: money.payments,
+      balance: money.balance,
       version: scrub.version,
       scrubbedVersion: scrub.scrubbedVersion,
       findings: scrub.findings.map((f) => ({

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ScrubController } from '../scrubber/scrub.controller';
+import { RemittanceModule } from '../remittance/remittance.module';
 import { ScrubberModule } from '../scrubber/scrubber.module';
 import { ClaimsController } from './claims.controller';
 import { ClaimsRepository } from './claims.repository';
 import { ClaimsService } from './claims.service';
 
 // The scrub endpoints live here: their dry run for encounters builds claims.
-@Module({ imports: [ScrubberModule], controllers: [ClaimsController, ScrubController], providers: [ClaimsRepository, ClaimsService], exports: [ClaimsService, ClaimsRepository] })
+@Module({ imports: [ScrubberModule, RemittanceModule], controllers: [ClaimsController, ScrubController], providers: [ClaimsRepository, ClaimsService], exports: [ClaimsService, ClaimsRepository] })
 export class ClaimsModule {}

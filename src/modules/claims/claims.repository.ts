@@ -12,7 +12,9 @@ export const UNSUBMITTED = ['draft', 'held', 'ready', 'rejected', 'payer_rejecte
 export const NOT_IN_A_BATCH = ['draft', 'held', 'ready'] as const;
 export const statusesToRebuild = (explicit: boolean): readonly string[] => (explicit ? UNSUBMITTED : NOT_IN_A_BATCH);
 
-export type ClaimStatus = 'draft' | 'ready' | 'held' | 'batched' | 'submitted' | 'accepted' | 'rejected' | 'payer_accepted' | 'payer_rejected' | 'replaced' | 'cancelled';
+export type ClaimStatus =
+  | 'draft' | 'ready' | 'held' | 'batched' | 'submitted' | 'accepted' | 'rejected' | 'payer_accepted' | 'payer_rejected'
+  | 'paid' | 'partially_paid' | 'denied' | 'reversed' | 'forwarded' | 'replaced' | 'cancelled';
 
 export interface SavedClaim {
   id: string;
@@ -330,8 +332,8 @@ export class ClaimsRepository {
       [id],
     );
     if (!c) return undefined;
-    const lines = await this.dataSource.query<{ line_number: number; control_number: string; procedure_code: string | null; modifiers: string[]; revenue_code: string | null; quantity: string; charge_amount: string; service_date: string; diagnosis_pointers: number[]; ndc: string | null; charge_ids: string[] }[]>(
-      `SELECT line_number, control_number, procedure_code, modifiers, revenue_code, quantity::text, charge_amount::text, to_char(service_date, 'YYYY-MM-DD') AS service_date,
+    const lines = await this.dataSource.query<{ id: string; line_number: number; control_number: string; procedure_code: string | null; modifiers: string[]; revenue_code: string | null; quantity: string; charge_amount: string; service_date: string; diagnosis_pointers: number[]; ndc: string | null; charge_ids: string[] }[]>(
+      `SELECT id, line_number, control_number, procedure_code, modifiers, revenue_code, quantity::text, charge_amount::text, to_char(service_date, 'YYYY-MM-DD') AS service_date,
               diagnosis_pointers, ndc, charge_ids::text[] AS charge_ids
          FROM claim_line WHERE claim_id = $1 ORDER BY line_number`,
       [id],
@@ -346,7 +348,7 @@ export class ClaimsRepository {
       payerClaimControlNumber: c.payer_claim_control_number, replacesClaimId: c.replaces_claim_id,
       diagnoses: c.payload.diagnoses, problems: c.problems, batchId: c.batch_id,
       lines: lines.map((l) => ({
-        lineNumber: l.line_number, controlNumber: l.control_number, procedureCode: l.procedure_code, modifiers: l.modifiers, revenueCode: l.revenue_code, quantity: l.quantity,
+        id: l.id, lineNumber: l.line_number, controlNumber: l.control_number, procedureCode: l.procedure_code, modifiers: l.modifiers, revenueCode: l.revenue_code, quantity: l.quantity,
         charge: l.charge_amount, serviceDate: l.service_date, diagnosisPointers: l.diagnosis_pointers, ndc: l.ndc, chargeIds: l.charge_ids,
       })),
       history: history.map((h) => ({ at: h.at.toISOString(), from: h.from_status, to: h.to_status, reason: h.reason, actor: h.actor })),
@@ -400,7 +402,7 @@ export interface ClaimDetail {
   diagnoses: string[];
   problems: ClaimProblem[];
   batchId: string | null;
-  lines: { lineNumber: number; controlNumber: string; procedureCode: string | null; modifiers: string[]; revenueCode: string | null; quantity: string; charge: string; serviceDate: string; diagnosisPointers: number[]; ndc: string | null; chargeIds: string[] }[];
+  lines: { id: string; lineNumber: number; controlNumber: string; procedureCode: string | null; modifiers: string[]; revenueCode: string | null; quantity: string; charge: string; serviceDate: string; diagnosisPointers: number[]; ndc: string | null; chargeIds: string[] }[];
   history: { at: string; from: string | null; to: string; reason: string | null; actor: string }[];
 }
 

@@ -48,13 +48,23 @@ export class PracticeRepository {
         providerIds.set(p.key, (row as { id: string }).id);
       }
       for (const p of s.payers) {
-        await q(
-          `INSERT INTO practice_payer (key, payer_id, name, claim_filing_indicator, clearinghouse_id, hl7_ids, address)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        const [row] = await q<{ id: string }>(
+          `INSERT INTO practice_payer (key, payer_id, name, claim_filing_indicator, clearinghouse_id, hl7_ids, address, remit_ids)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (key) DO UPDATE SET payer_id = EXCLUDED.payer_id, name = EXCLUDED.name, claim_filing_indicator = EXCLUDED.claim_filing_indicator,
-             clearinghouse_id = EXCLUDED.clearinghouse_id, hl7_ids = EXCLUDED.hl7_ids, address = EXCLUDED.address, updated_at = now()`,
-          [p.key, p.payerId, p.name, p.claimFilingIndicator, clearinghouseIds.get(p.clearinghouse), p.hl7Ids, p.address ? JSON.stringify(p.address) : null],
+             clearinghouse_id = EXCLUDED.clearinghouse_id, hl7_ids = EXCLUDED.hl7_ids, address = EXCLUDED.address, remit_ids = EXCLUDED.remit_ids, updated_at = now()
+           RETURNING id`,
+          [p.key, p.payerId, p.name, p.claimFilingIndicator, clearinghouseIds.get(p.clearinghouse), p.hl7Ids, p.address ? JSON.stringify(p.address) : null, p.remitIds],
         );
+        const payerRowId = (row as { id: string }).id;
+        // The fee schedule is the file's: replaced whole.
+        await q(`DELETE FROM practice_fee_schedule WHERE payer_id = $1`, [payerRowId]);
+        if (p.feeSchedule.length > 0) {
+          await q(
+            `INSERT INTO practice_fee_schedule (payer_id, code, modifier, allowed) SELECT $1, code, modifier, allowed FROM unnest($2::text[], $3::text[], $4::numeric[]) AS f(code, modifier, allowed)`,
+            [payerRowId, p.feeSchedule.map((f) => f.code), p.feeSchedule.map((f) => f.modifier ?? ''), p.feeSchedule.map((f) => f.allowed)],
+          );
+        }
       }
       // One default facility at most: the file says which (validated), earlier defaults are cleared.
       await q(`UPDATE practice_facility SET is_default = false WHERE is_default`, []);

@@ -99,6 +99,13 @@ export class ClearinghouseDto {
 /** Claim filing indicator codes (SBR09) of the 837 TR3s. */
 export const CLAIM_FILING_INDICATORS = ['11', '12', '13', '14', '15', '16', '17', 'AM', 'BL', 'CH', 'CI', 'DS', 'FI', 'HM', 'LM', 'MA', 'MB', 'MC', 'OF', 'TV', 'VA', 'WC', 'ZZ'];
 
+/** A payer's expected allowed amount for a code (and modifier): a line paid below it is flagged underpaid. */
+export class FeeScheduleEntryDto {
+  @Matches(/^[A-Z0-9]{5}$/, { message: 'code must be a 5-character CPT/HCPCS code' }) code!: string;
+  @IsOptional() @Matches(/^[A-Z0-9]{2}$/, { message: 'modifier must be a 2-character modifier' }) modifier?: string;
+  @Matches(/^\d{1,9}(\.\d{1,2})?$/, { message: 'allowed must be a decimal amount like 92.17' }) allowed!: string;
+}
+
 export class PayerDto {
   @Matches(/^[a-z0-9][a-z0-9._-]*$/) key!: string;
   /** The X12 payer id the clearinghouse routes by (NM1*PR ... PI). */
@@ -109,6 +116,10 @@ export class PayerDto {
   @IsString() clearinghouse!: string;
   /** IN1-3 (insurance company id) or IN1-2 (plan id) values the feeds use for this payer. */
   @IsArray() @IsString({ each: true }) hl7Ids: string[] = [];
+  /** How the payer names itself on its 835s (TRN03, REF*2U, N1*PR-04), when that is not payerId: claim payments are checked against the claim's payer. */
+  @IsArray() @IsString({ each: true }) remitIds: string[] = [];
+  /** Optional expected allowed amounts per code (and modifier), per unit. */
+  @IsArray() @ValidateNested({ each: true }) @Type(() => FeeScheduleEntryDto) feeSchedule: FeeScheduleEntryDto[] = [];
   @IsOptional() @ValidateNested() @Type(() => AddressDto) address?: AddressDto;
 }
 
@@ -202,6 +213,19 @@ function crossCheck(s: PracticeSetupDto): string[] {
       if (other !== undefined) problems.push(`payers[${i}].hl7Ids: "${id}" also maps to payers[${other}]`);
       hl7Payers.set(id, i);
     }
+  });
+  // An 835's payer must name one payer: a remit id that is another payer's would make its payments ambiguous.
+  s.payers.forEach((p, i) => {
+    for (const id of p.remitIds) {
+      const other = s.payers.findIndex((x, j) => j !== i && (x.payerId === id || x.remitIds.includes(id)));
+      if (other >= 0) problems.push(`payers[${i}].remitIds: "${id}" also names payers[${other}]`);
+    }
+    const fees = new Set<string>();
+    p.feeSchedule.forEach((f, k) => {
+      const key = `${f.code}|${f.modifier ?? ''}`;
+      if (fees.has(key)) problems.push(`payers[${i}].feeSchedule[${k}]: ${f.code}${f.modifier ? ` ${f.modifier}` : ''} is listed twice`);
+      fees.add(key);
+    });
   });
   s.facilities.forEach((f, i) => {
     if (!providers.has(f.billingProvider)) problems.push(`facilities[${i}].billingProvider: no billing provider has key "${f.billingProvider}"`);

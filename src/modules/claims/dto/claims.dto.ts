@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { PageQuery } from '../../../common/page.query';
 
-export const CLAIM_STATUSES = ['draft', 'ready', 'held', 'batched', 'submitted', 'accepted', 'rejected', 'payer_accepted', 'payer_rejected', 'replaced', 'cancelled'] as const;
+export const CLAIM_STATUSES = ['draft', 'ready', 'held', 'batched', 'submitted', 'accepted', 'rejected', 'payer_accepted', 'payer_rejected', 'paid', 'partially_paid', 'denied', 'reversed', 'forwarded', 'replaced', 'cancelled'] as const;
 
 export class BuildClaimsBody {
   @ApiPropertyOptional({ description: 'Encounter ids to build; all encounters with unbilled charges when omitted', type: [String] })
