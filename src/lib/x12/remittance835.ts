@@ -232,16 +232,27 @@ const GROUP_CODES = new Set(['CO', 'OA', 'PI', 'PR']);
 const CLAIM_SEGMENTS = new Set(['CAS', 'NM1', 'MIA', 'MOA', 'REF', 'DTM', 'PER', 'AMT', 'QTY']);
 const SERVICE_SEGMENTS = new Set(['DTM', 'CAS', 'REF', 'AMT', 'QTY', 'LQ']);
 
-/** CCYYMMDD → YYYY-MM-DD, or a located error. */
+/** CCYYMMDD → YYYY-MM-DD (a day of the calendar), or a located error. */
 function date(seg: X12Segment, n: number, c = 1): string {
   const v = el(seg, n, c);
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec(v);
-  if (!m) throw new X12ElementError(`"${v}" is not a date (CCYYMMDD)`, segmentAt(seg, n));
-  return `${m[1]}-${m[2]}-${m[3]}`;
+  const iso = m ? `${m[1]}-${m[2]}-${m[3]}` : '';
+  if (!m || Number.isNaN(Date.parse(`${iso}T00:00:00Z`)) || new Date(`${iso}T00:00:00Z`).toISOString().slice(0, 10) !== iso) {
+    throw new X12ElementError(`"${v}" is not a date (CCYYMMDD)`, segmentAt(seg, n));
+  }
+  return iso;
 }
 
-function optDate(seg: X12Segment, n: number): string | undefined {
-  return el(seg, n) === '' ? undefined : date(seg, n);
+/** A date the 835 can do without (BPR16, DTM*405): an unreadable one is dropped with a warning. */
+function lenientDate(seg: X12Segment, n: number, warnings: string[]): string | undefined {
+  if (el(seg, n) === '') return undefined;
+  try {
+    return date(seg, n);
+  } catch (e) {
+    if (!(e instanceof X12ElementError)) throw e;
+    warnings.push(`${e.message}; the date is not kept`);
+    return undefined;
+  }
 }
 
 /** An amount (X12 R) in whole cents, as a normalized decimal string; a located error otherwise. */
@@ -404,9 +415,9 @@ export class Remittance835Reader {
         if (this.state !== 'header' || h.payment.handling !== '') throw new X12ReadError('BPR out of place: it must follow ST', segmentAt(seg));
         h.payment = {
           handling: required(seg, 1, 'BPR01 transaction handling code'), amount: money(seg, 2), creditDebit: required(seg, 3, 'BPR03 credit/debit flag'),
-          method: required(seg, 4, 'BPR04 payment method'), format: opt(el(seg, 5)), date: optDate(seg, 16), banking: seg.elements.slice(5, 15).map((e) => e[0] ?? ''),
+          method: required(seg, 4, 'BPR04 payment method'), format: opt(el(seg, 5)), date: lenientDate(seg, 16, h.warnings), banking: seg.elements.slice(5, 15).map((e) => e[0] ?? ''),
         };
-        if (h.payment.date === undefined) h.warnings.push(`${segmentAt(seg, 16)}: check issue or EFT effective date missing`);
+        if (h.payment.date === undefined && el(seg, 16) === '') h.warnings.push(`${segmentAt(seg, 16)}: check issue or EFT effective date missing`);
         return;
       case 'TRN':
         this.expect(seg, ['header'], 'TRN belongs to the header, after BPR');
@@ -486,7 +497,7 @@ export class Remittance835Reader {
     switch (this.state) {
       case 'header':
         if (seg.id === 'REF') h.references.push({ qualifier: el(seg, 1), value: el(seg, 2) });
-        else if (seg.id === 'DTM' && el(seg, 1) === '405') h.productionDate = date(seg, 2);
+        else if (seg.id === 'DTM' && el(seg, 1) === '405') h.productionDate = lenientDate(seg, 2, h.warnings);
         else if (seg.id !== 'DTM') throw new X12ReadError(`${seg.id} is not a segment of the 835 header`, segmentAt(seg));
         return;
       case 'payer':
