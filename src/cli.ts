@@ -25,6 +25,9 @@ import { X12ReadError } from './lib/x12';
 import type { StoredMessage } from './modules/intake/intake.types';
 import { startService } from './service';
 import { sendFiles } from './mllp-send';
+import { RemittanceQueries } from './modules/remittance/remittance.queries';
+import { RemittanceMatchError, RemittanceService, type RemitImportSummary } from './modules/remittance/remittance.service';
+import { fileSource } from './modules/remittance/source';
 
 const USAGE = `hl7-claims — HL7 v2 billing intake and claims
 
@@ -38,11 +41,21 @@ Usage:
   hl7-claims claims build [ENCOUNTER_ID...]     build claims from encounters with unbilled charges (all when no id)
   hl7-claims batches create [--out DIR]         batch ready claims into 837 files (and write them to DIR)
   hl7-claims acks import FILE...                import 999 and 277CA files (each file once)
+  hl7-claims remittances import FILE... [--json]
+                                                import 835 files: matched to the claims sent, posted and balanced (each file
+                                                and each payment once); one summary per file
+  hl7-claims remittances list [--payer ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+                                                the remittances (payments) imported, newest first
+  hl7-claims remittances unmatched              claim and service payments waiting to be matched, with the reason
+  hl7-claims remittances match PAYMENT_ID CLAIM_ID
+                                                post an unmatched claim payment to a claim
+  hl7-claims remittances match-line SERVICE_PAYMENT_ID CLAIM_LINE_ID
+                                                match an unmatched service payment to a line of its claim
   hl7-claims scrub [--claims ID,...] [--encounters ID,...]
                                                 dry run of the scrubber (all unbatched claims when no ids); changes nothing
   hl7-claims codesets import KIND FILE [--label L]
                                                 load a code-set file: icd10cm, icd10pcs (--label FY2028), hcpcs, pfs (--label CY2026),
-                                                modifiers, ncci, mue (CMS/CDC layouts; each file once, all or nothing)
+                                                modifiers, ncci, mue, carc, rarc (CMS/CDC/X12 layouts; each file once, all or nothing)
   hl7-claims codesets list                      the code sets loaded
   hl7-claims submit                             run the submission job once: build, batch, deliver, fetch responses
   hl7-claims demo [--out DIR]                   on a throw-away embedded database: ingest fixtures/demo/feed.hl7,
@@ -243,6 +256,8 @@ export async function main(argv: string[]): Promise<number> {
       out(json, results, results.map((x) => ('error' in x ? `${x.file}: refused (${x.error})` : `${x.file}: ${x.kind}${x.duplicate ? ' already imported, nothing changed' : `: ${x.accepted} accepted, ${x.rejected} rejected, ${x.unchanged} unchanged${x.unmatched.length ? `, ${x.unmatched.length} unknown claims` : ''}`}`)).join('\n'));
       return results.some((x) => 'error' in x) ? 1 : 0;
     }
+    case 'remittances':
+      return remittances(config, json, sub, rest);
     case 'scrub': {
       const args2 = [sub, ...rest].filter((a): a is string => a !== undefined);
       const ids = (flag: string): string[] | undefined => {
@@ -306,6 +321,65 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stderr.write(USAGE + '\n');
   return 2;
+}
+
+/** `hl7-claims remittances ...`: import, list, the unmatched queue, matching by hand. */
+async function remittances(config: AppConfig, json: boolean, sub: string | undefined, rest: string[]): Promise<number> {
+  const flag = (name: string): string | undefined => {
+    const at = rest.indexOf(name);
+    return at >= 0 ? rest[at + 1] : undefined;
+  };
+  switch (sub) {
+    case 'import': {
+      if (rest.length === 0) {
+        process.stderr.write('remittances import needs at least one FILE\n');
+        return 2;
+      }
+      const results = await withApp(config, async (app) => {
+        const service = app.get(RemittanceService);
+        const r: ({ file: string } & RemitImportSummary)[] = [];
+        for (const file of rest) r.push({ file, ...(await service.import(fileSource(file), { actor: 'cli' })) });
+        return r;
+      });
+      out(json, results, results.map((x) => (x.refused
+        ? `${x.file}: refused${x.duplicate ? ' again' : ''} (${x.refused.error}); kept as file ${x.fileId}`
+        : `${x.file}: ${x.duplicate ? 'imported before, nothing changed' : `${x.transactions} payment(s)${x.duplicateTransactions > 0 ? ` (${x.duplicateTransactions} posted before)` : ''}, ${x.claimPayments} claim payment(s): ${x.matched} matched, ${x.unmatched} unmatched${x.unmatchedLines > 0 ? `, ${x.unmatchedLines} line(s) unmatched` : ''}; paid ${x.paid}${x.unbalanced > 0 ? `; ${x.unbalanced} balance failure(s)` : ''}`}`)).join('\n'));
+      return results.some((x) => x.refused) ? 1 : 0;
+    }
+    case 'list': {
+      const list = await withApp(config, (app) => app.get(RemittanceQueries).list({ payerId: flag('--payer'), from: flag('--from'), to: flag('--to'), limit: 500, offset: 0 }));
+      out(json, list, list.items.length === 0 ? 'no remittances' : (list.items as { id: string; traceNumber: string; payerName: string; amount: string; paymentDate: string | null; claimPayments: number; unmatched: number; balanced: boolean; duplicateOf: string | null }[])
+        .map((t) => `${t.id}: ${t.paymentDate ?? '(no date)'} ${t.payerName} trace ${t.traceNumber}, ${t.amount}, ${t.claimPayments} claim payment(s)${t.unmatched > 0 ? `, ${t.unmatched} unmatched` : ''}${t.balanced ? '' : ', NOT BALANCED'}${t.duplicateOf !== null ? ` (duplicate of ${t.duplicateOf})` : ''}`).join('\n'));
+      return 0;
+    }
+    case 'unmatched': {
+      const list = await withApp(config, (app) => app.get(RemittanceQueries).unmatched({ limit: 500, offset: 0 }));
+      out(json, list, list.items.length === 0 ? 'nothing to match' : (list.items as { kind: string; id: string; patientControlNumber: string; procedure: string | null; reason: string; note: string | null; paid: string | null }[])
+        .map((i) => `${i.kind} payment ${i.id}: ${i.patientControlNumber}${i.procedure !== null ? ` ${i.procedure}` : ''}, paid ${i.paid ?? '?'}: ${i.reason}${i.note !== null ? ` (${i.note})` : ''}`).join('\n'));
+      return 0;
+    }
+    case 'match':
+    case 'match-line': {
+      const [what, target] = rest.filter((a) => /^\d{1,18}$/.test(a));
+      if (what === undefined || target === undefined) {
+        process.stderr.write(`remittances ${sub} needs ${sub === 'match' ? 'PAYMENT_ID CLAIM_ID' : 'SERVICE_PAYMENT_ID CLAIM_LINE_ID'} (numbers)\n`);
+        return 2;
+      }
+      try {
+        const r = await withApp(config, (app): Promise<{ claimId: string; claimStatus: string }> => (sub === 'match' ? app.get(RemittanceService).matchClaimPayment(what, target, 'cli') : app.get(RemittanceService).matchServicePayment(what, target, 'cli')));
+        out(json, r, `matched: claim ${r.claimId} is ${r.claimStatus}`);
+        return 0;
+      } catch (e) {
+        if (!(e instanceof RemittanceMatchError)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        return 1;
+      }
+    }
+    case undefined:
+    default:
+      process.stderr.write(USAGE + '\n');
+      return 2;
+  }
 }
 
 /** The demo: a temporary embedded database, the example practice, the demo feed, claims, 837 files. */

@@ -112,7 +112,7 @@ describe('hl7-claims CLI', () => {
       expect(acks.code).toBe(1);
       expect(JSON.parse(acks.out)).toEqual([
         { file: expect.stringMatching(/imsweb__x12_999_accepted\.txt$/) as string, error: 'AK1-02: group control number 17456 matches no batch that was sent' },
-        { file: expect.stringMatching(/feed\.hl7$/) as string, error: 'ISA: not an X12 interchange: it does not begin with a complete ISA segment' },
+        { file: expect.stringMatching(/feed\.hl7$/) as string, error: 'ISA: not an X12 interchange: it does not begin with an ISA segment' },
       ]);
     } finally {
       delete process.env.PRACTICE_FILE;
@@ -151,6 +151,34 @@ describe('hl7-claims CLI', () => {
       // The embedded database is shared by the suites: later ones must not get this MUE limit.
       await db.query(`DELETE FROM codeset_import WHERE kind = 'mue' AND imported_by = 'cli'`);
     }
+  });
+
+  it('imports 835 files (each once), lists remittances and the unmatched queue, and loads newer CARC/RARC lists', async () => {
+    const sample = join(__dirname, '..', 'fixtures', 'x12', '835', 'lfh__managed-care.835');
+    const first = await run(['remittances', 'import', sample, '--json']);
+    expect(first.code).toBe(0);
+    const [summary] = JSON.parse(first.out) as { file: string; duplicate: boolean; claimPayments: number; matched: number; unmatched: number; paid: string }[];
+    expect(summary).toMatchObject({ duplicate: false, claimPayments: 2, matched: 0, unmatched: 2, paid: '945.00' });
+    const again = await run(['remittances', 'import', sample]);
+    expect(again.out.trim()).toBe(`${sample}: imported before, nothing changed`);
+    const refused = await run(['remittances', 'import', multiFile(), '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out)).toEqual([expect.objectContaining({ refused: { error: 'ISA: not an X12 interchange: it does not begin with an ISA segment', location: 'ISA' } })]);
+    const list = JSON.parse((await run(['remittances', 'list', '--json'])).out) as { items: { traceNumber: string; claimPayments: number; unmatched: number; balanced: boolean }[] };
+    expect(list.items).toEqual([expect.objectContaining({ traceNumber: '7170066655', claimPayments: 2, unmatched: 2, balanced: true })]);
+    const queue = JSON.parse((await run(['remittances', 'unmatched', '--json'])).out) as { items: { kind: string; id: string; patientControlNumber: string; reason: string }[] };
+    expect(queue.items.map((i) => [i.kind, i.patientControlNumber, i.reason])).toEqual([['claim', '5554555444', 'unmatched'], ['claim', '8765432112', 'unmatched']]);
+    const noClaim = await run(['remittances', 'match', queue.items[0]?.id ?? '', '999999']);
+    expect(noClaim.code).toBe(1);
+    expect((await run(['remittances', 'match', 'x'])).code).toBe(2);
+    // A newer CARC list: a code's wording and status change; codes it leaves out are kept.
+    const carc = join(dir, 'carc.csv');
+    writeFileSync(carc, 'Code,Description,Stop Date\n45,"Charge exceeds fee schedule/maximum allowable or contracted/legislated fee arrangement.",\n42,"Charges exceed our fee schedule or maximum allowable amount.",2023-01-01\n');
+    expect(JSON.parse((await run(['codesets', 'import', 'carc', carc, '--json'])).out)).toMatchObject({ kind: 'carc', rows: 2, created: true });
+    const bad = join(dir, 'rarc.csv');
+    writeFileSync(bad, 'code,description\nXX1,not a remark code\n');
+    expect((await run(['codesets', 'import', 'rarc', bad])).code).toBe(1);
+    await db.query(`DELETE FROM codeset_import WHERE kind = 'carc' AND imported_by = 'cli'`);
   });
 
   it('runs the demo on a throw-away embedded database and explains what it did', async () => {

@@ -6,6 +6,7 @@ import { apiOf } from './support/api';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
 import { practiceWith } from './support/practice';
+import { era, payment, write835 } from './support/remit';
 import { MllpClient } from './support/mllp-client';
 import { startTestService, TEST_TOKEN } from './support/service';
 import { SFTP_AVAILABLE, startSshd, type Sshd } from './support/sshd';
@@ -51,14 +52,35 @@ async function scenario(svc: Svc, db: TestDatabase, client: MllpClient, outbox: 
   dropResponse('junk.txt', 'not an acknowledgement');
   const second = await api('POST', '/api/submission/run');
   expect(second.json.responses).toEqual([
-    { file: 'accept.999', clearinghouse: 'example-ch', result: expect.objectContaining({ kind: '999', accepted: 3 }) },
-    { file: 'junk.txt', clearinghouse: 'example-ch', refused: 'ISA: not an X12 interchange: it does not begin with a complete ISA segment' },
+    { file: 'accept.999', clearinghouse: 'example-ch', kind: '999', result: expect.objectContaining({ kind: '999', accepted: 3 }) },
+    { file: 'junk.txt', clearinghouse: 'example-ch', refused: 'ISA: not an X12 interchange: it does not begin with an ISA segment' },
   ]);
   expect(processed()).toEqual(['accept.999']);
   expect(refused()).toEqual(['junk.txt']);
   const accepted = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM claim WHERE batch_id = $1 AND status = 'accepted'`, [batch.id]);
   expect(accepted[0]?.n).toBe('3');
   expect((await api('POST', '/api/submission/run')).json.responses).toEqual([]);
+
+  // The payer's 835 for the three claims, and one cut short: posted, and refused (nothing posted).
+  const claims = await db.query<{ id: string; patient_control_number: string; control_number: string }>(
+    `SELECT c.id, c.patient_control_number, l.control_number FROM claim c JOIN claim_line l ON l.claim_id = c.id WHERE c.batch_id = $1 ORDER BY c.id`,
+    [batch.id],
+  );
+  const remit = write835(era([payment(`${prefix}-EFT`, claims.map((c) => ({
+    patientControlNumber: c.patient_control_number, status: '1', charge: '100.00', paid: '80.00', patient: { last: 'DOE' },
+    services: [{ code: '99213', charge: '100.00', paid: '80.00', lineControlNumber: c.control_number, serviceDate: '2024-01-05', adjustments: [{ group: 'CO', reason: '45', amount: '20.00' }] }],
+  })))]));
+  dropResponse('payment.835', remit);
+  dropResponse('short.835', remit.slice(0, remit.indexOf('SE*')));
+  const third = await api('POST', '/api/submission/run');
+  expect(third.json.responses).toEqual([
+    { file: 'payment.835', clearinghouse: 'example-ch', kind: '835', remittance: expect.objectContaining({ transactions: 1, claimPayments: 3, matched: 3, unmatched: 0, paid: '240.00' }) },
+    { file: 'short.835', clearinghouse: 'example-ch', kind: '835', remittance: expect.objectContaining({ refused: expect.any(Object) }), refused: expect.stringMatching(/SE missing$/) },
+  ]);
+  expect(processed()).toEqual(['accept.999', 'payment.835']);
+  expect(refused()).toEqual(['junk.txt', 'short.835']);
+  const paid = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM claim WHERE batch_id = $1 AND status = 'paid'`, [batch.id]);
+  expect(paid[0]?.n).toBe('3');
 }
 
 describe('submission: delivery to a clearinghouse folder and its responses', () => {

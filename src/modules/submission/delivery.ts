@@ -1,10 +1,11 @@
 /**
- * Delivery adapters: how 837 files reach a clearinghouse and how its responses (999, 277CA, later
- * 835) come back. Both adapters put a file under a temporary name and rename it when it is whole,
+ * Delivery adapters: how 837 files reach a clearinghouse and how its responses (999, 277CA, 835)
+ * come back. Both adapters put a file under a temporary name and rename it when it is whole,
  * so the clearinghouse never picks up half a file; responses are moved to `processed/` (or
  * `refused/`) once imported, so a file is read once even if the import is repeated.
  */
-import { mkdir, readdir, readFile, rename, stat, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
@@ -28,6 +29,11 @@ export interface DeliveryAdapter {
   /** Response files waiting (not yet processed), oldest name first. */
   responses(): Promise<string[]>;
   read(fileName: string): Promise<Buffer>;
+  /**
+   * A response as a local file to read from (an 835 can be 100 MB: it is streamed, never read
+   * whole): the file itself in a folder, a temporary download over SFTP. `done` cleans up.
+   */
+  local(fileName: string): Promise<{ path: string; done: () => Promise<void> }>;
   /** Moves a response out of the way: to `processed/` or `refused/`. */
   done(fileName: string, outcome: 'processed' | 'refused'): Promise<void>;
   close(): Promise<void>;
@@ -62,6 +68,10 @@ class DirectoryAdapter implements DeliveryAdapter {
 
   read(fileName: string): Promise<Buffer> {
     return readFile(join(this.c.responses, fileName));
+  }
+
+  local(fileName: string): Promise<{ path: string; done: () => Promise<void> }> {
+    return Promise.resolve({ path: join(this.c.responses, fileName), done: () => Promise.resolve() });
   }
 
   async done(fileName: string, outcome: 'processed' | 'refused'): Promise<void> {
@@ -108,6 +118,14 @@ class SftpAdapter implements DeliveryAdapter {
   async read(fileName: string): Promise<Buffer> {
     const s = await this.sftp();
     return (await s.get(posix.join(this.c.responses, fileName))) as Buffer;
+  }
+
+  async local(fileName: string): Promise<{ path: string; done: () => Promise<void> }> {
+    const s = await this.sftp();
+    const dir = await mkdtemp(join(tmpdir(), 'hl7c-response-'));
+    const path = join(dir, 'response');
+    await s.fastGet(posix.join(this.c.responses, fileName), path);
+    return { path, done: () => rm(dir, { recursive: true, force: true }) };
   }
 
   async done(fileName: string, outcome: 'processed' | 'refused'): Promise<void> {

@@ -7,9 +7,10 @@ import { SubmissionController } from './submission.controller';
 import { SubmissionService } from './submission.service';
 import { ClaimsModule } from '../claims/claims.module';
 import { ScrubberModule } from '../scrubber/scrubber.module';
+import { RemittanceModule } from '../remittance/remittance.module';
 
 @Module({
-  imports: [ClaimsModule, ScrubberModule],
+  imports: [ClaimsModule, ScrubberModule, RemittanceModule],
   controllers: [BatchesController, AcknowledgementsController, SubmissionController],
   providers: [BatchesService, AcknowledgementsService, SubmissionService],
   exports: [BatchesService, AcknowledgementsService, SubmissionService],

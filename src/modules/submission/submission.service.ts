@@ -1,13 +1,34 @@
+import { open, readFile } from 'node:fs/promises';
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { logger } from '../../common/logger';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config';
 import { X12ReadError } from '../../lib/x12';
+import { RemittanceService, type RemitImportSummary } from '../remittance/remittance.service';
+import { fileSource } from '../remittance/source';
 import { ClaimsService, type BuildSummary } from '../claims/claims.service';
 import { AckMismatchError, AcknowledgementsService, type AckImportSummary } from './acknowledgements.service';
 import { BatchesService, type BatchSummary } from './batches.service';
 import { deliveryAdapter, type DeliveryConfig } from './delivery';
+
+/**
+ * Whether a response file is an 835: its first ST names the transaction set (read from the first
+ * 64 KB with the element separator of its ISA); anything else goes to the acknowledgement reader.
+ */
+export async function isRemittance(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const head = buf.subarray(0, bytesRead).toString('latin1').replace(/^(\u00EF\u00BB\u00BF|\s)+/, '');
+    if (!head.startsWith('ISA') || head.length < 4) return false;
+    const sep = head.charAt(3).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return new RegExp(`(?:^|[^A-Za-z0-9])ST${sep}835(?:[^A-Za-z0-9]|$)`).test(head);
+  } finally {
+    await fh.close();
+  }
+}
 
 /** Arbitrary constant: the advisory lock that lets one instance at a time run the submission job. */
 const SUBMISSION_LOCK = 727_002;
@@ -25,12 +46,12 @@ export interface SubmissionRun {
   built?: BuildSummary;
   batches: BatchSummary[];
   deliveries: DeliverySummary[];
-  responses: { file: string; clearinghouse: string; result?: AckImportSummary; refused?: string }[];
+  responses: { file: string; clearinghouse: string; kind?: '999' | '277CA' | '835'; result?: AckImportSummary; remittance?: RemitImportSummary; refused?: string }[];
 }
 
 /**
  * The clearinghouse submission job: build claims for settled encounters, batch ready claims,
- * deliver new batches and fetch responses. One instance runs it at a time (a PostgreSQL advisory
+ * deliver new batches and fetch responses (999, 277CA, 835). One instance runs it at a time (a PostgreSQL advisory
  * lock held for the run); it runs every SUBMISSION_INTERVAL_SECONDS, or once from the CLI or API.
  */
 @Injectable()
@@ -44,6 +65,7 @@ export class SubmissionService implements OnApplicationBootstrap, OnModuleDestro
     private readonly claims: ClaimsService,
     private readonly batches: BatchesService,
     private readonly acks: AcknowledgementsService,
+    private readonly remittances: RemittanceService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -128,7 +150,11 @@ export class SubmissionService implements OnApplicationBootstrap, OnModuleDestro
     return { batchId, fileName: b.file_name, delivered: true, replay: b.delivered_at !== null, claimsSubmitted: submitted };
   }
 
-  /** Imports every response file waiting at every clearinghouse; each file is moved once handled. */
+  /**
+   * Imports every response file waiting at every clearinghouse (999s and 277CAs as
+   * acknowledgements, 835s as remittances, told apart by their ST01); each file is moved to
+   * processed/ or refused/ once handled.
+   */
   async fetchResponses(actor: string): Promise<SubmissionRun['responses']> {
     const clearinghouses = await this.dataSource.query<{ key: string; delivery: DeliveryConfig }[]>(`SELECT key, delivery FROM practice_clearinghouse ORDER BY id`);
     const out: SubmissionRun['responses'] = [];
@@ -136,16 +162,33 @@ export class SubmissionService implements OnApplicationBootstrap, OnModuleDestro
       const adapter = deliveryAdapter(h.delivery);
       try {
         for (const file of await adapter.responses()) {
-          const bytes = await adapter.read(file);
+          const local = await adapter.local(file);
           try {
-            const result = await this.acks.import(bytes, { fileName: file, actor });
-            out.push({ file, clearinghouse: h.key, result });
-            await adapter.done(file, 'processed');
-          } catch (e) {
-            if (!(e instanceof X12ReadError || e instanceof AckMismatchError)) throw e;
-            this.log.warn({ event: 'response_refused', clearinghouse: h.key, file, error: e.message });
-            out.push({ file, clearinghouse: h.key, refused: e.message });
-            await adapter.done(file, 'refused');
+            if (await isRemittance(local.path)) {
+              const result = await this.remittances.import(fileSource(local.path, file), { actor });
+              if (result.refused) {
+                this.log.warn({ event: 'response_refused', clearinghouse: h.key, file, kind: '835', error: result.refused.error });
+                out.push({ file, clearinghouse: h.key, kind: '835', remittance: result, refused: result.refused.error });
+                await adapter.done(file, 'refused');
+              } else {
+                out.push({ file, clearinghouse: h.key, kind: '835', remittance: result });
+                await adapter.done(file, 'processed');
+              }
+              continue;
+            }
+            const bytes = await readFile(local.path);
+            try {
+              const result = await this.acks.import(bytes, { fileName: file, actor });
+              out.push({ file, clearinghouse: h.key, kind: result.kind, result });
+              await adapter.done(file, 'processed');
+            } catch (e) {
+              if (!(e instanceof X12ReadError || e instanceof AckMismatchError)) throw e;
+              this.log.warn({ event: 'response_refused', clearinghouse: h.key, file, error: e.message });
+              out.push({ file, clearinghouse: h.key, refused: e.message });
+              await adapter.done(file, 'refused');
+            }
+          } finally {
+            await local.done();
           }
         }
       } finally {
