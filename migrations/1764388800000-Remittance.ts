@@ -9,6 +9,14 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Unmatched claim and service payments keep no claim (or line) until someone matches them, once.
  * Denial records are the work the 835 leaves (a denied or short-paid claim or line), updated as
  * later payments and reversals arrive.
+ *
+ * The ledger's own rows point at each other without foreign keys (a claim payment at its
+ * transaction, a service payment at its claim payment, an adjustment at both, an exception at its
+ * transaction): the import writes each parent before its children in the same transaction, with
+ * ids it reserved itself (a reversal names a payment it found posted), and the parents are never
+ * deleted (the trigger below). Those per-row checks cost a third of the time of inserting a service payment (100,000 rows: 1.44 s with them,
+ * 0.62 s without); the suites check that no ledger row lost its parent (test/support/integrity.ts).
+ * References to the claims side (claim, claim line, payer) keep their foreign keys.
  */
 export class Remittance1764388800000 implements MigrationInterface {
   name = 'Remittance1764388800000';
@@ -95,7 +103,7 @@ export class Remittance1764388800000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE claim_payment (
         id bigint CONSTRAINT pk_claim_payment PRIMARY KEY,
-        transaction_id bigint NOT NULL CONSTRAINT fk_claim_payment_transaction REFERENCES remittance_transaction(id) DEFERRABLE INITIALLY DEFERRED,
+        transaction_id bigint NOT NULL,
         position integer NOT NULL,
         claim_id bigint CONSTRAINT fk_claim_payment_claim REFERENCES claim(id),
         payer_row_id bigint CONSTRAINT fk_claim_payment_payer REFERENCES practice_payer(id),
@@ -121,7 +129,7 @@ export class Remittance1764388800000 implements MigrationInterface {
         interest numeric(14,2),
         remarks text[] NOT NULL DEFAULT '{}',
         crossover boolean NOT NULL DEFAULT false,
-        reverses_payment_id bigint CONSTRAINT fk_claim_payment_reverses REFERENCES claim_payment(id),
+        reverses_payment_id bigint,
         imbalance numeric(14,2) NOT NULL DEFAULT 0,
         patient_responsibility_difference numeric(14,2) NOT NULL DEFAULT 0,
         details jsonb NOT NULL DEFAULT '{}',
@@ -138,7 +146,7 @@ export class Remittance1764388800000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE service_payment (
         id bigint CONSTRAINT pk_service_payment PRIMARY KEY,
-        claim_payment_id bigint NOT NULL CONSTRAINT fk_service_payment_claim_payment REFERENCES claim_payment(id),
+        claim_payment_id bigint NOT NULL,
         position integer NOT NULL,
         claim_line_id bigint CONSTRAINT fk_service_payment_claim_line REFERENCES claim_line(id),
         match_method text,
@@ -171,8 +179,8 @@ export class Remittance1764388800000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE payment_adjustment (
         id bigserial CONSTRAINT pk_payment_adjustment PRIMARY KEY,
-        claim_payment_id bigint NOT NULL CONSTRAINT fk_payment_adjustment_claim_payment REFERENCES claim_payment(id),
-        service_payment_id bigint CONSTRAINT fk_payment_adjustment_service_payment REFERENCES service_payment(id),
+        claim_payment_id bigint NOT NULL,
+        service_payment_id bigint,
         group_code text NOT NULL,
         reason_code text NOT NULL,
         amount numeric(14,2) NOT NULL,
@@ -198,9 +206,9 @@ export class Remittance1764388800000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE remittance_exception (
         id bigserial CONSTRAINT pk_remittance_exception PRIMARY KEY,
-        transaction_id bigint NOT NULL CONSTRAINT fk_remittance_exception_transaction REFERENCES remittance_transaction(id) DEFERRABLE INITIALLY DEFERRED,
-        claim_payment_id bigint CONSTRAINT fk_remittance_exception_claim_payment REFERENCES claim_payment(id),
-        service_payment_id bigint CONSTRAINT fk_remittance_exception_service_payment REFERENCES service_payment(id),
+        transaction_id bigint NOT NULL,
+        claim_payment_id bigint,
+        service_payment_id bigint,
         position integer NOT NULL,
         kind text NOT NULL,
         message text NOT NULL,

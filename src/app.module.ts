@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { ApiExceptionFilter } from './common/api.exception';
 import { API_TOKEN, BearerAuthGuard } from './common/auth.guard';
 import { AppConfig } from './config/config';
-import { ConfigModule } from './config/config.module';
+import { ConfigModule, type ProcessRole } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { ClaimsModule } from './modules/claims/claims.module';
 import { EncountersModule } from './modules/encounters/encounters.module';
@@ -19,10 +19,10 @@ import { SubmissionModule } from './modules/submission/submission.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, dataSource: DataSource, apiToken: string): DynamicModule {
+  static forRoot(config: AppConfig, dataSource: DataSource, apiToken: string, role: ProcessRole = 'service'): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule, RemittanceModule, DenialsModule],
+      imports: [ConfigModule.forRoot(config, role), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule, RemittanceModule, DenialsModule],
       providers: [
         { provide: API_TOKEN, useValue: apiToken },
         { provide: APP_GUARD, useClass: BearerAuthGuard },

@@ -71,7 +71,7 @@ function out(json: boolean, value: unknown, text: string): void {
 async function withApp<T>(config: AppConfig, fn: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
   try {
-    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, db.dataSource, 'cli-has-no-http'), { logger: new PinoNestLogger(), abortOnError: false });
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, db.dataSource, 'cli-has-no-http', 'cli'), { logger: new PinoNestLogger(), abortOnError: false });
     try {
       return await fn(app);
     } finally {

@@ -248,7 +248,7 @@ describe('claims built from encounters', () => {
     expect(refused.history.at(-1).reason).toBe('277CA A7:21:IL acknowledgement: rejected for invalid information (claim status code 21, entity IL)');
 
     const garbage = await post('this is not X12');
-    expect(garbage).toEqual({ status: 400, json: { error: 'bad_request', message: 'ISA: not an X12 interchange: it does not begin with a complete ISA segment' } });
+    expect(garbage).toEqual({ status: 400, json: { error: 'bad_request', message: 'ISA: not an X12 interchange: it does not begin with an ISA segment' } });
     const unknown = await post(ack999(424242, '005010X222A1', [{ st: 1, ik5: 'A' }], 'A'));
     expect(unknown.json.message).toBe('AK1-02: group control number 424242 matches no batch that was sent');
   });

@@ -1,8 +1,9 @@
 import type { TestDatabase } from './db';
 
 /**
- * Rows of intake's hot-path tables whose parent is missing. Those tables carry no foreign keys
- * (migration 1764129600000): their parents come by construction, so the suites check it.
+ * Rows of intake's hot-path tables and of the 835 ledger whose parent is missing. Those tables carry
+ * no foreign keys there (migrations 1764129600000, 1764388800000): their parents come by
+ * construction, so the suites check it.
  */
 export async function orphans(db: TestDatabase): Promise<string[]> {
   const checks: [string, string][] = [
@@ -13,6 +14,13 @@ export async function orphans(db: TestDatabase): Promise<string[]> {
     ['coverage.patient_id', `SELECT count(*) AS n FROM coverage c WHERE NOT EXISTS (SELECT 1 FROM patient p WHERE p.id = c.patient_id)`],
     ['coverage.encounter_id', `SELECT count(*) AS n FROM coverage c WHERE c.encounter_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM encounter e WHERE e.id = c.encounter_id)`],
     ['encounter.patient_id', `SELECT count(*) AS n FROM encounter e WHERE NOT EXISTS (SELECT 1 FROM patient p WHERE p.id = e.patient_id)`],
+    // The 835 ledger's own references (migration 1764388800000) come by construction too.
+    ['claim_payment.transaction_id', `SELECT count(*) AS n FROM claim_payment c WHERE NOT EXISTS (SELECT 1 FROM remittance_transaction t WHERE t.id = c.transaction_id)`],
+    ['claim_payment.reverses_payment_id', `SELECT count(*) AS n FROM claim_payment c WHERE c.reverses_payment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM claim_payment o WHERE o.id = c.reverses_payment_id)`],
+    ['service_payment.claim_payment_id', `SELECT count(*) AS n FROM service_payment s WHERE NOT EXISTS (SELECT 1 FROM claim_payment c WHERE c.id = s.claim_payment_id)`],
+    ['payment_adjustment.claim_payment_id', `SELECT count(*) AS n FROM payment_adjustment a WHERE NOT EXISTS (SELECT 1 FROM claim_payment c WHERE c.id = a.claim_payment_id)`],
+    ['payment_adjustment.service_payment_id', `SELECT count(*) AS n FROM payment_adjustment a WHERE a.service_payment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM service_payment s WHERE s.id = a.service_payment_id AND s.claim_payment_id = a.claim_payment_id)`],
+    ['remittance_exception.transaction_id', `SELECT count(*) AS n FROM remittance_exception x WHERE NOT EXISTS (SELECT 1 FROM remittance_transaction t WHERE t.id = x.transaction_id)`],
   ];
   const out: string[] = [];
   for (const [what, sql] of checks) {

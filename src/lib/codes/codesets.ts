@@ -137,8 +137,8 @@ export class CodeSets {
   private readonly revenueCodes = new Map<string, string>();
   private readonly mceEdits = new Map<string, Set<string>>();
   private readonly frequencies = new Map<string, { description: string; professional: boolean; institutional: boolean }>();
-  private readonly carcs = new Map<string, AdjustmentCode>();
-  private readonly rarcs = new Map<string, AdjustmentCode>();
+  /** CARC and RARC wording and status. */
+  readonly adjustment = new AdjustmentCodeSets();
   private readonly pcsCodes = new Map<string, IcdEntry>();
   private pcsYearMask = 0;
   private pcsPartialMask = 0;
@@ -276,17 +276,17 @@ export class CodeSets {
   }
 
   carc(code: string): string | undefined {
-    return this.carcs.get(code)?.description;
+    return this.adjustment.carcInfo(code)?.description;
   }
 
   /** A claim adjustment reason code with its status; undefined when the loaded lists do not know it. */
   carcInfo(code: string): AdjustmentCode | undefined {
-    return this.carcs.get(code);
+    return this.adjustment.carcInfo(code);
   }
 
   /** A remittance advice remark code with its status; undefined when the loaded lists do not know it. */
   rarcInfo(code: string): AdjustmentCode | undefined {
-    return this.rarcs.get(code);
+    return this.adjustment.rarcInfo(code);
   }
 
   // ---- customer-loaded edits ----
@@ -359,10 +359,7 @@ export class CodeSets {
         break;
       case 'carc':
       case 'rarc':
-        // A newer list updates the codes it lists; codes it leaves out are kept (old remittances still carry them).
-        for (const [code, description, status] of set.rows) {
-          (set.kind === 'carc' ? this.carcs : this.rarcs).set(code as string, { description: description ?? '', status: status === 'deactivated' ? 'deactivated' : 'current' });
-        }
+        this.adjustment.add(set);
         break;
     }
     this.sets.push({ kind: set.kind, label: set.label, rows: set.rows.length, source });
@@ -429,9 +426,44 @@ export class CodeSets {
     for (const [kind, code, description, assigned] of ub04.rows.map((r) => r.cells)) cs.ub04Codes.set(`${kind as string}|${code as string}`, { description: description ?? '', assigned: assigned === '1' });
     cs.sets.push({ kind: 'ub04', label: 'NUBC via CMS', rows: ub04.rows.length, source: 'shipped' });
 
-    cs.add({ kind: 'carc', label: 'CMS wording, X12 status 2026-08', rows: rowsOf('carc.tsv') }, 'shipped');
-    cs.add({ kind: 'rarc', label: 'CMS 2026-08', rows: rowsOf('rarc.tsv') }, 'shipped');
+    for (const set of AdjustmentCodeSets.shippedSets(dir)) cs.add(set, 'shipped');
     return cs;
+  }
+}
+
+/**
+ * Claim adjustment reason codes (CARC) and remittance advice remark codes (RARC) with their
+ * status: the shipped lists, updated by imported ones (a newer list updates the codes it lists;
+ * codes it leaves out are kept, since old remittances still carry them).
+ */
+export class AdjustmentCodeSets {
+  private readonly carcs = new Map<string, AdjustmentCode>();
+  private readonly rarcs = new Map<string, AdjustmentCode>();
+
+  carcInfo(code: string): AdjustmentCode | undefined {
+    return this.carcs.get(code);
+  }
+
+  rarcInfo(code: string): AdjustmentCode | undefined {
+    return this.rarcs.get(code);
+  }
+
+  add(set: Pick<ParsedCodeSet, 'kind' | 'rows'>): void {
+    const into = set.kind === 'carc' ? this.carcs : set.kind === 'rarc' ? this.rarcs : undefined;
+    if (!into) throw new CodeSetFileError(`${set.kind} is not a CARC or RARC list`);
+    for (const [code, description, status] of set.rows) into.set(code as string, { description: description ?? '', status: status === 'deactivated' ? 'deactivated' : 'current' });
+  }
+
+  /** The shipped CARC and RARC lists as code sets. */
+  static shippedSets(dir = shippedDataDir()): ParsedCodeSet[] {
+    const rows = (name: string): string[][] => readTable(readFileSync(join(dir, name), 'utf8'), (k) => k[0] === 'code', name).rows.map((r) => r.cells);
+    return [{ kind: 'carc', label: 'CMS wording, X12 status 2026-08', rows: rows('carc.tsv') }, { kind: 'rarc', label: 'CMS 2026-08', rows: rows('rarc.tsv') }];
+  }
+
+  static shipped(dir = shippedDataDir()): AdjustmentCodeSets {
+    const codes = new AdjustmentCodeSets();
+    for (const set of AdjustmentCodeSets.shippedSets(dir)) codes.add(set);
+    return codes;
   }
 }
 

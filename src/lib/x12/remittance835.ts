@@ -232,15 +232,19 @@ const GROUP_CODES = new Set(['CO', 'OA', 'PI', 'PR']);
 const CLAIM_SEGMENTS = new Set(['CAS', 'NM1', 'MIA', 'MOA', 'REF', 'DTM', 'PER', 'AMT', 'QTY']);
 const SERVICE_SEGMENTS = new Set(['DTM', 'CAS', 'REF', 'AMT', 'QTY', 'LQ']);
 
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** CCYYMMDD → YYYY-MM-DD (a day of the calendar), or a located error. */
 function date(seg: X12Segment, n: number, c = 1): string {
   const v = el(seg, n, c);
-  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(v);
-  const iso = m ? `${m[1]}-${m[2]}-${m[3]}` : '';
-  if (!m || Number.isNaN(Date.parse(`${iso}T00:00:00Z`)) || new Date(`${iso}T00:00:00Z`).toISOString().slice(0, 10) !== iso) {
+  const month = Number(v.slice(4, 6));
+  const day = Number(v.slice(6, 8));
+  const year = Number(v.slice(0, 4));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (!/^\d{8}$/.test(v) || month < 1 || month > 12 || day < 1 || day > (month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] as number))) {
     throw new X12ElementError(`"${v}" is not a date (CCYYMMDD)`, segmentAt(seg, n));
   }
-  return iso;
+  return `${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}`;
 }
 
 /** A date the 835 can do without (BPR16, DTM*405): an unreadable one is dropped with a warning. */

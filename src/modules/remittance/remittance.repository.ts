@@ -140,13 +140,14 @@ export class RemittanceRepository {
     return rows.map((r) => r.id);
   }
 
-  async claimsByPcn(em: EntityManager, pcns: string[]): Promise<CandidateClaim[]> {
+  /** Claims by patient control number; `payerRowId`: the paying payer (other payers are read for claims it is not the payer of). */
+  async claimsByPcn(em: EntityManager, pcns: string[], payerRowId?: string | null): Promise<CandidateClaim[]> {
     if (pcns.length === 0) return [];
-    return this.candidates(em, `c.patient_control_number = ANY($1::text[])`, [pcns]);
+    return this.candidates(em, `c.patient_control_number = ANY($1::text[])`, [pcns], payerRowId);
   }
 
   /** Claims a payer claim number (CLP07) was seen on: the claim's REF*1K, or an earlier matched claim payment's. */
-  async claimsByIcn(em: EntityManager, icns: string[]): Promise<(CandidateClaim & { icn: string })[]> {
+  async claimsByIcn(em: EntityManager, icns: string[], payerRowId?: string | null): Promise<(CandidateClaim & { icn: string })[]> {
     if (icns.length === 0) return [];
     const rows = await qOf(em)<{ id: string; icn: string }>(
       `SELECT id, payer_claim_control_number AS icn FROM claim WHERE payer_claim_control_number = ANY($1::text[])
@@ -154,19 +155,25 @@ export class RemittanceRepository {
       [icns],
     );
     if (rows.length === 0) return [];
-    const claims = new Map((await this.candidates(em, `c.id = ANY($1::bigint[])`, [[...new Set(rows.map((r) => r.id))]])).map((c) => [c.id, c]));
+    const claims = new Map((await this.candidates(em, `c.id = ANY($1::bigint[])`, [[...new Set(rows.map((r) => r.id))]], payerRowId)).map((c) => [c.id, c]));
     return rows.flatMap((r) => {
       const c = claims.get(r.id);
       return c ? [{ ...c, icn: r.icn }] : [];
     });
   }
 
-  private async candidates(em: EntityManager, where: string, params: unknown[]): Promise<CandidateClaim[]> {
+  /**
+   * Claims with what matching reads. The ids of their other payers (2330B, in the claim's payload)
+   * are read only for claims paid by a payer other than their own (a crossover or a mismatch):
+   * reading every payload would cost more than the rest of matching.
+   */
+  private async candidates(em: EntityManager, where: string, params: unknown[], payerRowId?: string | null): Promise<CandidateClaim[]> {
     const rows = await qOf(em)<{ id: string; patient_control_number: string; status: string; payer_id: string | null; other: string[] | null }>(
       `SELECT c.id, c.patient_control_number, c.status, c.payer_id,
-              (SELECT array_agg(o->'payer'->>'id') FROM jsonb_array_elements(c.payload->'otherCoverage') o) AS other
+              CASE WHEN $${params.length + 1}::bigint IS NOT NULL AND c.payer_id IS DISTINCT FROM $${params.length + 1}::bigint
+                   THEN (SELECT array_agg(o->'payer'->>'id') FROM jsonb_array_elements(c.payload->'otherCoverage') o) END AS other
          FROM claim c WHERE ${where}`,
-      params,
+      [...params, payerRowId ?? null],
     );
     return rows.map((r) => ({ id: r.id, patientControlNumber: r.patient_control_number, status: r.status, payerRowId: r.payer_id, otherPayerIds: r.other ?? [] }));
   }

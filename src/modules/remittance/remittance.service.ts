@@ -5,7 +5,7 @@ import { addCents, fromCents, toCents } from '../../lib/decimal';
 import {
   read835Batches, X12ReadError, type ClaimPayment835, type Remit835Event, type ServicePayment835, type Transaction835Header, type Transaction835Trailer, type UnreadableClaim835,
 } from '../../lib/x12';
-import type { CodeSets } from '../../lib/codes/codesets';
+import type { AdjustmentCodeSets } from '../../lib/codes/codesets';
 import { CodeSetsService } from '../scrubber/codesets.service';
 import { adjudicate, isExpectedAdjustment, type PostedPayment, type PostedService } from './adjudication';
 import { matchClaim, matchLines, SENT_STATUSES, type CandidateClaim, type ClaimMatch, type LineMatch } from './matching';
@@ -94,10 +94,17 @@ export class RemittanceService {
         if (prior?.status === 'posted') return { ...(prior.summary as unknown as RemitImportSummary), fileId: prior.id, duplicate: true };
         // A file refused before is read again (the reader may have learned since); its bytes are kept already.
         const fileId = prior?.id ?? (await this.repository.insertFile(em, { sha, name: source.name, size, actor, status: 'posted' }));
-        const posting = new FilePosting(this, em, fileId, source.name, actor, await this.codeSets.get(em));
-        const input = prior !== undefined && prior.parts > 0 ? source.open() : this.keepingParts(em, fileId, source.open());
-        for await (const batch of read835Batches(input)) {
-          for (const e of batch) await posting.on(e);
+        const posting = new FilePosting(this, em, fileId, source.name, actor, await this.codeSets.adjustmentCodes(em));
+        const input = prior !== undefined && prior.parts > 0 ? source.open() : this.keepingParts(posting, fileId, source.open());
+        try {
+          for await (const batch of read835Batches(input)) {
+            for (const e of batch) posting.on(e);
+            await posting.backpressure();
+          }
+          await posting.drain();
+        } finally {
+          // Nothing may still run on the connection when the transaction ends (committed or rolled back).
+          await posting.settled();
         }
         const summary = posting.summary();
         await this.repository.finishFile(em, fileId, 'posted', summary);
@@ -125,7 +132,7 @@ export class RemittanceService {
       const claim = claims.get(claimId);
       if (!claim) throw new RemittanceMatchError('not_found', `claim ${claimId} does not exist`);
       if (!SENT_STATUSES.has(claim.status)) throw new RemittanceMatchError('conflict', `claim ${claim.patientControlNumber} is ${claim.status}: it was never sent, so no payer can have paid it`);
-      const [candidate] = await this.repository.claimsByPcn(em, [claim.patientControlNumber]);
+      const [candidate] = await this.repository.claimsByPcn(em, [claim.patientControlNumber], cp.txPayerRowId);
       // The 835's payer is another payer of the claim: a crossover, kept apart from the claim's own balance.
       const own = !(cp.txPayerId !== null && claim.payerRowId !== null && cp.txPayerRowId !== claim.payerRowId && (candidate?.otherPayerIds ?? []).includes(cp.txPayerId));
       await this.repository.matchPayment(em, paymentId, claimId, own, `matched by hand by ${actor}${cp.note !== null ? ` (was: ${cp.note})` : ''}`, actor);
@@ -166,22 +173,25 @@ export class RemittanceService {
     });
   }
 
-  /** The file's bytes go into remittance_file_part as they are read. */
-  private async *keepingParts(em: EntityManager, fileId: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  /** The file's bytes go into remittance_file_part as they are read (queued with the posting's other steps). */
+  private async *keepingParts(sink: { enqueue(step: () => Promise<void>): void; em: EntityManager }, fileId: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     let part = 0;
     let held: Buffer[] = [];
     let heldBytes = 0;
+    const store = (): void => {
+      const n = ++part;
+      const bytes = Buffer.concat(held);
+      sink.enqueue(() => this.repository.insertPart(sink.em, fileId, n, bytes));
+      held = [];
+      heldBytes = 0;
+    };
     for await (const chunk of chunks) {
       held.push(chunk);
       heldBytes += chunk.length;
-      if (heldBytes >= PART_BYTES) {
-        await this.repository.insertPart(em, fileId, ++part, Buffer.concat(held));
-        held = [];
-        heldBytes = 0;
-      }
+      if (heldBytes >= PART_BYTES) store();
       yield chunk;
     }
-    if (heldBytes > 0) await this.repository.insertPart(em, fileId, ++part, Buffer.concat(held));
+    if (heldBytes > 0) store();
   }
 
   /** A file that cannot be read: nothing of it is posted; its bytes and the reason are kept (once). */
@@ -192,7 +202,15 @@ export class RemittanceService {
       const fileId = prior?.id ?? (await this.repository.insertFile(em, { sha, name: source.name, size, actor, status: 'refused', error: error.message, location: error.location }));
       if (!prior || prior.parts === 0) {
         let kept = 0;
-        for await (const chunk of this.keepingParts(em, fileId, source.open())) kept += chunk.length;
+        let stored = Promise.resolve();
+        const enqueue = (step: () => Promise<void>): void => {
+          stored = stored.then(step);
+        };
+        for await (const chunk of this.keepingParts({ em, enqueue }, fileId, source.open())) {
+          kept += chunk.length;
+          await stored;
+        }
+        await stored;
         if (kept !== size) throw new Error(`the file changed while it was imported (${kept} bytes, was ${size})`);
       }
       const summary: RemitImportSummary = {
@@ -218,7 +236,7 @@ export class RemittanceMatchError extends Error {
 }
 
 /** CARC wording for messages: "CO-97 (The benefit for this service is included ...)". */
-export function describeCarc(codes: CodeSets, group: string, reason: string): string {
+export function describeCarc(codes: AdjustmentCodeSets, group: string, reason: string): string {
   const info = codes.carcInfo(reason);
   const text = info ? ` (${info.description.length > 90 ? `${info.description.slice(0, 87)}...` : info.description}${info.status === 'deactivated' ? '; deactivated code' : ''})` : ' (unknown code)';
   return `${group}-${reason}${text}`;
@@ -238,6 +256,12 @@ interface TransactionState {
 type ClaimEvent = Extract<Remit835Event, { kind: 'claim' | 'unreadable' }>;
 
 /** One file's posting: transactions one after another, claim payments in batches. */
+/**
+ * One file's posting: transactions one after another, claim payments in batches. Database work is
+ * queued in order on the import's one connection while the reader goes on reading: the file is
+ * parsed on one core while PostgreSQL posts the previous batch on the other (a few batches at
+ * most wait, so memory stays flat).
+ */
 class FilePosting {
   private tx: TransactionState | undefined;
   private pending: ClaimEvent[] = [];
@@ -246,39 +270,81 @@ class FilePosting {
   private readonly fees = new Map<string, Map<string, string>>();
   private readonly counts = { transactions: 0, duplicateTransactions: 0, claimPayments: 0, matched: 0, unmatched: 0, unmatchedLines: 0, unbalanced: 0, paid: 0, plb: 0 };
   private readonly warnings: string[] = [];
+  /** Database steps queued, in order; each runs when the one before is done. */
+  private readonly queue: Promise<void>[] = [];
+  private last: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly service: RemittanceService,
-    private readonly em: EntityManager,
+    readonly em: EntityManager,
     private readonly fileId: string,
     private readonly fileName: string | null,
     private readonly actor: string,
-    private readonly codes: CodeSets,
+    private readonly codes: AdjustmentCodeSets,
   ) {}
 
   private get repo(): RemittanceRepository {
     return this.service.repository;
   }
 
-  async on(e: Remit835Event): Promise<void> {
+  /** Queues a database step; after a failure nothing more runs (the transaction is rolled back). */
+  enqueue(step: () => Promise<void>): void {
+    const run = this.last.then(async () => {
+      if (this.failure === undefined) await step();
+    });
+    this.last = run.catch((error: unknown) => {
+      this.failure ??= { error };
+    });
+    this.queue.push(this.last);
+  }
+
+  /** Waits while more than a few steps are queued; rethrows a step's failure. */
+  async backpressure(max = 3): Promise<void> {
+    while (this.queue.length > max) await this.queue.shift();
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Waits for every queued step; rethrows a step's failure. */
+  async drain(): Promise<void> {
+    await this.backpressure(0);
+  }
+
+  /** Waits for every queued step, whatever happened (before the transaction is rolled back). */
+  async settled(): Promise<void> {
+    await this.last;
+  }
+
+  on(e: Remit835Event): void {
     switch (e.kind) {
-      case 'transaction':
-        await this.begin(e.header);
+      case 'transaction': {
+        const tx: TransactionState = { id: '', header: e.header, payer: undefined, payerNote: undefined, duplicateOf: undefined, eraKey: '', fee: undefined, claims: 0 };
+        this.tx = tx;
+        this.enqueue(() => this.begin(tx));
         return;
+      }
       case 'claim':
       case 'unreadable': {
         const tx = this.tx as TransactionState;
         tx.claims++;
-        if (tx.duplicateOf !== undefined) return;
         this.pending.push(e);
-        if (this.pending.length >= BATCH) await this.flush();
+        if (this.pending.length >= BATCH) this.flushLater(tx);
         return;
       }
-      case 'end':
-        await this.flush();
-        await this.end(e.trailer);
+      case 'end': {
+        const tx = this.tx as TransactionState;
+        this.flushLater(tx);
+        this.enqueue(() => this.end(tx, e.trailer));
         return;
+      }
     }
+  }
+
+  private flushLater(tx: TransactionState): void {
+    const events = this.pending;
+    this.pending = [];
+    // A duplicate ERA is known once its transaction's first step ran: its claim payments are not posted.
+    if (events.length > 0) this.enqueue(() => (tx.duplicateOf !== undefined ? Promise.resolve() : this.flush(tx, events)));
   }
 
   summary(): RemitImportSummary {
@@ -301,21 +367,26 @@ class FilePosting {
     return { payer: undefined, note: `payer ${named} names ${found.length} payers of the practice setup (${found.map((p) => p.payerId).join(', ')}): claims are matched without checking the payer` };
   }
 
-  private async begin(h: Transaction835Header): Promise<void> {
+  private async begin(tx: TransactionState): Promise<void> {
+    const h = tx.header;
     const { payer, note } = await this.payerOf(h);
-    const eraKey = JSON.stringify([h.trace.originatorId, h.trace.number, h.payment.amount, h.payment.date ?? null]);
-    const duplicateOf = this.erasInFile.get(eraKey) ?? (await this.repo.postedEra(this.em, { payerTraceId: h.trace.originatorId, trace: h.trace.number, amount: h.payment.amount, date: h.payment.date ?? null }));
+    tx.payer = payer;
+    tx.payerNote = note;
+    tx.eraKey = JSON.stringify([h.trace.originatorId, h.trace.number, h.payment.amount, h.payment.date ?? null]);
+    tx.duplicateOf = this.erasInFile.get(tx.eraKey) ?? (await this.repo.postedEra(this.em, { payerTraceId: h.trace.originatorId, trace: h.trace.number, amount: h.payment.amount, date: h.payment.date ?? null }));
+    // Known at once, so that the same ERA later in this file is a duplicate of this one.
+    if (tx.duplicateOf === undefined) this.erasInFile.set(tx.eraKey, '');
     const [id] = await this.repo.reserveIds(this.em, 'remittance_transaction_id_seq', 1);
-    let fee: Map<string, string> | undefined;
+    tx.id = id as string;
+    if (tx.duplicateOf === undefined) this.erasInFile.set(tx.eraKey, tx.id);
     if (payer) {
-      fee = this.fees.get(payer.id) ?? (await this.repo.feeSchedule(this.em, payer.id));
+      const fee = this.fees.get(payer.id) ?? (await this.repo.feeSchedule(this.em, payer.id));
       this.fees.set(payer.id, fee);
+      tx.fee = fee.size > 0 ? fee : undefined;
     }
-    this.tx = { id: id as string, header: h, payer, payerNote: note, duplicateOf, eraKey, fee: fee && fee.size > 0 ? fee : undefined, claims: 0 };
   }
 
-  private async end(t: Transaction835Trailer): Promise<void> {
-    const tx = this.tx as TransactionState;
+  private async end(tx: TransactionState, t: Transaction835Trailer): Promise<void> {
     const h = t.header;
     const duplicate = tx.duplicateOf !== undefined;
     this.counts.transactions++;
@@ -335,7 +406,6 @@ class FilePosting {
       this.warnings.push(`transaction ${h.controlNumber} (trace ${h.trace.number}, ${h.payment.amount}) was posted before (transaction ${tx.duplicateOf ?? ''}): not posted again`);
       return;
     }
-    this.erasInFile.set(tx.eraKey, tx.id);
     this.warnings.push(...warnings);
     // PLB: recoupments (WO) and forward balances (FB) are tied to the claim they reference when one is found.
     const tied = t.providerAdjustments.filter((p) => (p.reason === 'WO' || p.reason === 'FB') && p.reference !== undefined);
@@ -360,20 +430,16 @@ class FilePosting {
     await this.repo.insertExceptions(this.em, exceptions);
   }
 
-  /** Matches, posts and adjudicates the claim payments waiting. */
-  private async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const tx = this.tx as TransactionState;
-    const events = this.pending;
-    this.pending = [];
+  /** Matches, posts and adjudicates a batch of claim payments. */
+  private async flush(tx: TransactionState, events: ClaimEvent[]): Promise<void> {
     const em = this.em;
     const readable = events.flatMap((e) => (e.kind === 'claim' ? [e.claim] : []));
 
     // Matching: claims by CLP01, then by CLP07.
-    const byPcn = new Map((await this.repo.claimsByPcn(em, [...new Set(readable.map((c) => c.patientControlNumber))])).map((c) => [c.patientControlNumber, c]));
+    const byPcn = new Map((await this.repo.claimsByPcn(em, [...new Set(readable.map((c) => c.patientControlNumber))], tx.payer?.id)).map((c) => [c.patientControlNumber, c]));
     const icns = [...new Set(readable.filter((c) => !byPcn.has(c.patientControlNumber) && c.payerClaimControlNumber !== undefined).map((c) => c.payerClaimControlNumber as string))];
     const byIcn = new Map<string, CandidateClaim[]>();
-    for (const c of await this.repo.claimsByIcn(em, icns)) byIcn.set(c.icn, [...(byIcn.get(c.icn) ?? []), c]);
+    for (const c of await this.repo.claimsByIcn(em, icns, tx.payer?.id)) byIcn.set(c.icn, [...(byIcn.get(c.icn) ?? []), c]);
     const payer = { rowId: tx.payer?.id ?? null, payerId: tx.payer?.payerId ?? null };
     const matches = new Map<ClaimPayment835, ClaimMatch>(readable.map((c) => [c, matchClaim(c.patientControlNumber, c.payerClaimControlNumber, byPcn.get(c.patientControlNumber), byIcn.get(c.payerClaimControlNumber ?? '') ?? [], payer)]));
     const claimIds = [...new Set([...matches.values()].flatMap((m) => (m.status === 'matched' ? [m.claimId] : [])))];
@@ -522,13 +588,31 @@ function expectedOf(fee: Map<string, string> | undefined, svc: ServicePayment835
   return { expected: fromCents(expectedCents), underpaid: short > 0 ? fromCents(short) : null };
 }
 
+/** What a claim payment carries besides its columns (names, MIA/MOA, references, dates, amounts...): only what was sent. */
 function detailsOf(c: ClaimPayment835): Record<string, unknown> {
-  const name = (entity: string): unknown => c.names.find((n) => n.entity === entity);
-  return {
-    headerNumber: c.headerNumber, patient: name('QC'), insured: name('IL'), correctedInsured: name('74'), rendering: name('82'), crossoverCarrier: name('TT'), correctedPayer: name('PR'),
-    otherSubscriber: name('GB'), inpatient: c.inpatient, outpatient: c.outpatient, references: c.references, dates: c.dates, amounts: c.amounts, quantities: c.quantities, contacts: c.contacts,
-    drgWeight: c.drgWeight, dischargeFraction: c.dischargeFraction,
+  const d: Record<string, unknown> = {};
+  const put = (k: string, v: unknown): void => {
+    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) d[k] = v;
   };
+  const name = (entity: string): unknown => c.names.find((n) => n.entity === entity);
+  put('headerNumber', c.headerNumber);
+  put('patient', name('QC'));
+  put('insured', name('IL'));
+  put('correctedInsured', name('74'));
+  put('rendering', name('82'));
+  put('crossoverCarrier', name('TT'));
+  put('correctedPayer', name('PR'));
+  put('otherSubscriber', name('GB'));
+  put('inpatient', c.inpatient);
+  put('outpatient', c.outpatient);
+  put('references', c.references);
+  put('dates', c.dates);
+  put('amounts', c.amounts);
+  put('quantities', c.quantities);
+  put('contacts', c.contacts);
+  put('drgWeight', c.drgWeight);
+  put('dischargeFraction', c.dischargeFraction);
+  return d;
 }
 
 function serviceDetailsOf(s: ServicePayment835): Record<string, unknown> | null {

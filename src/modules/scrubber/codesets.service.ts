@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { logger } from '../../common/logger';
-import { CodeSets, type LoadedSet } from '../../lib/codes/codesets';
+import { AdjustmentCodeSets, CodeSets, type LoadedSet } from '../../lib/codes/codesets';
+import { PROCESS_ROLE, type ProcessRole } from '../../config/config.module';
 import { IMPORT_KINDS, NORMALIZED_HEADER, parseCodeSetFile, type ImportKind } from '../../lib/codes/kinds';
 import { CodeSetFileError, writeTsv } from '../../lib/codes/tables';
 
@@ -33,10 +34,38 @@ export class CodeSetsService implements OnModuleInit {
   private checkedAt = 0;
   private loading: Promise<CodeSets> | undefined;
 
-  constructor(private readonly dataSource: DataSource) {}
+  private adjustment: { codes: AdjustmentCodeSets; importId: string; checkedAt: number } | undefined;
 
+  constructor(
+    private readonly dataSource: DataSource,
+    @Optional() @Inject(PROCESS_ROLE) private readonly role: ProcessRole = 'service',
+  ) {}
+
+  /** The service loads the code sets at start (the first scrub is then fast); a CLI command loads them when it uses them. */
   async onModuleInit(): Promise<void> {
-    await this.get();
+    if (this.role === 'service') await this.get();
+  }
+
+  /**
+   * CARC and RARC wording and status only (remittance posting needs no more): from the full code
+   * sets when they are loaded, else the shipped lists plus imported ones, without the 130 MB of
+   * diagnosis and procedure codes.
+   */
+  async adjustmentCodes(em?: EntityManager): Promise<AdjustmentCodeSets> {
+    if (this.current) return (await this.get(em)).adjustment;
+    const db = em ?? this.dataSource;
+    if (this.adjustment && Date.now() - this.adjustment.checkedAt < CHECK_EVERY_MS) return this.adjustment.codes;
+    const rows = await db.query<{ id: string; kind: ImportKind; label: string; file_name: string; content: Buffer }[]>(
+      `SELECT id::text, kind, label, file_name, content FROM codeset_import WHERE kind IN ('carc', 'rarc') ORDER BY id`,
+    );
+    const importId = rows[rows.length - 1]?.id ?? '0';
+    if (this.adjustment?.importId !== importId) {
+      const codes = AdjustmentCodeSets.shipped();
+      for (const r of rows) codes.add(parseCodeSetFile(r.kind, gunzipSync(r.content).toString('utf8'), r.label, r.file_name));
+      this.adjustment = { codes, importId, checkedAt: Date.now() };
+    }
+    this.adjustment.checkedAt = Date.now();
+    return this.adjustment.codes;
   }
 
   /**
@@ -92,6 +121,7 @@ export class CodeSetsService implements OnModuleInit {
     );
     if (!row) throw new Error('code-set import returned nothing');
     this.checkedAt = 0; // reload on next use
+    if (this.adjustment) this.adjustment.checkedAt = 0;
     this.log.info({ event: 'codeset_imported', kind: k, label: row.label, rows: set.rows.length, created: row.created, importId: row.id });
     return { id: row.id, kind: k, label: row.label, fileName: file.name, rows: set.rows.length, created: row.created };
   }
