@@ -126,6 +126,8 @@ export class Remittance1764388800000 implements MigrationInterface {
         drg text,
         statement_from date,
         statement_to date,
+        -- The transaction's check or EFT date (BPR16, else DTM*405): known before the transaction row is written.
+        payment_date date,
         interest numeric(14,2),
         remarks text[] NOT NULL DEFAULT '{}',
         crossover boolean NOT NULL DEFAULT false,

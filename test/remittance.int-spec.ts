@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiOf } from './support/api';
+import { orphans } from './support/integrity';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { visitDft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
@@ -20,7 +21,7 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
   let visitNo = 0;
 
   /** A visit sent as HL7 and billed: its claim(s), submitted. */
-  const billed = async (charges: { code: string; cpt?: string; amount?: string; modifiers?: string[] }[], extra: { facility?: string; patientClass?: string } = {}): Promise<SentClaim> => {
+  const billed = async (charges: { code: string; cpt?: string; amount?: string; modifiers?: string[] }[], extra: { facility?: string; patientClass?: string; moreCoverage?: { payer: string; member: string }[] } = {}): Promise<SentClaim> => {
     const visit = `RV${++visitNo}`;
     const ack = await client.send(visitDft({ ctl: `R-${visitNo}`, mrn: `RM${visitNo}`, visit, charges, ...extra }));
     expect(ack).toMatch(/\rMSA\|AA\|/);
@@ -295,6 +296,68 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
     expect(after.status).toBe('denied');
     expect(after.payments[0].adjustments.map((a: any) => [a.reason, a.reasonText, a.reasonStatus])).toEqual([['Z99', 'unknown code', 'unknown'], ['42', expect.any(String), 'deactivated']]);
     expect(after.payments[0].remarks.map((r: any) => [r.code, r.status])).toEqual([['N999', 'unknown'], ['MA01', expect.any(String)]]);
+  });
+
+  it('bills the secondary payer from the primary\'s 835 (2320 with CAS and AMT*D, 2430 SVD/CAS/DTP*573), holds it on a reversal, and a tertiary follows the same path', async () => {
+    const c = await billed([{ code: 'CHG99214' }, { code: 'CHG93000' }], { moreCoverage: [{ payer: 'AETNA', member: 'AET777' }, { payer: 'MEDICARE', member: '1EG4TE5MK72' }] });
+    expect(c.payerId).toBe('00621');
+    const primaryEra = claimPayment(c, (l) => (l.procedureCode === '99214'
+      ? { paid: '120.00', adjustments: [{ group: 'CO', reason: '45', amount: '35.00' }, { group: 'PR', reason: '2', amount: '30.00' }] }
+      : { paid: '0', adjustments: [{ group: 'CO', reason: '96', amount: '62.50' }] }));
+    await postEra(svc.httpPort, write835(era([payment('EFT-12001', [primaryEra])], 9014)));
+    const following = async (id: string): Promise<any[]> => (await db.query<{ id: string; status: string; payer_sequence: string; payload: any }>(
+      `SELECT id, status, payer_sequence, payload FROM claim WHERE primary_claim_id = $1 ORDER BY id`, [id]));
+    const [secondary] = await following(c.id);
+    expect(secondary).toMatchObject({ status: 'ready', payer_sequence: 'S' });
+    const p = secondary.payload;
+    expect([p.payer.id, p.subscriber.payerResponsibility, p.subscriber.memberId, p.frequency, p.totalCharge]).toEqual(['60054', 'S', 'AET777', '1', '247.50']);
+    expect(p.otherCoverage.map((o: any) => [o.payerResponsibility, o.payer.id, o.paidAmount ?? null, o.remainingPatientLiability ?? null])).toEqual([['P', '00621', '120.00', '30.00'], ['T', '00952', null, null]]);
+    expect(p.lines.map((l: any) => l.adjudications)).toEqual([
+      [{ payerId: '00621', paid: '120.00', procedure: { qualifier: 'HC', code: '99214', modifiers: [] }, paidUnits: '1', adjustments: [{ group: 'CO', reason: '45', amount: '35.00' }, { group: 'PR', reason: '2', amount: '30.00' }], date: '2024-02-01' }],
+      [{ payerId: '00621', paid: '0.00', procedure: { qualifier: 'HC', code: '93000', modifiers: [] }, paidUnits: '1', adjustments: [{ group: 'CO', reason: '96', amount: '62.50' }], date: '2024-02-01' }],
+    ]);
+    const detail = await claim(secondary.id);
+    expect(detail.history[0]).toMatchObject({ from: null, to: 'ready', reason: expect.stringMatching(/^secondary claim after BLUE CROSS BLUE SHIELD OF ILLINOIS adjudicated claim HC\d+: paid 120.00, patient responsibility 30.00$/) });
+    // The charges stay with the primary claim; the secondary bills them again.
+    expect(await db.query(`SELECT 1 FROM charge WHERE claim_id = $1`, [secondary.id])).toEqual([]);
+
+    // The primary's payment is reversed: the unbatched secondary is held; the correction releases it, updated.
+    const reversal = { ...primaryEra, status: '22', charge: '-247.50', paid: '-120.00', patientResponsibility: undefined, services: primaryEra.services.map((sv) => ({ ...sv, charge: `-${sv.charge}`, paid: sv.paid === '0' ? '0' : `-${sv.paid}`, units: '-1', adjustments: sv.adjustments?.map((a) => ({ ...a, amount: `-${a.amount}` })) })) };
+    await postEra(svc.httpPort, write835(era([payment('EFT-12002', [reversal])], 9015)));
+    expect((await following(c.id))[0]).toMatchObject({ id: secondary.id, status: 'held' });
+    const corrected = claimPayment(c, (l) => (l.procedureCode === '99214' ? { paid: '150.00', adjustments: [{ group: 'CO', reason: '45', amount: '35.00' }] } : { paid: '50.00', adjustments: [{ group: 'PR', reason: '1', amount: '12.50' }] }), { payerClaimControlNumber: `ICN${c.id}-C` });
+    await postEra(svc.httpPort, write835(era([payment('EFT-12003', [corrected])], 9016)));
+    const [again] = await following(c.id);
+    expect(again).toMatchObject({ id: secondary.id, status: 'ready' });
+    expect(again.payload.otherCoverage[0]).toMatchObject({ paidAmount: '200.00', remainingPatientLiability: '12.50' });
+    expect((await claim(secondary.id)).history.map((h: any) => h.to)).toEqual(['ready', 'held', 'ready']);
+
+    // The secondary goes out and AETNA pays part of the rest: the tertiary (Medicare) names both.
+    await api('POST', '/api/batches', {});
+    const [b] = (await db.query<{ id: string }>(`SELECT batch_id AS id FROM claim WHERE id = $1`, [secondary.id]));
+    await api('POST', `/api/batches/${b?.id}/deliver`, {});
+    const sent = (await sendClaims(api, db, [])).length;
+    expect(sent).toBe(0);
+    const secLines = await db.query<{ id: string; control_number: string }>(`SELECT id, control_number FROM claim_line WHERE claim_id = $1 ORDER BY line_number`, [secondary.id]);
+    const secClaim: SentClaim = { ...c, id: secondary.id, patientControlNumber: again.payload.patientControlNumber, lines: c.lines.map((l, i) => ({ ...l, id: secLines[i]?.id ?? '', controlNumber: secLines[i]?.control_number ?? '' })) };
+    const aetna = claimPayment(secClaim, (l) => (l.procedureCode === '99214' ? { paid: '0', adjustments: [{ group: 'OA', reason: '23', amount: '185.00' }] } : { paid: '6.25', adjustments: [{ group: 'OA', reason: '23', amount: '50.00' }, { group: 'PR', reason: '2', amount: '6.25' }] }), { status: '2', payerClaimControlNumber: 'AET-ICN-1' });
+    const r = await postEra(svc.httpPort, write835(era([payment('EFT-12004', [aetna], { payer: { name: 'AETNA', id: '60054' }, trace: { number: 'EFT-12004', payerId: '1060054000' } })], 9017)));
+    expect(r.json).toMatchObject({ matched: 1, unmatched: 0 });
+    expect((await claim(secondary.id)).status).toBe('paid');
+    const [tertiary] = await following(secondary.id);
+    expect(tertiary).toMatchObject({ status: 'ready', payer_sequence: 'T' });
+    expect(tertiary.payload.subscriber.payerResponsibility).toBe('T');
+    expect(tertiary.payload.otherCoverage.map((o: any) => [o.payerResponsibility, o.payer.id, o.paidAmount])).toEqual([['P', '00621', '200.00'], ['S', '60054', '6.25']]);
+    expect(tertiary.payload.lines[1].adjudications.map((a: any) => [a.payerId, a.paid])).toEqual([['00621', '50.00'], ['60054', '6.25']]);
+    expect(await orphans(db)).toEqual([]);
+  });
+
+  it('does not bill the secondary when the primary forwarded the claim itself (crossover)', async () => {
+    const c = await billed([{ code: 'CHG99213' }], { moreCoverage: [{ payer: 'AETNA', member: 'AET888' }] });
+    const forwarded = claimPayment(c, () => ({ paid: '80.00', adjustments: [{ group: 'CO', reason: '45', amount: '25.00' }, { group: 'PR', reason: '2', amount: '20.00' }] }), { status: '19', crossover: { name: 'AETNA', id: '60054' } });
+    await postEra(svc.httpPort, write835(era([payment('EFT-13001', [forwarded])], 9018)));
+    expect((await claim(c.id)).status).toBe('forwarded');
+    expect(await db.query(`SELECT 1 FROM claim WHERE primary_claim_id = $1`, [c.id])).toEqual([]);
   });
 
   it('imports every published 835 sample without error; what matches none of our claims waits in the queue', async () => {

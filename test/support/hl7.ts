@@ -71,6 +71,8 @@ export interface Visit {
   facility?: string;
   patientClass?: string;
   in1?: { payer?: string; member?: string; relationship?: string; insured?: string; insuredDob?: string };
+  /** Further insurances (IN1|2, IN1|3): the patient is the insured. */
+  moreCoverage?: { payer: string; member: string }[];
   charges: { code: string; cpt?: string; amount?: string; dx?: string[]; modifiers?: string[]; ndc?: string; date?: string }[];
   dg1?: string[];
   pv1Extra?: { admit?: string; discharge?: string; disposition?: string; admitType?: string };
@@ -128,5 +130,16 @@ export function visitDft(v: Visit): string {
   in1[19] = '12 MAIN ST^^SPRINGFIELD^IL^62701';
   in1[36] = v.in1?.member ?? 'MEM123456';
   segs.push(in1.join('|'));
+  (v.moreCoverage ?? []).forEach((c, i) => {
+    const more = [...in1];
+    more[1] = String(i + 2);
+    more[2] = 'PLAN2';
+    more[3] = `${c.payer}^^^^NAIC`;
+    more[8] = '';
+    more[16] = 'ZÖLLNER^JANE^Q';
+    more[17] = 'SEL';
+    more[36] = c.member;
+    segs.push(more.join('|'));
+  });
   return segs.join('\r') + '\r';
 }

@@ -89,6 +89,31 @@ export interface Patient extends X12Name {
   relationship: string;
 }
 
+/** An adjustment a payer made (CAS): group code (CO, OA, PI, PR), reason code (CARC), amount, quantity. */
+export interface ClaimAdjustment {
+  group: string;
+  reason: string;
+  amount: string;
+  quantity?: string;
+}
+
+/** What another payer did with a line (loop 2430), from its 835: for the next payer's claim. */
+export interface LineAdjudication {
+  /** SVD01: the other payer's id, as in its 2330B NM109. */
+  payerId: string;
+  /** SVD02: what it paid for the line. */
+  paid: string;
+  /** SVD03: the procedure it adjudicated (HC), or the revenue code (837I, NU). */
+  procedure: { qualifier: string; code: string; modifiers: string[] };
+  /** SVD04 (837I): the revenue code. */
+  revenueCode?: string;
+  /** SVD05: units paid. */
+  paidUnits: string;
+  adjustments: ClaimAdjustment[];
+  /** DTP*573: when it adjudicated the line (its 835's payment date). */
+  date: string;
+}
+
 /** Another payer of this claim (loops 2320/2330A/2330B): a claim billed to a secondary names its primary. */
 export interface OtherCoverage {
   payerResponsibility: string;
@@ -100,6 +125,14 @@ export interface OtherCoverage {
   payer: Payer;
   /** AMT*D: what this payer paid, when it has adjudicated the claim. */
   paidAmount?: string;
+  /** 2320 CAS: its claim-level adjustments, when it has adjudicated the claim. */
+  adjustments?: ClaimAdjustment[];
+  /** AMT*EAF: what the patient still owes after this payer. */
+  remainingPatientLiability?: string;
+  /** 2330B DTP*573: when it adjudicated the claim (sent when no line carries a 2430 date). */
+  adjudicationDate?: string;
+  /** 2330B REF*F8: its claim control number. */
+  payerClaimControlNumber?: string;
 }
 
 export interface ServiceLine {
@@ -122,6 +155,8 @@ export interface ServiceLine {
   serviceEndDate?: string;
   /** NDC in 11-digit 5-4-2 form without dashes, with the dispensed quantity and unit (F2, GR, ME, ML, UN). */
   drug?: { ndc: string; quantity: string; unit: 'F2' | 'GR' | 'ME' | 'ML' | 'UN' };
+  /** Loop 2430: what earlier payers did with this line (a secondary or tertiary claim). */
+  adjudications?: LineAdjudication[];
 }
 
 export interface InstitutionalData {
@@ -359,11 +394,16 @@ export class Transaction837Writer {
     }
     for (const o of c.otherCoverage) {
       w.segment('SBR', o.payerResponsibility, o.relationship, o.groupNumber, '', '', '', '', '', o.claimFilingIndicator);
+      // 2320 CAS: the other payer's claim-level adjustments (TR3: CLM02 - 2320 CAS - 2430 CAS = AMT*D).
+      this.adjustments(o.adjustments ?? []);
       if (o.paidAmount !== undefined) w.segment('AMT', 'D', x12Decimal(o.paidAmount));
+      if (o.remainingPatientLiability !== undefined) w.segment('AMT', 'EAF', x12Decimal(o.remainingPatientLiability));
       // OI03 benefits assignment, OI06 release of information (837P OI04 patient signature source not sent).
       w.segment('OI', '', '', c.benefitsAssigned, '', '', c.releaseOfInformation);
       this.name('IL', { kind: 'person', ...o.subscriber }, 'MI', o.subscriber.memberId);
       this.name('PR', { kind: 'organization', last: o.payer.name }, 'PI', o.payer.id);
+      if (o.adjudicationDate !== undefined) w.segment('DTP', '573', 'D8', x12Date(o.adjudicationDate));
+      if (o.payerClaimControlNumber !== undefined) w.segment('REF', 'F8', o.payerClaimControlNumber);
     }
     c.lines.forEach((line, i) => {
       this.line(c, line, i + 1);
@@ -408,6 +448,23 @@ export class Transaction837Writer {
     if (l.drug) {
       w.segment('LIN', '', 'N4', l.drug.ndc);
       w.segment('CTP', '', '', '', x12Decimal(l.drug.quantity), l.drug.unit);
+    }
+    // Loop 2430: each earlier payer's adjudication of the line (TR3: SV102 - 2430 CAS = SVD02).
+    for (const a of l.adjudications ?? []) {
+      w.segment('SVD', a.payerId, x12Decimal(a.paid), [a.procedure.qualifier, a.procedure.code, ...a.procedure.modifiers.slice(0, 4)], c.type === 'institutional' ? a.revenueCode : '', x12Decimal(a.paidUnits));
+      this.adjustments(a.adjustments);
+      w.segment('DTP', '573', 'D8', x12Date(a.date));
+    }
+  }
+
+  /** CAS segments: one per group code, up to 6 reason/amount/quantity triplets each. */
+  private adjustments(list: readonly ClaimAdjustment[]): void {
+    const groups = new Map<string, ClaimAdjustment[]>();
+    for (const a of list) groups.set(a.group, [...(groups.get(a.group) ?? []), a]);
+    for (const [group, items] of groups) {
+      for (let i = 0; i < items.length; i += 6) {
+        this.w.segment('CAS', group, ...items.slice(i, i + 6).flatMap((a) => [a.reason, x12Decimal(a.amount), a.quantity === undefined ? '' : x12Decimal(a.quantity)]));
+      }
     }
   }
 

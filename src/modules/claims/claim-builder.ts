@@ -8,9 +8,10 @@
 import { normalizeNdc } from '../../lib/codes/ndc';
 import { isValidNpi } from '../../lib/codes/npi';
 import {
-  LIMITS, toX12Text, type Claim837, type ClaimType, type OtherCoverage, type Patient, type ServiceLine, type Subscriber, type X12Address, type X12Provider,
+  LIMITS, toX12Text, type Claim837, type ClaimAdjustment, type ClaimType, type LineAdjudication, type OtherCoverage, type Patient, type Payer, type ServiceLine, type Subscriber,
+  type X12Address, type X12Name, type X12Provider,
 } from '../../lib/x12';
-import { addDecimal, compareDecimal, isDecimal } from '../../lib/decimal';
+import { addDecimal, compareDecimal, isDecimal, subtractDecimal } from '../../lib/decimal';
 import type { Provider } from '../encounters/encounter.entity';
 import type { PostalAddress } from '../encounters/patient.entity';
 
@@ -301,25 +302,7 @@ export function buildEncounterClaims(b: EncounterBundle, practice: PracticeView)
   if (patientSex === undefined) chk.add('PID-8 sex', 'DMG-03', 'is missing');
   const patientAddress = chk.address(b.patient.address, 'PID-11', '2010BA/2010CA');
 
-  const relationship = primary ? relationshipOf(primary, b.patient) : '18';
-  if (primary && relationship === undefined) chk.add(`IN1-17 "${primary.insuredRelationship ?? ''}"`, '2000C PAT-01', 'is not a known relationship code (HL7 table 0063)');
-  const patientIsSubscriber = relationship === '18' || relationship === undefined;
-
-  const memberId = chk.text(primary?.memberId ?? null, 'IN1-36 member id', '2010BA NM1-09', 80);
-  const subscriber: Subscriber = patientIsSubscriber
-    ? { ...patientName, memberId, birthDate: b.patient.birthDate ?? undefined, sex: patientSex, address: patientAddress,
-        groupNumber: chk.optText(primary?.groupNumber, 'IN1-8 group number', '2000B SBR-03', 50), groupName: chk.optText(primary?.groupName, 'IN1-9 group name', '2000B SBR-04', 60),
-        payerResponsibility: 'P', claimFilingIndicator: payer?.claimFilingIndicator ?? 'ZZ' }
-    : {
-        last: chk.text(primary?.insuredName?.family, 'IN1-16 insured family name', '2010BA NM1-03', 60), first: chk.optText(primary?.insuredName?.given, 'IN1-16 insured given name', '2010BA NM1-04', 35),
-        middle: chk.optText(primary?.insuredName?.middle, 'IN1-16 insured middle name', '2010BA NM1-05', 25), memberId, birthDate: primary?.insuredBirthDate ?? undefined,
-        address: primary?.insuredAddress ? chk.address(primary.insuredAddress, 'IN1-19 insured address', '2010BA') : undefined,
-        groupNumber: chk.optText(primary?.groupNumber, 'IN1-8 group number', '2000B SBR-03', 50), groupName: chk.optText(primary?.groupName, 'IN1-9 group name', '2000B SBR-04', 60),
-        payerResponsibility: 'P', claimFilingIndicator: payer?.claimFilingIndicator ?? 'ZZ',
-      };
-  const patient: Patient | undefined = patientIsSubscriber
-    ? undefined
-    : { ...patientName, birthDate: b.patient.birthDate ?? '', sex: patientSex ?? 'U', address: patientAddress, relationship };
+  const { subscriber, patient } = partiesOf(b, primary, 1, payer, 'P', { name: patientName, sex: patientSex, address: patientAddress }, chk);
 
   // Other payers known for the encounter (2320/2330): required when other payers may pay on it.
   const otherCoverage: OtherCoverage[] = coverages.slice(1, 10).flatMap((c, i): OtherCoverage[] => {
@@ -442,6 +425,137 @@ export function buildEncounterClaims(b: EncounterBundle, practice: PracticeView)
     });
   });
   return { drafts };
+}
+
+/** The patient as the claims name them: name, sex, address (checked once per build). */
+interface PatientParts {
+  name: { last: string; first?: string; middle?: string; suffix?: string };
+  sex: 'F' | 'M' | 'U' | undefined;
+  address: X12Address;
+}
+
+/**
+ * The subscriber (2000B/2010BA) of the claim to the payer of `coverage` (the `index`th IN1), and the
+ * patient (2000C) when the patient is not that subscriber; each problem names its IN1 field.
+ */
+function partiesOf(
+  b: EncounterBundle, coverage: EncounterBundle['coverages'][number] | undefined, index: number, payer: PracticeView['payers'][number] | undefined,
+  responsibility: 'P' | 'S' | 'T', p: PatientParts, chk: Checker,
+): { subscriber: Subscriber; patient: Patient | undefined } {
+  const in1 = index === 1 ? 'IN1' : `IN1[${index}]`;
+  const relationship = coverage ? relationshipOf(coverage, b.patient) : '18';
+  if (coverage && relationship === undefined) chk.add(`${in1}-17 "${coverage.insuredRelationship ?? ''}"`, '2000C PAT-01', 'is not a known relationship code (HL7 table 0063)');
+  const patientIsSubscriber = relationship === '18' || relationship === undefined;
+  const memberId = chk.text(coverage?.memberId ?? null, `${in1}-36 member id`, '2010BA NM1-09', 80);
+  const group = {
+    groupNumber: chk.optText(coverage?.groupNumber, `${in1}-8 group number`, '2000B SBR-03', 50), groupName: chk.optText(coverage?.groupName, `${in1}-9 group name`, '2000B SBR-04', 60),
+    payerResponsibility: responsibility, claimFilingIndicator: payer?.claimFilingIndicator ?? 'ZZ',
+  };
+  const subscriber: Subscriber = patientIsSubscriber
+    ? { ...p.name, memberId, birthDate: b.patient.birthDate ?? undefined, sex: p.sex, address: p.address, ...group }
+    : {
+        last: chk.text(coverage?.insuredName?.family, `${in1}-16 insured family name`, '2010BA NM1-03', 60), first: chk.optText(coverage?.insuredName?.given, `${in1}-16 insured given name`, '2010BA NM1-04', 35),
+        middle: chk.optText(coverage?.insuredName?.middle, `${in1}-16 insured middle name`, '2010BA NM1-05', 25), memberId, birthDate: coverage?.insuredBirthDate ?? undefined,
+        address: coverage?.insuredAddress ? chk.address(coverage.insuredAddress, `${in1}-19 insured address`, '2010BA') : undefined, ...group,
+      };
+  const patient: Patient | undefined = patientIsSubscriber ? undefined : { ...p.name, birthDate: b.patient.birthDate ?? '', sex: p.sex ?? 'U', address: p.address, relationship };
+  return { subscriber, patient };
+}
+
+/** What an earlier payer did with the claim (its 835s, net of reversals): the 2320/2330 and 2430 loops of the next payer's claim. */
+export interface EarlierAdjudication {
+  /** The earlier payer as its claim named it. */
+  payer: Payer;
+  payerResponsibility: 'P' | 'S';
+  claimFilingIndicator: string;
+  /** SBR02: the patient's relationship to that payer's subscriber. */
+  relationship: string;
+  groupNumber?: string;
+  subscriber: X12Name & { memberId: string };
+  paid: string;
+  claimAdjustments: ClaimAdjustment[];
+  remainingPatientLiability: string;
+  payerClaimControlNumber?: string;
+  /** Each line of the claim (by position), or undefined when the payer has not adjudicated it. */
+  lines: (LineAdjudication | undefined)[];
+}
+
+/**
+ * The claim to the next payer (secondary, then tertiary) after the earlier payers adjudicated
+ * `previous` (the claim they were sent): the same services, diagnoses and providers, billed to the
+ * payer of the encounter's next coverage, with each earlier payer in 2320/2330 (SBR, CAS, AMT*D,
+ * AMT*EAF) and its line adjudications in 2430 (SVD, CAS, DTP*573). A draft whose adjudications do
+ * not balance is held with the reason (TR3: CLM02 - 2320 CAS - 2430 CAS = AMT*D per payer; SV102 -
+ * 2430 CAS = SVD02 per line).
+ */
+export function buildFollowingClaim(
+  b: EncounterBundle, practice: PracticeView, previous: Claim837, earlier: EarlierAdjudication[], sequence: 'S' | 'T',
+): { draft: Omit<ClaimDraft, 'lineCharges' | 'part' | 'billingProviderRowId' | 'facilityRowId' | 'claimType'>; skipped?: undefined } | { draft?: undefined; skipped: string } {
+  const coverages = [...b.coverages].sort((x, y) => x.setId - y.setId);
+  const index = sequence === 'S' ? 2 : 3;
+  const coverage = coverages[index - 1];
+  if (!coverage) return { skipped: `the encounter has no ${sequence === 'S' ? 'second' : 'third'} insurance (IN1)` };
+  const payer = payerOf(coverage, practice);
+  if (!payer) return { skipped: `IN1[${index}]-3 "${coverage.payerId ?? ''}" / IN1[${index}]-2 "${coverage.planId ?? ''}" matches no payer in the practice setup` };
+  const chk = new Checker();
+  const name = { last: chk.text(b.patient.familyName, 'PID-5.1 family name', '2010BA/2010CA NM1-03', 60), first: chk.optText(b.patient.givenName, 'PID-5.2 given name', 'NM1-04', 35),
+    middle: chk.optText(b.patient.middleName, 'PID-5.3 middle name', 'NM1-05', 25), suffix: chk.optText(b.patient.nameSuffix, 'PID-5.4 suffix', 'NM1-07', 10) };
+  const parts: PatientParts = { name, sex: sexOf(b.patient.sex), address: chk.address(b.patient.address, 'PID-11', '2010BA/2010CA') };
+  const { subscriber, patient } = partiesOf(b, coverage, index, payer, sequence, parts, chk);
+  // 2320: the earlier payers with what they did, then the payers after this one (without).
+  const later = coverages.slice(index, 10).flatMap((c, i): OtherCoverage[] => {
+    const p = payerOf(c, practice);
+    if (!p) return [];
+    const rel = relationshipOf(c, b.patient) ?? 'G8';
+    return [{
+      payerResponsibility: index + i + 1 === 2 ? 'S' : 'T', relationship: rel, groupNumber: chk.optText(c.groupNumber, `IN1[${index + i + 1}]-8 group number`, '2320 SBR-03', 50),
+      claimFilingIndicator: p.claimFilingIndicator,
+      subscriber: { last: rel === '18' ? name.last : chk.text(c.insuredName?.family, `IN1[${index + i + 1}]-16 insured family name`, '2330A NM1-03', 60),
+        first: rel === '18' ? name.first : chk.optText(c.insuredName?.given, `IN1[${index + i + 1}]-16 insured given name`, '2330A NM1-04', 35),
+        memberId: chk.text(c.memberId, `IN1[${index + i + 1}]-36 member id`, '2330A NM1-09', 80) },
+      payer: { name: chk.text(p.name, 'practice setup payer name', '2330B NM1-03', 60), id: p.payerId },
+    }];
+  });
+  const otherCoverage: OtherCoverage[] = [
+    ...earlier.map((e): OtherCoverage => ({
+      payerResponsibility: e.payerResponsibility, relationship: e.relationship, groupNumber: e.groupNumber, claimFilingIndicator: e.claimFilingIndicator, subscriber: e.subscriber, payer: e.payer,
+      paidAmount: e.paid, adjustments: e.claimAdjustments, remainingPatientLiability: compareDecimal(e.remainingPatientLiability, '0') > 0 ? e.remainingPatientLiability : undefined,
+      payerClaimControlNumber: e.payerClaimControlNumber,
+    })),
+    ...later,
+  ];
+  const lines: ServiceLine[] = previous.lines.map((l, i) => ({
+    ...l, controlNumber: '', adjudications: earlier.flatMap((e) => (e.lines[i] ? [e.lines[i]] : [])),
+  }));
+  // The adjudications must balance against what this claim bills, or the next payer rejects it.
+  for (const e of earlier) {
+    let adjusted = e.claimAdjustments.reduce((t, a) => addDecimal(t, a.amount), '0');
+    previous.lines.forEach((l, i) => {
+      const a = e.lines[i];
+      if (!a) {
+        chk.add(`${e.payer.name} 835`, `2430 line ${i + 1}`, `${e.payer.name} has not adjudicated line ${i + 1} (${l.procedureCode ?? l.revenueCode ?? ''}) yet`);
+        return;
+      }
+      const lineAdjusted = a.adjustments.reduce((t, x) => addDecimal(t, x.amount), '0');
+      adjusted = addDecimal(adjusted, lineAdjusted);
+      if (compareDecimal(subtractDecimal(l.charge, lineAdjusted), a.paid) !== 0) {
+        chk.add(`${e.payer.name} 835 line ${i + 1}`, '2430 SVD02', `billed ${l.charge} - adjustments ${lineAdjusted} is not the ${a.paid} the payer paid: the 835 answered another charge than this claim bills`);
+      }
+    });
+    if (compareDecimal(subtractDecimal(previous.totalCharge, adjusted), e.paid) !== 0) {
+      chk.add(`${e.payer.name} 835`, '2320 AMT*D', `billed ${previous.totalCharge} - adjustments ${adjusted} is not the ${e.paid} the payer paid`);
+    }
+  }
+  const claim: Claim837 = {
+    ...previous, patientControlNumber: '', frequency: '1', payerClaimControlNumber: undefined, subscriber, patient, payer: { name: payer.name, id: payer.payerId, address: payer.address ?? undefined },
+    otherCoverage, lines,
+  };
+  return {
+    draft: {
+      payerRowId: payer.id, coverageId: coverage.id, claim, problems: chk.problems, totalCharge: previous.totalCharge,
+      serviceFrom: [...previous.lines.map((l) => l.serviceDate)].sort()[0] ?? '', serviceTo: [...previous.lines.map((l) => l.serviceEndDate ?? l.serviceDate)].sort().reverse()[0] ?? '',
+    },
+  };
 }
 
 function ndcOf(raw: string, quantity: string, chk: Checker, at: string): ServiceLine['drug'] {

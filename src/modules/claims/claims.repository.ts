@@ -169,7 +169,7 @@ export class ClaimsRepository {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
     const existing = await q<{ id: string; patient_control_number: string; status: ClaimStatus; claim_type: string; payer_id: string | null; billing_provider_id: string | null; part: number; frequency: '1' | '7' | '8'; payer_claim_control_number: string | null }>(
       `SELECT id, patient_control_number, status, claim_type, payer_id, billing_provider_id, part, frequency, payer_claim_control_number FROM claim
-        WHERE encounter_id = $1 AND status = ANY($2::text[]) ORDER BY id`,
+        WHERE encounter_id = $1 AND status = ANY($2::text[]) AND payer_sequence = 'P' ORDER BY id`,
       [encounterId, rebuild],
     );
     if (existing.length > 0) await q(`UPDATE charge SET claim_id = NULL WHERE claim_id = ANY($1::bigint[])`, [existing.map((x) => x.id)]);
@@ -245,7 +245,8 @@ export class ClaimsRepository {
   }
 
   /** A claim's lines, and its charges pointed at it. */
-  private async insertLines(em: EntityManager, claimId: string, claim: Claim837, lineCharges: string[][]): Promise<void> {
+  /** A claim's lines; its charges point at it unless it bills them again to the next payer (`pointCharges` false). */
+  private async insertLines(em: EntityManager, claimId: string, claim: Claim837, lineCharges: string[][], pointCharges = true): Promise<void> {
     for (const [i, l] of claim.lines.entries()) {
       await em.query(
         `INSERT INTO claim_line (id, claim_id, line_number, control_number, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date,
@@ -255,7 +256,95 @@ export class ClaimsRepository {
           l.serviceEndDate ?? null, l.diagnosisPointers, l.drug?.ndc ?? null, l.controlNumber],
       );
     }
-    await em.query(`UPDATE charge SET claim_id = $1 WHERE id = ANY($2::bigint[])`, [claimId, lineCharges.flat()]);
+    if (pointCharges) await em.query(`UPDATE charge SET claim_id = $1 WHERE id = ANY($2::bigint[])`, [claimId, lineCharges.flat()]);
+  }
+
+  /**
+   * Claims just paid (or matched) that may need a claim to the next payer, or have one: a primary
+   * or secondary claim whose encounter has a further coverage, or that another claim follows.
+   */
+  async followCandidates(em: EntityManager, claimIds: string[]): Promise<FollowSource[]> {
+    const rows = await em.query<FollowSource[]>(
+      `SELECT c.id, c.status, c.payer_sequence AS "payerSequence", c.encounter_id AS "encounterId", c.patient_id AS "patientId", c.claim_type AS "claimType", c.part,
+              c.billing_provider_id AS "billingProviderId", c.facility_id AS "facilityId", c.primary_claim_id AS "primaryClaimId", c.payload,
+              (SELECT array_agg(charge_ids::text[] ORDER BY line_number) FROM claim_line WHERE claim_id = c.id) AS "lineCharges",
+              (SELECT array_agg(id::text ORDER BY line_number) FROM claim_line WHERE claim_id = c.id) AS "lineIds",
+              f.id AS "followingId", f.status AS "followingStatus"
+         FROM claim c
+         LEFT JOIN LATERAL (SELECT id, status FROM claim s WHERE s.primary_claim_id = c.id AND s.status NOT IN ('cancelled', 'replaced') ORDER BY s.id DESC LIMIT 1) f ON true
+        WHERE c.id = ANY($1::bigint[]) AND c.payer_sequence IN ('P', 'S')
+          AND (f.id IS NOT NULL OR (SELECT count(*) FROM coverage cv WHERE CASE WHEN EXISTS (SELECT 1 FROM coverage x WHERE x.encounter_id = c.encounter_id)
+                                                                              THEN cv.encounter_id = c.encounter_id ELSE cv.patient_id = c.patient_id AND cv.encounter_id IS NULL END)
+                                    > CASE c.payer_sequence WHEN 'P' THEN 1 ELSE 2 END)
+        ORDER BY c.id`,
+      [claimIds],
+    );
+    return rows;
+  }
+
+  /** A claim's payload and lines, for the claim that follows it (a tertiary reads its primary's). */
+  async followSource(em: EntityManager, claimId: string): Promise<Pick<FollowSource, 'id' | 'payload' | 'lineIds' | 'payerSequence'> | undefined> {
+    const [row] = await em.query<Pick<FollowSource, 'id' | 'payload' | 'lineIds' | 'payerSequence'>[]>(
+      `SELECT id, payload, payer_sequence AS "payerSequence", (SELECT array_agg(id::text ORDER BY line_number) FROM claim_line WHERE claim_id = claim.id) AS "lineIds" FROM claim WHERE id = $1`,
+      [claimId],
+    );
+    return row;
+  }
+
+  /**
+   * Saves the claim to the next payer: a new claim following `source`, or its unbatched following
+   * claim updated in place (same id and patient control number, a new version). The charges stay
+   * with the claim they were first billed on.
+   */
+  async saveFollowing(
+    em: EntityManager, source: FollowSource, d: { claim: Claim837; problems: ClaimProblem[]; totalCharge: string; serviceFrom: string; serviceTo: string; coverageId: string | null; payerRowId: string | null },
+    sequence: 'S' | 'T', reason: string, actor: string,
+  ): Promise<SavedClaim> {
+    const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
+    const status: ClaimStatus = d.problems.length > 0 ? 'held' : 'ready';
+    const existing = source.followingId !== null && (UNSUBMITTED as readonly string[]).includes(source.followingStatus ?? '') ? source.followingId : undefined;
+    let id: string;
+    let pcn: string;
+    if (existing !== undefined) {
+      id = existing;
+      [{ pcn }] = await q<{ pcn: string }>(`SELECT patient_control_number AS pcn FROM claim WHERE id = $1 FOR UPDATE`, [id]) as [{ pcn: string }];
+      await q(`DELETE FROM claim_line WHERE claim_id = $1`, [id]);
+    } else {
+      ({ id, pcn } = await this.newClaimId(em));
+    }
+    const lineIds = await this.newLineIds(em, d.claim.lines.length);
+    const claim: Claim837 = { ...d.claim, patientControlNumber: pcn, lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: lineIds[i] as string })) };
+    if (existing !== undefined) {
+      const resent = source.followingStatus === 'rejected' || source.followingStatus === 'payer_rejected';
+      await q(
+        `UPDATE claim SET coverage_id = $2, payer_id = $3, status = $4, total_charge = $5, service_from = $6, service_to = $7, payload = $8, problems = $9, updated_at = now(), version = version + 1,
+                batch_id = CASE WHEN $10 THEN NULL ELSE batch_id END, transaction_control_number = CASE WHEN $10 THEN NULL ELSE transaction_control_number END,
+                submission = submission + CASE WHEN $10 THEN 1 ELSE 0 END
+          WHERE id = $1`,
+        [id, d.coverageId, d.payerRowId, status, d.totalCharge, d.serviceFrom, d.serviceTo, JSON.stringify(claim), JSON.stringify(d.problems), resent],
+      );
+      await this.event(em, id, source.followingStatus, status, status === 'held' ? `${reason}; ${problemSummary(d.problems)}` : reason, actor);
+    } else {
+      await q(
+        `INSERT INTO claim (id, patient_control_number, encounter_id, patient_id, coverage_id, payer_id, billing_provider_id, facility_id, claim_type, part, status,
+                            total_charge, service_from, service_to, payload, problems, payer_sequence, primary_claim_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+        [id, pcn, source.encounterId, source.patientId, d.coverageId, d.payerRowId, source.billingProviderId, source.facilityId, source.claimType, source.part, status, d.totalCharge,
+          d.serviceFrom, d.serviceTo, JSON.stringify(claim), JSON.stringify(d.problems), sequence, source.id],
+      );
+      await this.event(em, id, null, status, status === 'held' ? `${reason}; ${problemSummary(d.problems)}` : reason, actor);
+    }
+    await this.insertLines(em, id, claim, source.lineCharges, false);
+    return { id, status, created: existing === undefined };
+  }
+
+  /** Holds (or cancels) the unbatched claim that follows a claim whose payment was reversed (or that needs none any more). */
+  async stopFollowing(em: EntityManager, source: FollowSource, to: 'held' | 'cancelled', why: string, actor: string): Promise<boolean> {
+    if (source.followingId === null || !(NOT_IN_A_BATCH as readonly string[]).includes(source.followingStatus ?? '') || source.followingStatus === to) return false;
+    const problems: ClaimProblem[] = to === 'held' ? [{ field: 'previous payer 835', loop: '2320', message: why }] : [];
+    await em.query(`UPDATE claim SET status = $2, problems = $3, updated_at = now() WHERE id = $1`, [source.followingId, to, JSON.stringify(problems)]);
+    await this.event(em, source.followingId, source.followingStatus, to, why, actor);
+    return true;
   }
 
   /** The claim to correct or void, locked; refused unless the payer has it and its claim number is known. */
@@ -354,6 +443,25 @@ export class ClaimsRepository {
       history: history.map((h) => ({ at: h.at.toISOString(), from: h.from_status, to: h.to_status, reason: h.reason, actor: h.actor })),
     };
   }
+}
+
+/** A claim that may be followed by a claim to the next payer, with the one following it, if any. */
+export interface FollowSource {
+  id: string;
+  status: ClaimStatus;
+  payerSequence: 'P' | 'S' | 'T';
+  encounterId: string;
+  patientId: string;
+  claimType: ClaimType;
+  part: number;
+  billingProviderId: string | null;
+  facilityId: string | null;
+  primaryClaimId: string | null;
+  payload: Claim837;
+  lineCharges: string[][];
+  lineIds: string[];
+  followingId: string | null;
+  followingStatus: ClaimStatus | null;
 }
 
 export interface CorrectionSource {

@@ -28,6 +28,10 @@ export interface PostedAdjustment {
 export interface PostedService {
   id: string;
   claimLineId: string | null;
+  /** SVC01 as adjudicated (the next payer's SVD03), SVC04, SVC05. */
+  procedure?: { qualifier: string; code: string; modifiers: string[] };
+  revenueCode?: string;
+  units?: string;
   chargeCents: number;
   paidCents: number;
   underpaidCents: number;

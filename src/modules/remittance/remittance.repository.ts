@@ -30,7 +30,7 @@ export const CLAIM_PAYMENT_COLUMNS: readonly BulkColumn[] = [
   ['id', 'bigint'], ['transaction_id', 'bigint'], ['position', 'int'], ['claim_id', 'bigint'], ['payer_row_id', 'bigint'], ['own_payer', 'boolean'], ['match_status', 'text'],
   ['match_method', 'text'], ['match_note', 'text'], ['candidate_claim_ids', 'bigint[]'], ['patient_control_number', 'text'], ['status_code', 'text'], ['charge', 'numeric'],
   ['paid', 'numeric'], ['patient_responsibility', 'numeric'], ['filing_indicator', 'text'], ['payer_claim_control_number', 'text'], ['facility_code', 'text'], ['frequency', 'text'],
-  ['drg', 'text'], ['statement_from', 'date'], ['statement_to', 'date'], ['interest', 'numeric'], ['remarks', 'text[]'], ['crossover', 'boolean'], ['reverses_payment_id', 'bigint'],
+  ['drg', 'text'], ['statement_from', 'date'], ['statement_to', 'date'], ['payment_date', 'date'], ['interest', 'numeric'], ['remarks', 'text[]'], ['crossover', 'boolean'], ['reverses_payment_id', 'bigint'],
   ['imbalance', 'numeric'], ['patient_responsibility_difference', 'numeric'], ['details', 'jsonb'],
 ];
 export const SERVICE_PAYMENT_COLUMNS: readonly BulkColumn[] = [
@@ -256,16 +256,17 @@ export class RemittanceRepository {
     const q = qOf(em);
     const cps = await q<{ id: string; claim_id: string; status_code: string; own_payer: boolean; crossover: boolean; reverses_payment_id: string | null; payer_claim_control_number: string | null; charge: string; paid: string; interest: string | null; payment_date: string | null; remarks: string[] }>(
       `SELECT cp.id, cp.claim_id, cp.status_code, cp.own_payer, cp.crossover, cp.reverses_payment_id, cp.payer_claim_control_number, cp.charge::text, cp.paid::text, cp.interest::text,
-              to_char(t.payment_date, 'YYYY-MM-DD') AS payment_date, cp.remarks
-         FROM claim_payment cp JOIN remittance_transaction t ON t.id = cp.transaction_id
+              to_char(cp.payment_date, 'YYYY-MM-DD') AS payment_date, cp.remarks
+         FROM claim_payment cp
         WHERE cp.claim_id = ANY($1::bigint[]) AND ($2::bigint IS NULL OR cp.id < $2::bigint) ORDER BY cp.id`,
       [claimIds, below ?? null],
     );
     if (cps.length === 0) return out;
     const ids = cps.map((c) => c.id);
     const [sps, adjs] = [
-      await q<{ id: string; claim_payment_id: string; claim_line_id: string | null; charge: string; paid: string; underpaid: string | null; remarks: string[] }>(
-        `SELECT id, claim_payment_id, claim_line_id, charge::text, paid::text, underpaid::text, remarks FROM service_payment WHERE claim_payment_id = ANY($1::bigint[]) ORDER BY id`,
+      await q<{ id: string; claim_payment_id: string; claim_line_id: string | null; charge: string; paid: string; underpaid: string | null; remarks: string[]; qualifier: string; procedure_code: string; modifiers: string[]; revenue_code: string | null; units: string }>(
+        `SELECT id, claim_payment_id, claim_line_id, charge::text, paid::text, underpaid::text, remarks, qualifier, procedure_code, modifiers, revenue_code, units::text
+           FROM service_payment WHERE claim_payment_id = ANY($1::bigint[]) ORDER BY id`,
         [ids],
       ),
       await q<{ claim_payment_id: string; service_payment_id: string | null; group_code: string; reason_code: string; amount: string }>(
@@ -286,7 +287,10 @@ export class RemittanceRepository {
     }
     const services = new Map<string, PostedPayment['services'][number]>();
     for (const s of sps) {
-      const svc = { id: s.id, claimLineId: s.claim_line_id, chargeCents: c(s.charge), paidCents: c(s.paid), underpaidCents: c(s.underpaid), remarks: s.remarks, adjustments: [] };
+      const svc = {
+        id: s.id, claimLineId: s.claim_line_id, chargeCents: c(s.charge), paidCents: c(s.paid), underpaidCents: c(s.underpaid), remarks: s.remarks, adjustments: [],
+        procedure: { qualifier: s.qualifier, code: s.procedure_code, modifiers: s.modifiers }, revenueCode: s.revenue_code ?? undefined, units: s.units,
+      };
       services.set(s.id, svc);
       byId.get(s.claim_payment_id)?.services.push(svc);
     }

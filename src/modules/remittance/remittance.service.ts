@@ -64,10 +64,24 @@ function isRetryable(e: unknown): boolean {
 export class RemittanceService {
   private readonly log = logger('remittance');
 
+  /** What runs after payments are posted, in the same transaction (the claims module builds secondary claims). */
+  private readonly followers: PostingFollower[] = [];
+
   constructor(
     readonly repository: RemittanceRepository,
     private readonly codeSets: CodeSetsService,
   ) {}
+
+  /** Registers work to do after claims' payments are posted (in the posting's transaction). */
+  afterPosting(follower: PostingFollower): void {
+    this.followers.push(follower);
+  }
+
+  /** Runs the registered followers for claims whose payments were just posted. */
+  async followPosting(em: EntityManager, claimIds: string[], actor: string): Promise<void> {
+    if (claimIds.length === 0) return;
+    for (const f of this.followers) await f(em, claimIds, actor);
+  }
 
   async import(source: RemitSource, opts: { actor: string }): Promise<RemitImportSummary> {
     const started = Date.now();
@@ -145,6 +159,7 @@ export class RemittanceService {
         reasons: new Map([[claimId, `claim payment ${paymentId} of 835 trace ${cp.trace} (${cp.payerName}) matched to this claim by hand by ${actor}: CLP02 ${cp.statusCode ?? ''}, billed ${cp.charge ?? ''}, paid ${cp.paid ?? ''}`]]),
         lastPaymentId: new Map([[claimId, paymentId]]), deniedOn: cp.paymentDate, trace: cp.trace,
       });
+      await this.followPosting(em, [claimId], actor);
       const [after] = [...(await this.repository.lockClaims(em, [claimId])).values()];
       this.log.info({ event: 'remittance_matched', claimPaymentId: paymentId, claimId });
       return { claimPaymentId: paymentId, claimId, claimStatus: after?.status ?? claim.status, linesMatched: lineMatches.filter((m) => m.lineId !== null).length, linesUnmatched: lineMatches.filter((m) => m.lineId === null).length };
@@ -168,6 +183,7 @@ export class RemittanceService {
         reasons: new Map([[sp.claimId, `service payment ${servicePaymentId} (${sp.procedure}) of 835 trace ${sp.trace} matched to line ${lines.find((l) => l.id === claimLineId)?.lineNumber ?? '?'} by hand by ${actor}`]]),
         lastPaymentId: new Map([[sp.claimId, sp.claimPaymentId]]), deniedOn: sp.paymentDate, trace: sp.trace,
       });
+      await this.followPosting(em, [sp.claimId], actor);
       const [after] = [...(await this.repository.lockClaims(em, [sp.claimId])).values()];
       return { servicePaymentId, claimLineId, claimId: sp.claimId, claimStatus: after?.status ?? '' };
     });
@@ -223,6 +239,9 @@ export class RemittanceService {
   }
 
 }
+
+/** Work after posting, in the same transaction: `claimIds` had payments posted (or matched) just now. */
+export type PostingFollower = (em: EntityManager, claimIds: string[], actor: string) => Promise<void>;
 
 /** A manual match that cannot be made (the API maps the code to its HTTP status). */
 export class RemittanceMatchError extends Error {
@@ -489,12 +508,12 @@ class FilePosting {
       payRows.push([
         id, tx.id, c.position, claimId, matched && !own ? null : payer.rowId, own, m.status, matched ? m.method : null, matched ? (m.note ?? null) : m.note, textArray(matched ? [] : m.candidates),
         c.patientControlNumber, c.status, c.charge, c.paid, c.patientResponsibility ?? null, c.filingIndicator ?? null, c.payerClaimControlNumber ?? null, c.facilityCode ?? null,
-        c.frequency ?? null, c.drg ?? null, c.statementFrom ?? null, c.statementTo ?? null, c.interest ?? null, textArray(c.remarks), crossover, reverses,
+        c.frequency ?? null, c.drg ?? null, c.statementFrom ?? null, c.statementTo ?? null, tx.header.payment.date ?? tx.header.productionDate ?? null, c.interest ?? null, textArray(c.remarks), crossover, reverses,
         fromCents(c.imbalanceCents), fromCents(c.patientResponsibilityDifferenceCents), detailsOf(c),
       ]);
       const payment: PostedPayment = {
         id, statusCode: c.status, ownPayer: own, crossover, reversesId: reverses, payerClaimControlNumber: c.payerClaimControlNumber ?? null, chargeCents: cents(c.charge),
-        paidCents: cents(c.paid), interestCents: cents(c.interest), paymentDate: tx.header.payment.date ?? null, remarks: c.remarks,
+        paidCents: cents(c.paid), interestCents: cents(c.interest), paymentDate: tx.header.payment.date ?? tx.header.productionDate ?? null, remarks: c.remarks,
         adjustments: c.adjustments.map((a) => ({ group: a.group, reason: a.reason, amountCents: cents(a.amount) })), services: [],
       };
       for (const a of c.adjustments) adjustmentRows.push([id, null, a.group, a.reason, a.amount, a.quantity ?? null]);
@@ -523,6 +542,7 @@ class FilePosting {
         const posted: PostedService = {
           id: sid, claimLineId: lm.lineId, chargeCents: cents(svc.charge), paidCents: cents(svc.paid), underpaidCents: underpaid === null ? 0 : cents(underpaid), remarks: svc.remarks,
           adjustments: svc.adjustments.map((a) => ({ group: a.group, reason: a.reason, amountCents: cents(a.amount) })),
+          procedure: { qualifier: svc.qualifier, code: svc.code, modifiers: svc.modifiers }, revenueCode: svc.revenueCode, units: svc.units,
         };
         payment.services.push(posted);
       });
@@ -552,6 +572,7 @@ class FilePosting {
     const reasons = new Map([...postedNow].map(([id, now]) => [id, now.map(({ claim: c, payment: p }) => this.describe(h, c, p)).join('; ')]));
     const last = new Map([...postedNow].map(([id, now]) => [id, now[now.length - 1]?.payment.id ?? '']));
     await settle(this.repo, this.em, this.actor, { claims, payments, lines, reasons, lastPaymentId: last, deniedOn: h.payment.date ?? h.productionDate ?? null, trace: h.trace.number });
+    await this.service.followPosting(this.em, [...claims.keys()], this.actor);
   }
 
   /** A claim's history line for a payment: "835 trace T (PAYER, 2024-02-01): processed as primary; billed 247.50, paid 150.00; CO-97 (...)". */
@@ -566,7 +587,7 @@ class FilePosting {
   private unreadableRow(tx: TransactionState, id: string, u: UnreadableClaim835): unknown[] {
     return [
       id, tx.id, u.position, null, tx.payer?.id ?? null, true, 'unreadable', null, `${u.location}: ${u.error}`, textArray([]), u.patientControlNumber ?? '', null, null, null, null, null,
-      u.payerClaimControlNumber ?? null, null, null, null, null, null, null, textArray([]), false, null, '0', '0', { error: u.error, location: u.location },
+      u.payerClaimControlNumber ?? null, null, null, null, null, null, tx.header.payment.date ?? tx.header.productionDate ?? null, null, textArray([]), false, null, '0', '0', { error: u.error, location: u.location },
     ];
   }
 }

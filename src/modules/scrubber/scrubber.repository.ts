@@ -101,15 +101,18 @@ export class ScrubberRepository {
     return rows.map((r) => r.id);
   }
 
-  /** The patient's lines on other live claims within a date range (duplicate checks). */
-  async otherLines(em: EntityManager, patientId: string, claimId: string | null, from: string, to: string): Promise<OtherLine[]> {
+  /**
+   * The patient's lines on other live claims to the same payer within a date range (duplicate
+   * checks): the same service billed to the next payer (a secondary claim) is no duplicate.
+   */
+  async otherLines(em: EntityManager, patientId: string, claimId: string | null, payerRowId: string | null, from: string, to: string): Promise<OtherLine[]> {
     if (from === '' || to === '') return [];
     const rows = await em.query<{ claim_id: string; service_date: string; procedure_code: string; modifiers: string[] }[]>(
       `SELECT c.id::text AS claim_id, to_char(l.service_date, 'YYYY-MM-DD') AS service_date, l.procedure_code, l.modifiers
          FROM claim c JOIN claim_line l ON l.claim_id = c.id
         WHERE c.patient_id = $1 AND ($2::bigint IS NULL OR c.id <> $2) AND c.status <> ALL($3::text[]) AND c.frequency <> '8'
-          AND l.procedure_code IS NOT NULL AND l.service_date BETWEEN $4 AND $5`,
-      [patientId, claimId, DEAD, from, to],
+          AND c.payer_id IS NOT DISTINCT FROM $6::bigint AND l.procedure_code IS NOT NULL AND l.service_date BETWEEN $4 AND $5`,
+      [patientId, claimId, DEAD, from, to, payerRowId],
     );
     return rows.map((r) => ({ claimId: r.claim_id, serviceDate: r.service_date, procedureCode: r.procedure_code, modifiers: r.modifiers }));
   }

@@ -101,7 +101,7 @@ export class ScrubberService {
   /** Findings for one claim's content (nothing stored). `claimId` null: a draft not saved yet. */
   async evaluate(em: EntityManager, claim: Claim837, ref: { claimId: string | null; patientId: string; payerRowId: string | null }, settings: PayerSettings, codes: CodeSets): Promise<Finding[]> {
     const range = serviceSpan(claim);
-    const otherLines = await this.repository.otherLines(em, ref.patientId, ref.claimId, range.from, range.to);
+    const otherLines = await this.repository.otherLines(em, ref.patientId, ref.claimId, ref.payerRowId, range.from, range.to);
     return scrubClaim({ claim, today: this.today(), otherLines }, codes, settings(ref.payerRowId));
   }
 
