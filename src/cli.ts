@@ -1,21 +1,18 @@
 import 'reflect-metadata';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { logger, PinoNestLogger } from './common/logger';
 import { ConfigError, loadConfig, type AppConfig } from './config/config';
 import { migrate, openDatabase } from './database/database';
-import { ClaimsRepository } from './modules/claims/claims.repository';
 import { ClaimsService } from './modules/claims/claims.service';
 import { CodeSetsService } from './modules/scrubber/codesets.service';
 import { ScrubberRepository } from './modules/scrubber/scrubber.repository';
 import { ScrubberService } from './modules/scrubber/scrubber.service';
 import { IMPORT_KINDS, labelFromFileName, type ImportKind } from './lib/codes/kinds';
 import { CodeSetFileError } from './lib/codes/tables';
-import { EXAMPLE_PRACTICE_FILE } from './modules/practice/practice.service';
 import { IntakeService, summarize, ReprocessError } from './modules/intake/intake.service';
 import { AckMismatchError, AcknowledgementsService, type AckImportSummary } from './modules/submission/acknowledgements.service';
 import { BatchesService } from './modules/submission/batches.service';
@@ -25,6 +22,7 @@ import { X12ReadError } from './lib/x12';
 import type { StoredMessage } from './modules/intake/intake.types';
 import { startService } from './service';
 import { sendFiles } from './mllp-send';
+import { runDemo } from './demo';
 import { RemittanceQueries } from './modules/remittance/remittance.queries';
 import { RemittanceMatchError, RemittanceService, type RemitImportSummary } from './modules/remittance/remittance.service';
 import { fileSource } from './modules/remittance/source';
@@ -58,8 +56,8 @@ Usage:
                                                 modifiers, ncci, mue, carc, rarc (CMS/CDC/X12 layouts; each file once, all or nothing)
   hl7-claims codesets list                      the code sets loaded
   hl7-claims submit                             run the submission job once: build, batch, deliver, fetch responses
-  hl7-claims demo [--out DIR]                   on a throw-away embedded database: ingest fixtures/demo/feed.hl7,
-                                                build claims, write the 837 files to DIR (./out) and explain
+  hl7-claims demo [--out DIR]                   on a throw-away embedded database: ingest fixtures/demo/feed.hl7, build claims,
+                                                deliver the 837 files to DIR (./out), post the payers' 835, bill the secondary, explain
 
 Configuration comes from the environment (see README). Without DATABASE_URL an embedded
 PostgreSQL under DATA_DIR (./data) is used.`;
@@ -218,7 +216,7 @@ export async function main(argv: string[]): Promise<number> {
       const args2 = [sub, ...rest].filter((a): a is string => a !== undefined);
       const outAt = args2.indexOf('--out');
       const dir = resolve(outAt >= 0 ? (args2[outAt + 1] ?? 'out') : 'out');
-      const demo = await runDemo(dir);
+      const demo = await runDemo(dir, withApp);
       out(json, demo.summary, demo.text);
       return 0;
     }
@@ -380,46 +378,6 @@ async function remittances(config: AppConfig, json: boolean, sub: string | undef
       process.stderr.write(USAGE + '\n');
       return 2;
   }
-}
-
-/** The demo: a temporary embedded database, the example practice, the demo feed, claims, 837 files. */
-async function runDemo(dir: string): Promise<{ summary: unknown; text: string }> {
-  const root = join(__dirname, '..');
-  const feed = join(root, 'fixtures', 'demo', 'feed.hl7');
-  // The feed's services are in January 2024: the demo scrubs as of then, or every claim would be past timely filing.
-  const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'hl7-claims-demo-')), PRACTICE_FILE: EXAMPLE_PRACTICE_FILE, LOG_LEVEL: 'warn', MLLP_PORT: '0', HTTP_PORT: '0', SCRUB_AS_OF: '2024-01-10' });
-  return withApp(config, async (app) => {
-    const ingest = await app.get(IntakeService).ingestBytes(readFileSync(feed), { source: 'file', charset: 'utf-8' });
-    const built = await app.get(ClaimsService).build({ actor: 'demo' });
-    const claims = app.get(ClaimsRepository);
-    const list = (await claims.list({ limit: 100, offset: 0 })).items.reverse();
-    const details = await Promise.all(list.map((c) => claims.get(c.id)));
-    const scrubbed = new Map(await Promise.all(list.map(async (c) => [c.id, (await app.get(ScrubberService).findingsOf(c.id)).findings] as const)));
-    const batchesService = app.get(BatchesService);
-    const batches = await batchesService.create({ actor: 'demo' });
-    for (const b of batches) await writeFileWhole(dir, b.fileName, batchesService.file(b.id));
-    const lines = [
-      `hl7-claims demo (a throw-away embedded database; practice setup ${relativeTo(root, EXAMPLE_PRACTICE_FILE)}; claims scrubbed as of ${config.SCRUB_AS_OF ?? ''})`,
-      '',
-      `1. Came in: ${relativeTo(root, feed)}: ${ingest.summary.messages} DFT^P03 messages, ${ingest.summary.processed} processed, ${ingest.summary.errors} in error.`,
-      `2. Claims built from ${built.encounters} encounters: ${built.ready} ready, ${built.held} held.`,
-      ...details.flatMap((c) => (c ? [
-        `   - ${c.patientControlNumber}: ${c.claimType} claim to ${c.payerName ?? 'no known payer'}, ${c.lines.length} line(s), ${c.totalCharge} billed, ${c.status}` +
-          (c.problems.length > 0 ? '' : ` (${c.lines.map((l) => l.procedureCode ?? l.revenueCode).join(', ')})`),
-        ...c.problems.map((p) => `       held because ${p.field} (${p.loop}) ${p.message}`),
-        ...(scrubbed.get(c.id) ?? []).map((f) => `       scrubber ${f.severity}: ${f.ruleId}${f.line !== undefined ? ` line ${f.line}` : ''} (${f.loop}): ${f.message}`),
-      ] : [])),
-      `3. 837 files in ${dir}:`,
-      ...batches.map((b) => `   - ${b.fileName}: ${b.claims} ${b.claimType} claim(s), ${b.totalCharge} billed, ISA13 ${b.interchangeControlNumber}, ${b.bytes} bytes`),
-      '',
-      'Next: look at a file, fix the held claim (add the payer to the practice setup), or run `npm start` and open http://127.0.0.1:3000/docs.',
-    ];
-    return { summary: { ingest: ingest.summary, claims: built, batches, out: dir }, text: lines.join('\n') };
-  });
-}
-
-function relativeTo(root: string, path: string): string {
-  return path.startsWith(root + '/') ? path.slice(root.length + 1) : path;
 }
 
 if (require.main === module) {

@@ -199,7 +199,18 @@ describe('hl7-claims CLI', () => {
     expect(r.out).toContain('5 DFT^P03 messages, 5 processed, 0 in error.');
     expect(r.out).toContain('Claims built from 5 encounters: 4 ready, 1 held.');
     expect(r.out).toMatch(/held because IN1-3 "UNITEDHC" \/ IN1-2 "PPO" \(2010BB NM1-09\) matches no payer in the practice setup/);
-    expect(readdirSync(outDir).sort()).toEqual([expect.stringMatching(/^837I_example-ch_\d{9}_\d{8}\.x12$/) as string, expect.stringMatching(/^837P_example-ch_\d{9}_\d{8}\.x12$/) as string]);
+    // The payers' 835, posted, and each claim's money.
+    expect(r.out).toContain("4. The payers' 835 (responses/payers-835-demo.x12, now in responses/processed): 3 payments, 4 claim payments, 4 matched, 0 unmatched, 661.16 paid, 23.85 in provider-level adjustments (PLB), every balance holds");
+    expect(r.out).toMatch(/HC1 \(BLUE CROSS BLUE SHIELD OF ILLINOIS\): partially_paid; billed 307\.75, paid 194\.50, contractual 83\.25, patient owes 30\.00, other 0\.00, outstanding 0\.00, interest 1\.15/);
+    expect(r.out).toMatch(/denied line 3: 48\.25 \(CO-97 /);
+    expect(r.out).toMatch(/HC3 \(MEDICARE PART B\): paid; billed 147\.40, paid 91\.66, contractual 32\.83, patient owes 22\.91/);
+    expect(r.out).toMatch(/5\. Secondary claims from the balances the payments left: 1\n {3}- HC6: professional claim to AETNA after the primary's payment, 147\.40 billed, ready/);
+    expect(r.out).not.toMatch(/"level":30/);
+    expect(readdirSync(outDir).sort()).toEqual([
+      expect.stringMatching(/^837I_example-ch_000000001_\d{8}\.x12$/) as string, expect.stringMatching(/^837P_example-ch_000000002_\d{8}\.x12$/) as string,
+      expect.stringMatching(/^837P_example-ch_000000003_\d{8}\.x12$/) as string, 'responses',
+    ]);
+    expect(readdirSync(join(outDir, 'responses', 'processed'))).toEqual(['payers-835-demo.x12']);
   }, 60_000);
 
   it('ingests an MLLP-framed dump', async () => {

@@ -275,7 +275,7 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
     const notX12 = await postEra(svc.httpPort, 'this is not an 835');
     expect(notX12.status).toBe(422);
     expect(notX12.json.refused).toEqual({ location: 'ISA', error: 'ISA: not an X12 interchange: it does not begin with an ISA segment' });
-    const an837 = await postEra(svc.httpPort, good.replace('ST*835*0001*005010X221A1', 'ST*837*0001*005010X221A1'));
+    const an837 = await postEra(svc.httpPort, good.replace('ST*835*0001~', 'ST*837*0001~'));
     expect(an837.json.refused).toMatchObject({ location: 'segment 3 (ST01)' });
     expect(await db.query(`SELECT 1 FROM claim_payment WHERE claim_id = $1`, [c.id])).toEqual([]);
   });

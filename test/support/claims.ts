@@ -114,15 +114,26 @@ export function professionalShapes(): Claim837[] {
     // Replacement (7) and void (8) carry the payer's claim number.
     professionalClaim({ patientControlNumber: 'C1000001R1', frequency: '7', payerClaimControlNumber: '2024005123456' }),
     professionalClaim({ patientControlNumber: 'C1000001V1', frequency: '8', payerClaimControlNumber: '2024005123456' }),
-    // Billed to the secondary payer, naming the primary (loops 2320/2330A/2330B).
+    // Billed to the secondary payer after the primary's 835 (loops 2320/2330A/2330B with CAS, AMT*D
+    // and AMT*EAF; 2430 SVD/CAS/DTP*573 on each line): 247.50 - 35.00 - 30.00 - 12.50 = 170.00 paid.
     professionalClaim({
       patientControlNumber: 'C1000004',
       subscriber: { ...professionalClaim().subscriber, memberId: 'MCD99887766', payerResponsibility: 'S', claimFilingIndicator: 'MC', groupNumber: undefined },
       payer: { name: 'ILLINOIS MEDICAID', id: 'IL MCD' },
       otherCoverage: [{
         payerResponsibility: 'P', relationship: '18', groupNumber: 'GRP554433', claimFilingIndicator: 'BL',
-        subscriber: { last: 'OBRIEN', first: 'MARGARET', memberId: 'XOF883920117' }, payer: { name: 'BLUE CROSS BLUE SHIELD OF ILLINOIS', id: '00621' }, paidAmount: '150.00',
+        subscriber: { last: 'OBRIEN', first: 'MARGARET', memberId: 'XOF883920117' }, payer: { name: 'BLUE CROSS BLUE SHIELD OF ILLINOIS', id: '00621' }, paidAmount: '170.00',
+        remainingPatientLiability: '30.00', payerClaimControlNumber: '2024005123456',
       }],
+      lines: [
+        professionalLine(1, { modifiers: ['25'], diagnosisPointers: [1, 2], adjudications: [{
+          payerId: '00621', paid: '120.00', procedure: { qualifier: 'HC', code: '99214', modifiers: ['25'] }, paidUnits: '1', date: '2024-02-01',
+          adjustments: [{ group: 'CO', reason: '45', amount: '35.00' }, { group: 'PR', reason: '2', amount: '30.00' }],
+        }] }),
+        professionalLine(2, { procedureCode: '93000', charge: '62.50', adjudications: [{
+          payerId: '00621', paid: '50.00', procedure: { qualifier: 'HC', code: '93000', modifiers: [] }, paidUnits: '1', date: '2024-02-01', adjustments: [{ group: 'CO', reason: '45', amount: '12.50' }],
+        }] }),
+      ],
     }),
   ];
 }
@@ -138,12 +149,19 @@ export function institutionalShapes(): Claim837[] {
       subscriber: { ...inpatient.subscriber, last: 'PATEL', first: 'RAVI', memberId: 'UHC55501', payerResponsibility: 'S', claimFilingIndicator: 'CI', groupNumber: '708812' },
       patient: { last: 'PATEL', first: 'ANJALI', birthDate: '1984-02-29', sex: 'F', relationship: '01', address: { line1: '9 PINE CT', city: 'CHATHAM', state: 'IL', zip: '62629' } },
       payer: { name: 'UNITEDHEALTHCARE', id: '87726' },
-      otherCoverage: [{ payerResponsibility: 'P', relationship: '01', claimFilingIndicator: 'CI', subscriber: { last: 'PATEL', first: 'ANJALI', memberId: 'CIG0098812' }, payer: { name: 'CIGNA', id: '62308' } }],
+      // The primary (CIGNA) adjudicated it: 1650.00 - 300.00 (claim-level CO-45) - 150.00 (PR-1 on the line) = 1200.00.
+      otherCoverage: [{
+        payerResponsibility: 'P', relationship: '01', claimFilingIndicator: 'CI', subscriber: { last: 'PATEL', first: 'ANJALI', memberId: 'CIG0098812' }, payer: { name: 'CIGNA', id: '62308' },
+        paidAmount: '1200.00', adjustments: [{ group: 'CO', reason: '45', amount: '300.00' }], remainingPatientLiability: '150.00',
+      }],
       institutional: {
         typeOfBill: '0137', statementFrom: '2024-01-09', statementTo: '2024-01-09', admissionType: '3', admissionSource: '1', dischargeStatus: '01', procedures: [],
         attending: { kind: 'person', last: 'HOUSE', first: 'GREGORY', npi: '1456789019' },
       },
-      lines: [{ controlNumber: 'R1', revenueCode: '0450', procedureCode: '99284', modifiers: ['25'], charge: '1650.00', unit: 'UN', quantity: '1', diagnosisPointers: [], serviceDate: '2024-01-09' }],
+      lines: [{
+        controlNumber: 'R1', revenueCode: '0450', procedureCode: '99284', modifiers: ['25'], charge: '1650.00', unit: 'UN', quantity: '1', diagnosisPointers: [], serviceDate: '2024-01-09',
+        adjudications: [{ payerId: '62308', paid: '1500.00', procedure: { qualifier: 'HC', code: '99284', modifiers: ['25'] }, revenueCode: '0450', paidUnits: '1', date: '2024-01-30', adjustments: [{ group: 'PR', reason: '1', amount: '150.00' }] }],
+      }],
     }),
   ];
 }

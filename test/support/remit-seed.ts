@@ -62,7 +62,7 @@ function* paymentsFor(g: number): Generator<Era835Claim> {
   const services = LINES.map((_, k) => (denied && k === 1 ? line(1, { paid: '0', adjustments: [{ group: 'CO', reason: '97', amount: '62.50' }], remarks: ['N19'] }) : standard(k)));
   const paid = denied ? '187.92' : '237.92';
   const claim: Era835Claim = {
-    patientControlNumber: pcn, status: '1', charge: TOTAL, paid, patientResponsibility: '30.00', payerClaimControlNumber: `ICN${g}`, filingIndicator: 'BL',
+    patientControlNumber: pcn, status: '1', charge: TOTAL, paid, patientResponsibility: '30.00', payerClaimControlNumber: `ICN${g}`, filingIndicator: '12',
     patient: { last: 'DOE', first: 'JANE', memberId: `M${g}` }, services, outpatientRemarks: g % 7 === 0 ? ['MA01'] : undefined,
   };
   yield claim;
@@ -116,7 +116,7 @@ export async function write835File(path: string, n: number, transactions: number
     const amount = fromCents(pre - 2500 + 375);
     write835Transaction(w, {
       controlNumber: t + 1, payment: { method: 'ACH', date: '2024-02-01' }, trace: { number: `BENCH-EFT-${t + 1}`, payerId: '1370000001' }, productionDate: '2024-01-31',
-      payer: { name: 'BLUE CROSS BLUE SHIELD OF ILLINOIS', id: '00621' }, payee: { name: 'ST MARY CARDIOLOGY GROUP', npi: '1234567893' }, claims: [], providerAdjustments: plb,
+      payer: { name: 'BLUE CROSS BLUE SHIELD OF ILLINOIS', id: '00621', address: { line1: '300 E RANDOLPH ST', city: 'CHICAGO', state: 'IL', zip: '606015014' }, technicalContact: { name: 'EDI SUPPORT', phone: '8005550100' } }, payee: { name: 'ST MARY CARDIOLOGY GROUP', npi: '1234567893' }, claims: [], providerAdjustments: plb,
     }, claims(), amount);
     if (paidCents !== pre) throw new Error('payment amounts differ between passes');
     if (pending > 0) {

@@ -66,7 +66,7 @@ export function era(transactions: Era835Transaction[], control = 9001): Era835Fi
 export function payment(trace: string, claims: Era835Claim[], over: Partial<Era835Transaction> = {}): Era835Transaction {
   return {
     controlNumber: 1, payment: { method: 'ACH', date: '2024-02-01' }, trace: { number: trace, payerId: '1370000001' }, productionDate: '2024-01-31',
-    payer: { name: 'BLUE CROSS BLUE SHIELD OF ILLINOIS', id: '00621' }, payee: { name: 'ST MARY CARDIOLOGY GROUP', npi: '1234567893' }, claims, ...over,
+    payer: { name: 'BLUE CROSS BLUE SHIELD OF ILLINOIS', id: '00621', address: { line1: '300 E RANDOLPH ST', city: 'CHICAGO', state: 'IL', zip: '606015014' }, technicalContact: { name: 'EDI SUPPORT', phone: '8005550100' } }, payee: { name: 'ST MARY CARDIOLOGY GROUP', npi: '1234567893' }, claims, ...over,
   };
 }
 
@@ -80,7 +80,7 @@ export function claimPayment(c: SentClaim, pay: (l: SentLine) => Partial<Era835S
   const pr = services.flatMap((s) => s.adjustments ?? []).filter((a) => a.group === 'PR').reduce((t, a) => addDecimal(t, a.amount), '0');
   return {
     patientControlNumber: c.patientControlNumber, status: '1', charge: c.totalCharge, paid, patientResponsibility: compareDecimal(pr, '0') > 0 ? pr : undefined,
-    payerClaimControlNumber: `ICN${c.id}`, patient: { last: 'ZOLLNER', first: 'JANE', memberId: 'MEM123456' }, filingIndicator: 'BL', services, ...over,
+    payerClaimControlNumber: `ICN${c.id}`, patient: { last: 'ZOLLNER', first: 'JANE', memberId: 'MEM123456' }, filingIndicator: '12', services, ...over,
   };
 }
 

@@ -18,13 +18,18 @@ interface ReadClaim {
 function claimsOf(segments: X12Segment[]): ReadClaim[] {
   const out: ReadClaim[] = [];
   let current: ReadClaim | undefined;
+  // REF*F8 of the claim (2300) comes before any other payer's loops (2320/2330B may carry their own).
+  let inOtherPayer = false;
   for (const s of segments) {
     if (s.id === 'CLM') {
       current = { pcn: el(s, 1), total: el(s, 2), frequency: el(s, 5, 3), diagnoses: [], lines: [] };
       out.push(current);
+      inOtherPayer = false;
+    } else if (current && s.id === 'SBR') {
+      inOtherPayer = true;
     } else if (current && s.id === 'HI') {
       for (const e of s.elements) if (['ABK', 'ABF'].includes(e[0] ?? '')) current.diagnoses.push(e[1] ?? '');
-    } else if (current && s.id === 'REF' && el(s, 1) === 'F8') {
+    } else if (current && !inOtherPayer && s.id === 'REF' && el(s, 1) === 'F8') {
       current.f8 = el(s, 2);
     } else if (current && (s.id === 'SV1' || s.id === 'SV2')) {
       current.lines.push({ code: s.id === 'SV1' ? el(s, 1, 2) : el(s, 1) + (el(s, 2, 2) ? '/' + el(s, 2, 2) : ''), charge: s.id === 'SV1' ? el(s, 2) : el(s, 3), lineId: '' });

@@ -63,7 +63,8 @@ export interface Era835Transaction {
   payment: { handling?: string; amount?: string; creditDebit?: 'C' | 'D'; method?: 'ACH' | 'CHK' | 'NON' | 'BOP' | 'FWT'; date: string };
   trace: { number: string; payerId: string };
   productionDate?: string;
-  payer: { name: string; id?: string; address?: { line1: string; city: string; state: string; zip: string } };
+  /** N1*PR: the TR3 asks for its address (N3/N4) and a technical contact (PER*BL). */
+  payer: { name: string; id?: string; address?: { line1: string; city: string; state: string; zip: string }; technicalContact?: { name: string; phone: string } };
   payee: { name: string; npi: string; taxId?: string };
   claims: Iterable<Era835Claim>;
   providerAdjustments?: { providerId: string; fiscalPeriodDate: string; reason: string; reference?: string; amount: string }[];
@@ -89,7 +90,7 @@ const adjustmentsOf = (w: X12Writer, list: Era835Adjustment[] | undefined): void
 
 function claimLoop(w: X12Writer, c: Era835Claim): void {
   w.segment('CLP', c.patientControlNumber, c.status, x12Decimal(c.charge), x12Decimal(c.paid), c.patientResponsibility === undefined ? '' : x12Decimal(c.patientResponsibility),
-    c.filingIndicator ?? 'CI', c.payerClaimControlNumber ?? '', c.facilityCode ?? '11', c.frequency ?? '1');
+    c.filingIndicator ?? '12', c.payerClaimControlNumber ?? '', c.facilityCode ?? '11', c.frequency ?? '1');
   adjustmentsOf(w, c.adjustments);
   w.segment('NM1', 'QC', '1', c.patient.last, c.patient.first ?? '', '', '', '', c.patient.memberId === undefined ? '' : 'MI', c.patient.memberId ?? '');
   if (c.correctedInsured) w.segment('NM1', '74', '1', c.correctedInsured.last ?? '', c.correctedInsured.first ?? '', '', '', '', c.correctedInsured.memberId === undefined ? '' : 'C', c.correctedInsured.memberId ?? '');
@@ -114,7 +115,8 @@ function claimLoop(w: X12Writer, c: Era835Claim): void {
 /** Writes one 835 transaction (ST..SE); claims are written as the iterable yields them. */
 export function write835Transaction(w: X12Writer, t: Era835Transaction, claims: Iterable<Era835Claim>, paymentAmount: string): void {
   const st = String(t.controlNumber).padStart(4, '0');
-  writeSt(w, '835', st, '005010X221A1');
+  // ST03 is not used in the 835 (the version is GS08's).
+  writeSt(w, '835', st, '');
   const p = t.payment;
   const method = p.method ?? 'ACH';
   // An ACH payment names the banks and accounts (BPR05-15) the provider reassociates the EFT with.
@@ -130,6 +132,7 @@ export function write835Transaction(w: X12Writer, t: Era835Transaction, claims: 
     w.segment('N4', t.payer.address.city, t.payer.address.state, t.payer.address.zip);
   }
   if (t.payer.id !== undefined) w.segment('REF', '2U', t.payer.id);
+  if (t.payer.technicalContact) w.segment('PER', 'BL', t.payer.technicalContact.name, 'TE', t.payer.technicalContact.phone);
   w.segment('N1', 'PE', t.payee.name, 'XX', t.payee.npi);
   if (t.payee.taxId !== undefined) w.segment('REF', 'TJ', t.payee.taxId);
   let lx = 0;
@@ -137,8 +140,14 @@ export function write835Transaction(w: X12Writer, t: Era835Transaction, claims: 
     if (lx === 0) w.segment('LX', String(++lx));
     claimLoop(w, c);
   }
-  for (const a of t.providerAdjustments ?? []) {
-    w.segment('PLB', a.providerId, x12Date(a.fiscalPeriodDate), [a.reason, a.reference ?? ''], x12Decimal(a.amount));
+  // One PLB per provider and fiscal period, up to 6 adjustments each.
+  const plb = new Map<string, NonNullable<Era835Transaction['providerAdjustments']>>();
+  for (const a of t.providerAdjustments ?? []) plb.set(`${a.providerId}|${a.fiscalPeriodDate}`, [...(plb.get(`${a.providerId}|${a.fiscalPeriodDate}`) ?? []), a]);
+  for (const list of plb.values()) {
+    for (let i = 0; i < list.length; i += 6) {
+      const first = list[i] as (typeof list)[number];
+      w.segment('PLB', first.providerId, x12Date(first.fiscalPeriodDate), ...list.slice(i, i + 6).flatMap((a) => [[a.reason, a.reference ?? ''], x12Decimal(a.amount)]));
+    }
   }
   writeSe(w, st);
 }

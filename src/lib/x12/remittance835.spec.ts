@@ -139,7 +139,7 @@ describe('835 reader', () => {
     await expect(events(good.replace(/BPR\*[^~]*~\n/, '').replace('SE*', 'SE*'))).rejects.toThrow(/out of order: TRN belongs to the header, after BPR|BPR \(financial information\) missing/);
     await expect(events(good.replace('N1*PE*', 'N1*PX*'))).rejects.toThrow('segment 11 (N101): N101 "PX" is neither PR (payer) nor PE (payee)');
     await expect(events(good.replace('DTM*472*20240105~\nCAS*CO*97', 'DTM*472*20240105~\nHI*ABK:E119~\nCAS*CO*97'))).rejects.toThrow(/\(HI\): HI is not a segment of a service payment \(loop 2110\)$/);
-    await expect(events(good + 'garbage after the end')).rejects.toThrow(/^segment 45: "garbage afte…" after the IEA is not the ISA of another interchange$/);
+    await expect(events(good + 'garbage after the end')).rejects.toThrow(/^segment 44: "garbage afte…" after the IEA is not the ISA of another interchange$/);
   });
 
   it('keeps a claim payment whose values cannot be read aside and reads on', async () => {

@@ -62,19 +62,22 @@ export class ClaimsRepository {
     return rows.map((r) => r.id);
   }
 
-  async practiceView(): Promise<PracticeView> {
-    const [payers, facilities, providers, cm] = await Promise.all([
-      this.dataSource.query<{ id: string; payer_id: string; name: string; claim_filing_indicator: string; hl7_ids: string[]; address: PracticeView['payers'][number]['address'] }[]>(
+  /** The practice setup as claim building reads it; inside a transaction pass its manager (the embedded database serves one connection at a time). */
+  async practiceView(em?: EntityManager): Promise<PracticeView> {
+    const db = em ?? this.dataSource;
+    // One after another: a transaction's connection runs one query at a time.
+    const [payers, facilities, providers, cm] = [
+      await db.query<{ id: string; payer_id: string; name: string; claim_filing_indicator: string; hl7_ids: string[]; address: PracticeView['payers'][number]['address'] }[]>(
         `SELECT id, payer_id, name, claim_filing_indicator, hl7_ids, address FROM practice_payer ORDER BY id`,
       ),
-      this.dataSource.query<{ id: string; key: string; hl7_codes: string[]; claim_type: ClaimType; place_of_service: string | null; type_of_bill: string | null; inpatient_type_of_bill: string | null; billing_provider_id: string; service_facility: PracticeView['facilities'][number]['serviceFacility']; is_default: boolean }[]>(
+      await db.query<{ id: string; key: string; hl7_codes: string[]; claim_type: ClaimType; place_of_service: string | null; type_of_bill: string | null; inpatient_type_of_bill: string | null; billing_provider_id: string; service_facility: PracticeView['facilities'][number]['serviceFacility']; is_default: boolean }[]>(
         `SELECT id, key, hl7_codes, claim_type, place_of_service, type_of_bill, inpatient_type_of_bill, billing_provider_id, service_facility, is_default FROM practice_facility ORDER BY id`,
       ),
-      this.dataSource.query<{ id: string; kind: 'person' | 'organization'; name: string; first_name: string | null; npi: string; tax_id: string; tax_id_type: 'EI' | 'SY'; taxonomy: string | null; address: never; pay_to_address: never }[]>(
+      await db.query<{ id: string; kind: 'person' | 'organization'; name: string; first_name: string | null; npi: string; tax_id: string; tax_id_type: 'EI' | 'SY'; taxonomy: string | null; address: never; pay_to_address: never }[]>(
         `SELECT id, kind, name, first_name, npi, tax_id, tax_id_type, taxonomy, address, pay_to_address FROM practice_billing_provider`,
       ),
-      this.dataSource.query<{ transaction_code: string; revenue_code: string }[]>(`SELECT transaction_code, revenue_code FROM chargemaster_item WHERE revenue_code IS NOT NULL`),
-    ]);
+      await db.query<{ transaction_code: string; revenue_code: string }[]>(`SELECT transaction_code, revenue_code FROM chargemaster_item WHERE revenue_code IS NOT NULL`),
+    ];
     return {
       payers: payers.map((p) => ({ id: p.id, payerId: p.payer_id, name: p.name, claimFilingIndicator: p.claim_filing_indicator, hl7Ids: p.hl7_ids, address: p.address })),
       facilities: facilities.map((f) => ({

@@ -43,7 +43,7 @@ export class SecondaryClaimsService implements OnModuleInit {
     const out = { built: [] as string[], held: [] as string[], cancelled: [] as string[] };
     const sources = await this.claims.followCandidates(em, claimIds);
     if (sources.length === 0) return out;
-    const practice = await this.claims.practiceView();
+    const practice = await this.claims.practiceView(em);
     const payments = await this.remittanceRepository.payments(em, sources.flatMap((s) => (s.primaryClaimId !== null ? [s.id, s.primaryClaimId] : [s.id])));
     for (const source of sources) {
       if (source.status === 'reversed') {
