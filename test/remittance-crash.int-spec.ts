@@ -58,7 +58,9 @@ describe('835 import: all or nothing, one poster at a time', () => {
     return r as Record<string, string>;
   };
 
-  it('leaves nothing half posted when the importer is killed (SIGKILL) mid-import, and posts it whole afterwards', async () => {
+  // On the embedded database another session's query waits until the import's transaction ends
+  // (PGlite serves one at a time), so nothing could observe the import half-way and kill it there.
+  (process.env.HL7C_TEST_MODE === 'embedded' ? it.skip : it)('leaves nothing half posted when the importer is killed (SIGKILL) mid-import, and posts it whole afterwards', async () => {
     const { child, result } = importer(db, file);
     // Posting has begun when claim payment ids are being taken (sequences are seen outside the transaction).
     for (let i = 0; ; i++) {

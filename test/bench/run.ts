@@ -4,6 +4,7 @@ import { benchIntake, benchPeerServer, type IntakeResult } from './intake';
 import { benchSerialize } from './x12';
 import { benchBatch } from './batch';
 import { benchScrub } from './scrub';
+import { benchRemit } from './remit';
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -64,6 +65,21 @@ async function main(): Promise<void> {
   process.stdout.write(
     `  ${batch.claims} claims in ${batch.seconds.toFixed(1)} s, peak RSS ${batch.peakRssMb} MB, ${batch.files} file(s), ${(batch.bytes / 1e6).toFixed(1)} MB, ${batch.claimsInFiles} claims read back from the stored file` +
       ` (required: <= 60 s and <= 512 MB -> ${batch.seconds <= 60 && batch.peakRssMb <= 512 && batch.claimsInFiles === batch.claims ? 'met' : 'NOT met'})\n`,
+  );
+
+  const remitClaims = Number(process.env.BENCH_REMIT_CLAIMS ?? 100_000);
+  process.stdout.write(`\n== 835 import into PostgreSQL: a payer's 835 for ${remitClaims} submitted 5-line claims (CAS on every line, RARCs, denied lines, reversal and correction pairs, PLB; 10 transactions)\n`);
+  const remit = await benchRemit(server, remitClaims);
+  const mb = (remit.bytes / 1e6).toFixed(1);
+  for (const p of remit.parse) {
+    process.stdout.write(`  read only, ${p.reader.padEnd(11)} ${String(p.megabytesPerSecond).padStart(6)} MB/s  (${mb} MB in ${p.seconds.toFixed(1)} s${p.reader === 'x12-parser' ? ': segments only' : ': segments, envelopes, 835 order, claims with their lines and balances'})\n`);
+  }
+  const posted = remit.posted;
+  const ok = remit.importSeconds <= 60 && remit.peakRssMb <= 384 && posted.matched === remit.claimPayments && posted.balanced;
+  process.stdout.write(
+    `  whole import (\`hl7-claims remittances import\`, its own process): ${remit.claimPayments} claim payments in ${remit.importSeconds.toFixed(1)} s, peak RSS ${remit.peakRssMb} MB; ` +
+      `${posted.matched} matched, ${posted.servicePayments} service payments, ${posted.adjustments} adjustments, ${posted.denials} open denials, claims ${Object.entries(posted.statuses).map(([k, v]) => `${k} ${v}`).join(', ')}, ` +
+      `${posted.balanced ? 'every balance holds' : 'BALANCE FAILURES'}\n  (required: <= 60 s and <= 384 MB -> ${ok ? 'met' : 'NOT met'}; aim: 20 s)\n`,
   );
 }
 
