@@ -153,6 +153,8 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
     const [link] = await db.query<{ reverses: string }>(`SELECT reverses_payment_id AS reverses FROM claim_payment WHERE claim_id = $1 AND status_code = '22'`, [c.id]);
     expect(link?.reverses).toBe(after.payments[0].id);
     expect((await api('GET', `/api/denials?claimId=${c.id}`)).json.items).toMatchObject([{ status: 'resolved', resolution: expect.stringMatching(/^line 2 paid after 835 trace EFT-3002/) }]);
+    // The payer's claim number of its latest payment is kept: a replacement (7) carries it in REF*F8.
+    expect(after.payerClaimControlNumber).toBe(`ICN${c.id}-2`);
     // A reversal with no correction yet: the claim is reversed.
     const reversal2 = { ...correction, status: '22', charge: '-247.50', paid: '-247.50', services: correction.services.map((sv) => ({ ...sv, charge: `-${sv.charge}`, paid: `-${sv.paid}`, units: '-1' })) };
     await postEra(svc.httpPort, write835(era([payment('EFT-3003', [reversal2])], 9004)));
@@ -350,6 +352,21 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
     expect(tertiary.payload.otherCoverage.map((o: any) => [o.payerResponsibility, o.payer.id, o.paidAmount])).toEqual([['P', '00621', '200.00'], ['S', '60054', '6.25']]);
     expect(tertiary.payload.lines[1].adjudications.map((a: any) => [a.payerId, a.paid])).toEqual([['00621', '50.00'], ['60054', '6.25']]);
     expect(await orphans(db)).toEqual([]);
+  });
+
+  it('corrects a claim the payer adjudicated (a replacement carrying the 835\'s payer claim number); a secondary claim is not corrected on its own', async () => {
+    const c = await billed([{ code: 'CHG99213' }], { moreCoverage: [{ payer: 'AETNA', member: 'AET999' }] });
+    await postEra(svc.httpPort, write835(era([payment('EFT-14001', [claimPayment(c, () => ({ paid: '100.00', adjustments: [{ group: 'PR', reason: '1', amount: '25.00' }] }), { payerClaimControlNumber: 'BCBS-ICN-77' })])], 9019)));
+    const paid = await claim(c.id);
+    expect([paid.status, paid.payerClaimControlNumber]).toEqual(['paid', 'BCBS-ICN-77']);
+    const fix = await api('POST', `/api/claims/${c.id}/corrections`, { frequency: '7' });
+    expect(fix.status).toBe(200);
+    const replacement = await db.query<{ frequency: string; payer_claim_control_number: string; payer_sequence: string }>(`SELECT frequency, payer_claim_control_number, payer_sequence FROM claim WHERE id = $1`, [fix.json.id]);
+    expect(replacement[0]).toEqual({ frequency: '7', payer_claim_control_number: 'BCBS-ICN-77', payer_sequence: 'P' });
+    const [secondary] = await db.query<{ id: string }>(`SELECT id FROM claim WHERE primary_claim_id = $1`, [c.id]);
+    await db.query(`UPDATE claim SET status = 'payer_accepted', payer_claim_control_number = 'AET-ICN-9' WHERE id = $1`, [secondary?.id]);
+    const refused = await api('POST', `/api/claims/${secondary?.id}/corrections`, { frequency: '7' });
+    expect([refused.status, refused.json.message]).toEqual([409, expect.stringMatching(/is a secondary claim: it is rebuilt from its earlier payer's 835/)]);
   });
 
   it('does not bill the secondary when the primary forwarded the claim itself (crossover)', async () => {

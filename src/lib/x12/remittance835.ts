@@ -254,7 +254,7 @@ function lenientDate(seg: X12Segment, n: number, warnings: string[]): string | u
     return date(seg, n);
   } catch (e) {
     if (!(e instanceof X12ElementError)) throw e;
-    warnings.push(`${e.message}; the date is not kept`);
+    warn(warnings, `${e.message}; the date is not kept`);
     return undefined;
   }
 }
@@ -303,13 +303,22 @@ function contact(seg: X12Segment): Party835['contacts'][number] {
   return { function: el(seg, 1), name: opt(el(seg, 2)), numbers };
 }
 
+/** At most this many warnings per transaction are kept (the last says how many more there were). */
+const MAX_WARNINGS = 50;
+
+function warn(warnings: string[] | undefined, message: string): void {
+  if (!warnings) return;
+  if (warnings.length < MAX_WARNINGS) warnings.push(message);
+  else if (warnings.length === MAX_WARNINGS) warnings.push('more warnings of the same kinds were not kept');
+}
+
 /** CAS triplets (up to 6 per segment). */
 function adjustments(seg: X12Segment, warnings: string[] | undefined): Adjustment835[] {
   const group = el(seg, 1);
   if (!GROUP_CODES.has(group)) {
     // CR (corrections and reversals) left the 835 in 5010 (RFI 1147) but older payers still send it.
     if (group !== 'CR') throw new X12ElementError(`"${group}" is not a claim adjustment group code (CO, OA, PI, PR)`, segmentAt(seg, 1));
-    warnings?.push(`${segmentAt(seg, 1)}: group code CR is not valid in a 5010 835 (kept as sent)`);
+    warn(warnings, `${segmentAt(seg, 1)}: group code CR is not valid in a 5010 835 (kept as sent)`);
   }
   const out: Adjustment835[] = [];
   for (let n = 2; n <= 17; n += 3) {
@@ -334,7 +343,7 @@ function composite(seg: X12Segment, n: number, warnings?: string[]): { qualifier
   const lone = parts.length === 1 ? /^([A-Z0-9]{2})([>:^])[A-Z0-9]/.exec(parts[0] ?? '') : null;
   if (lone) {
     parts = (parts[0] as string).split(lone[2] as string);
-    warnings?.push(`${segmentAt(seg, n)}: composite written with "${lone[2] as string}" although ISA16 declares another component separator (read as qualifier ${lone[1] as string}, code ${parts[1] ?? ''})`);
+    warn(warnings, `${segmentAt(seg, n)}: composite written with "${lone[2] as string}" although ISA16 declares another component separator (read as qualifier ${lone[1] as string}, code ${parts[1] ?? ''})`);
   }
   return { qualifier: parts[0] ?? '', code: parts[1] ?? '', modifiers: parts.slice(2, 6).filter((m) => m !== ''), description: opt(parts[6] ?? '') };
 }

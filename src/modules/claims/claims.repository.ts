@@ -354,14 +354,19 @@ export class ClaimsRepository {
   async lockForCorrection(em: EntityManager, claimId: string): Promise<CorrectionSource> {
     const [o] = await em.query<CorrectionSource[]>(
       `SELECT id, encounter_id AS "encounterId", patient_id AS "patientId", coverage_id AS "coverageId", payer_id AS "payerId", billing_provider_id AS "billingProviderId",
-              facility_id AS "facilityId", claim_type AS "claimType", part, status, payer_claim_control_number AS "payerClaimControlNumber", payload,
+              facility_id AS "facilityId", claim_type AS "claimType", part, status, payer_claim_control_number AS "payerClaimControlNumber", payload, payer_sequence AS "payerSequence",
               total_charge::text AS "totalCharge", to_char(service_from, 'YYYY-MM-DD') AS "serviceFrom", to_char(service_to, 'YYYY-MM-DD') AS "serviceTo",
               (SELECT array_agg(charge_ids::text[] ORDER BY line_number) FROM claim_line WHERE claim_id = claim.id) AS "lineCharges"
          FROM claim WHERE id = $1 FOR UPDATE`,
       [claimId],
     );
     if (!o) throw new CorrectionError('not_found', `claim ${claimId} does not exist`);
-    if (!['submitted', 'accepted', 'payer_accepted'].includes(o.status)) throw new CorrectionError('conflict', `claim ${claimId} is ${o.status}: only a claim the payer has (submitted, accepted) can be corrected or voided`);
+    if (!['submitted', 'accepted', 'payer_accepted', 'paid', 'partially_paid', 'denied'].includes(o.status)) {
+      throw new CorrectionError('conflict', `claim ${claimId} is ${o.status}: only a claim the payer has (submitted, accepted, or adjudicated on an 835) can be corrected or voided`);
+    }
+    if (o.payerSequence !== 'P') {
+      throw new CorrectionError('conflict', `claim ${claimId} is a ${o.payerSequence === 'S' ? 'secondary' : 'tertiary'} claim: it is rebuilt from its earlier payer's 835 (post a corrected 835 for that payer), not corrected on its own`);
+    }
     if (o.payerClaimControlNumber === null) throw new CorrectionError('conflict', `claim ${claimId} has no payer claim number yet (REF*1K of a 277CA): a correction or void must carry it in REF*F8`);
     return o;
   }
@@ -480,6 +485,7 @@ export interface CorrectionSource {
   status: ClaimStatus;
   payerClaimControlNumber: string | null;
   payload: Claim837;
+  payerSequence: 'P' | 'S' | 'T';
   totalCharge: string;
   serviceFrom: string;
   serviceTo: string;

@@ -360,12 +360,13 @@ export class RemittanceRepository {
   }
 
   /** Moves claims to their new statuses, each change a claim_event. */
-  async setClaimStatuses(em: EntityManager, changes: { id: string; from: string; to: string; reason: string }[], actor: string): Promise<void> {
+  async setClaimStatuses(em: EntityManager, changes: { id: string; from: string; to: string; reason: string; payerClaimControlNumber?: string | null }[], actor: string): Promise<void> {
     if (changes.length === 0) return;
+    // The payer's claim number of its latest payment (CLP07) is kept on the claim: a correction or void carries it (REF*F8).
     await em.query(
-      `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS v(id, status))
-       UPDATE claim c SET status = v.status, updated_at = now() FROM v WHERE c.id = v.id`,
-      [changes.map((c) => c.id), changes.map((c) => c.to)],
+      `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, status, icn))
+       UPDATE claim c SET status = v.status, payer_claim_control_number = COALESCE(v.icn, c.payer_claim_control_number), updated_at = now() FROM v WHERE c.id = v.id`,
+      [changes.map((c) => c.id), changes.map((c) => c.to), changes.map((c) => c.payerClaimControlNumber ?? null)],
     );
     await em.query(
       `INSERT INTO claim_event (claim_id, from_status, to_status, reason, actor) SELECT id, f, t, r, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS v(id, f, t, r)`,

@@ -215,6 +215,8 @@ export class RemittanceService {
     return this.repository.transaction(async (em) => {
       await this.repository.lockImports(em);
       const prior = await this.repository.fileBySha(em, sha);
+      // Another import posted the same bytes meanwhile (it read them whole): that stands.
+      if (prior?.status === 'posted') return { ...(prior.summary as unknown as RemitImportSummary), fileId: prior.id, duplicate: true };
       const fileId = prior?.id ?? (await this.repository.insertFile(em, { sha, name: source.name, size, actor, status: 'refused', error: error.message, location: error.location }));
       if (!prior || prior.parts === 0) {
         let kept = 0;
@@ -670,7 +672,7 @@ export async function settle(
   const claimIds = [...input.claims.keys()];
   if (claimIds.length === 0) return;
   const existing = await repo.denialsOf(em, claimIds);
-  const changes: { id: string; from: string; to: string; reason: string }[] = [];
+  const changes: { id: string; from: string; to: string; reason: string; payerClaimControlNumber: string | null }[] = [];
   const notes: { id: string; status: string; reason: string }[] = [];
   const inserts: DenialRow[] = [];
   const updates: DenialRow[] = [];
@@ -681,7 +683,8 @@ export async function settle(
     const reason = input.reasons.get(claimId) ?? 'payments posted';
     // A replaced claim keeps its status (its replacement carries the claim on); its payments are posted and noted.
     if (result.status !== undefined && result.status !== claim.status && SENT_STATUSES.has(claim.status) && claim.status !== 'replaced') {
-      changes.push({ id: claimId, from: claim.status, to: result.status, reason });
+      const latest = [...(input.payments.get(claimId) ?? [])].reverse().find((p) => p.ownPayer && p.statusCode !== '22' && p.payerClaimControlNumber !== null);
+      changes.push({ id: claimId, from: claim.status, to: result.status, reason, payerClaimControlNumber: latest?.payerClaimControlNumber ?? null });
     } else {
       notes.push({ id: claimId, status: claim.status, reason });
     }
