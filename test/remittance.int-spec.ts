@@ -165,6 +165,8 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
     // No ledger row changed: reversals are rows of their own.
     await expect(db.query(`UPDATE claim_payment SET paid = 0 WHERE claim_id = $1`, [c.id])).rejects.toThrow(/claim_payment.paid is part of the ledger and never changes/);
     await expect(db.query(`DELETE FROM payment_adjustment WHERE claim_payment_id IN (SELECT id FROM claim_payment WHERE claim_id = $1)`, [c.id])).rejects.toThrow(/never deleted/);
+    // Nor the lines they paid (line 1 has payments and no denial, whose own foreign key would answer first).
+    await expect(db.query(`DELETE FROM claim_line WHERE claim_id = $1 AND line_number = 1`, [c.id])).rejects.toThrow(/has payments posted \(service_payment\): it cannot be deleted/);
   });
 
   it('adds up a claim split over two claim payments (and two files); a line may come back with a dropped modifier or restated code', async () => {

@@ -20,6 +20,7 @@ export async function orphans(db: TestDatabase): Promise<string[]> {
     ['service_payment.claim_payment_id', `SELECT count(*) AS n FROM service_payment s WHERE NOT EXISTS (SELECT 1 FROM claim_payment c WHERE c.id = s.claim_payment_id)`],
     ['payment_adjustment.claim_payment_id', `SELECT count(*) AS n FROM payment_adjustment a WHERE NOT EXISTS (SELECT 1 FROM claim_payment c WHERE c.id = a.claim_payment_id)`],
     ['payment_adjustment.service_payment_id', `SELECT count(*) AS n FROM payment_adjustment a WHERE a.service_payment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM service_payment s WHERE s.id = a.service_payment_id AND s.claim_payment_id = a.claim_payment_id)`],
+    ['service_payment.claim_line_id', `SELECT count(*) AS n FROM service_payment s WHERE s.claim_line_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM claim_line l WHERE l.id = s.claim_line_id)`],
     ['remittance_exception.transaction_id', `SELECT count(*) AS n FROM remittance_exception x WHERE NOT EXISTS (SELECT 1 FROM remittance_transaction t WHERE t.id = x.transaction_id)`],
   ];
   const out: string[] = [];
