@@ -82,6 +82,14 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
     expect(ca.payments[0].remarks).toEqual([{ code: 'N19', text: expect.stringMatching(/incidental to/i), status: expect.any(String) }]);
     expect(ca.lines.map((l: any) => [l.paymentStatus, l.paid])).toEqual([['paid', '120.00'], ['denied', '0.00']]);
     expect(ca.history.at(-1)).toMatchObject({ from: 'submitted', to: 'partially_paid', reason: expect.stringMatching(/^835 trace EFT-1001 \(BLUE CROSS BLUE SHIELD OF ILLINOIS, 2024-02-01\): processed as primary; billed 247.50, paid 120.00, patient responsibility 30.00; CO-97 \(/) });
+    // REF*6R, DTM*472 and AMT*B6 are columns; the claim's DTM*232/233 and AMT*I likewise: details keep only the rest.
+    const rows = await db.query<{ lcn: string; date: string; allowed: string | null; details: unknown }>(
+      `SELECT sp.line_control_number AS lcn, sp.service_date::text AS date, sp.allowed::text AS allowed, sp.details FROM service_payment sp JOIN claim_payment cp ON cp.id = sp.claim_payment_id WHERE cp.claim_id = $1 ORDER BY sp.position`, [a.id]);
+    expect(rows).toEqual([{ lcn: a.lines[0]?.controlNumber, date: '2024-01-05', allowed: '150.00', details: null }, { lcn: a.lines[1]?.controlNumber, date: '2024-01-05', allowed: null, details: null }]);
+    const [cpa] = await db.query<{ interest: string; details: Record<string, unknown> }>(`SELECT interest::text AS interest, details FROM claim_payment WHERE claim_id = $1`, [a.id]);
+    expect(cpa?.interest).toBe('1.10');
+    expect(cpa?.details).toMatchObject({ patient: expect.objectContaining({ entity: 'QC' }) });
+    expect(cpa?.details).not.toHaveProperty('amounts');
     const cb = await claim(b.id);
     expect(cb.status).toBe('paid');
     expect(cb.balance).toMatchObject({ billed: '125.00', paid: '125.00', outstanding: '0.00' });
@@ -395,6 +403,12 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
     expect(results['tasty__profee.edi']).toEqual({ transactions: 1, duplicateTransactions: 1, claimPayments: 0, matched: 0, unmatched: 0 });
     expect(results['oopf__Example1.txt']).toEqual({ transactions: 1, duplicateTransactions: 0, claimPayments: 10, matched: 0, unmatched: 10 });
     expect(results['lfh__tertiary-payment.835']).toEqual({ transactions: 1, duplicateTransactions: 0, claimPayments: 1, matched: 0, unmatched: 1 });
+    // What no column holds is kept: the managed-care sample's lines are dated DTM*150/151 (service_date and
+    // service_end_date hold the dates, details the qualifiers as sent).
+    const mc = await db.query<{ date: string; end: string; details: unknown }>(
+      `SELECT sp.service_date::text AS date, sp.service_end_date::text AS end, sp.details FROM service_payment sp JOIN claim_payment cp ON cp.id = sp.claim_payment_id
+        JOIN remittance_transaction t ON t.id = cp.transaction_id JOIN remittance_file f ON f.id = t.file_id WHERE f.file_name = 'lfh__managed-care.835' ORDER BY sp.id LIMIT 1`);
+    expect(mc).toEqual([{ date: '2002-03-01', end: '2002-03-04', details: { dates: [{ qualifier: '150', date: '2002-03-01' }, { qualifier: '151', date: '2002-03-04' }] } }]);
     const unreadable = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM claim_payment WHERE match_status = 'unreadable'`);
     expect(unreadable[0]?.n).toBe('2');
   });
