@@ -2,9 +2,8 @@
  * One parse-only pass over an 835, in a process of its own (run by remit.ts): `x12-parser` alone
  * (segment objects from its stream, as its README streams a file) or `hl7-claims` (the product's
  * reader: segments, envelopes, 835 order, claims with their lines and balances). Prints
- * `{seconds, count}`. Each pass gets a fresh process because a pass run after another in the same
- * process was measured at half its speed about every other time (the earlier pass's heap and type
- * feedback: the garbage collector took 10 s instead of 2).
+ * `{seconds, count}`. Each pass gets a fresh process, so that one pass's heap and type feedback do
+ * not weigh on the next (see parseOnly in remit.ts for why a pass can still run at half speed).
  */
 import { createReadStream } from 'node:fs';
 import { X12parser } from 'x12-parser';
