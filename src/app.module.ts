@@ -16,13 +16,15 @@ import { PracticeModule } from './modules/practice/practice.module';
 import { DenialsModule } from './modules/denials/denials.module';
 import { RemittanceModule } from './modules/remittance/remittance.module';
 import { SubmissionModule } from './modules/submission/submission.module';
+import { StaffModule } from './modules/staff/staff.module';
+import { WebModule } from './web/web.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, dataSource: DataSource, apiToken: string, role: ProcessRole = 'service'): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, role), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule, RemittanceModule, DenialsModule],
+      imports: [ConfigModule.forRoot(config, role), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule, RemittanceModule, DenialsModule, StaffModule, WebModule],
       providers: [
         { provide: API_TOKEN, useValue: apiToken },
         { provide: APP_GUARD, useClass: BearerAuthGuard },

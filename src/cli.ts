@@ -26,6 +26,7 @@ import { runDemo } from './demo';
 import { RemittanceQueries } from './modules/remittance/remittance.queries';
 import { RemittanceMatchError, RemittanceService, type RemitImportSummary } from './modules/remittance/remittance.service';
 import { fileSource } from './modules/remittance/source';
+import { usersCommand } from './cli-users';
 
 const USAGE = `hl7-claims — HL7 v2 billing intake and claims
 
@@ -56,6 +57,10 @@ Usage:
                                                 modifiers, ncci, mue, carc, rarc (CMS/CDC/X12 layouts; each file once, all or nothing)
   hl7-claims codesets list                      the code sets loaded
   hl7-claims submit                             run the submission job once: build, batch, deliver, fetch responses
+  hl7-claims users add EMAIL --role admin|biller|viewer [--generate]
+                                                a staff account for the web app; the password is read from stdin's first line
+                                                (asked twice on a terminal), or generated and printed once (--generate)
+  hl7-claims users list | disable EMAIL | enable EMAIL | password EMAIL [--generate]
   hl7-claims demo [--out DIR]                   on a throw-away embedded database: ingest fixtures/demo/feed.hl7, build claims,
                                                 deliver the 837 files to DIR (./out), post the payers' 835, bill the secondary, explain
 
@@ -309,6 +314,8 @@ export async function main(argv: string[]): Promise<number> {
         return 1;
       }
     }
+    case 'users':
+      return usersCommand((fn) => withApp(config, fn), json, sub, rest);
     case 'help':
     case '--help':
     case '-h':

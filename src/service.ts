@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import type { INestApplication } from '@nestjs/common';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -10,6 +11,7 @@ import { logger, PinoNestLogger } from './common/logger';
 import type { AppConfig } from './config/config';
 import { openDatabase, type OpenDatabase } from './database/database';
 import { MllpServer } from './modules/mllp/mllp.server';
+import { securityHeaders } from './web/security-headers';
 
 export interface RunningService {
   app: INestApplication;
@@ -25,7 +27,10 @@ export async function startService(config: AppConfig): Promise<RunningService> {
   const log = logger('service');
   const db = await openDatabase(config);
   const apiToken = resolveApiToken(config);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, db.dataSource, apiToken), { logger: new PinoNestLogger(), abortOnError: false });
+  const httpsOptions = config.HTTP_TLS_CERT !== undefined && config.HTTP_TLS_KEY !== undefined ? { cert: readFileSync(config.HTTP_TLS_CERT), key: readFileSync(config.HTTP_TLS_KEY) } : undefined;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, db.dataSource, apiToken), { logger: new PinoNestLogger(), abortOnError: false, httpsOptions });
+  app.disable('x-powered-by');
+  app.use(securityHeaders(httpsOptions !== undefined));
   // X12 files (999, 277CA) are posted as text; latin1 keeps every byte as sent. 835s are streamed
   // to a temporary file by their controller (they can be 100 MB): the parser leaves that route alone.
   app.useBodyParser('text', {

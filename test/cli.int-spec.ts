@@ -261,6 +261,51 @@ describe('hl7-claims CLI', () => {
     expect(err).toMatch(/Invalid configuration:\n {2}- MLLP_PORT/);
   });
 
+  it('users add reads the password from stdin, --generate prints a one-time one; list and disable; refusals say why', async () => {
+    const cli = (args: string[], stdin: string): Promise<{ code: number | null; out: string; err: string }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'cli.ts'), ...args], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.once('error', reject);
+        child.once('exit', (code) => {
+          resolve({ code, out, err });
+        });
+        child.stdin.end(stdin);
+      });
+    const added = await cli(['users', 'add', 'Staff.Admin@Example.org', '--role', 'admin', '--json'], 'correct horse battery staple\nignored second line\n');
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.out.trim().split('\n').pop() ?? '')).toMatchObject({ email: 'staff.admin@example.org', role: 'admin', mustChangePassword: false });
+    const [row] = await db.query<{ hash: string }>(`SELECT password_hash AS hash FROM staff_user WHERE email = 'staff.admin@example.org'`);
+    expect(row?.hash).toMatch(/^scrypt\$32768\$8\$3\$/);
+    expect(row?.hash).not.toContain('correct horse');
+
+    const generated = await cli(['users', 'add', 'biller@example.org', '--role', 'biller', '--generate'], '');
+    expect(generated.code).toBe(0);
+    expect(generated.out).toMatch(/one-time password \(shown once; to be changed at first sign-in\): [A-Za-z0-9]{20}/);
+
+    const short = await cli(['users', 'add', 'x@example.org', '--role', 'viewer'], 'short\n');
+    expect(short.code).toBe(1);
+    expect(short.err).toContain('at least 12 characters');
+    const dup = await cli(['users', 'add', 'BILLER@example.org', '--role', 'viewer'], 'another long password\n');
+    expect(dup.code).toBe(1);
+    expect(dup.err).toContain('biller@example.org has an account already');
+    const badRole = await cli(['users', 'add', 'z@example.org', '--role', 'owner'], 'another long password\n');
+    expect(badRole.err).toContain('the role must be one of admin, biller, viewer');
+
+    const disabled = await run(['users', 'disable', 'biller@example.org', '--json']);
+    expect(JSON.parse(disabled.out)).toMatchObject({ email: 'biller@example.org', disabled: true });
+    const list = await run(['users', 'list', '--json']);
+    expect((JSON.parse(list.out) as { email: string; role: string; disabled: boolean }[]).map((u) => [u.email, u.role, u.disabled])).toEqual([
+      ['biller@example.org', 'biller', true],
+      ['staff.admin@example.org', 'admin', false],
+    ]);
+    const audit = await db.query<{ action: string; actor: string }>(`SELECT action, actor FROM audit_event WHERE action LIKE 'user.%' ORDER BY id`);
+    expect(audit).toEqual([{ action: 'user.add', actor: 'cli' }, { action: 'user.add', actor: 'cli' }, { action: 'user.disable', actor: 'cli' }]);
+  });
+
   it('leaves no intake row without its parent', async () => {
     expect(await orphans(db)).toEqual([]);
   });

@@ -35,6 +35,14 @@ export class AppConfig {
   @IsOptional() @Transform(emptyToUndefined) @IsString() @Matches(/^\S{16,}$/, { message: 'API_TOKEN must be at least 16 characters without spaces' })
   API_TOKEN?: string;
 
+  /** HTTPS for the API and the staff app: PEM certificate and key files (both or neither). Session cookies are then Secure. */
+  @IsOptional() @Transform(emptyToUndefined) @IsString() HTTP_TLS_CERT?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() HTTP_TLS_KEY?: string;
+  /** A staff session ends after this many minutes without a request... */
+  @Transform(toInt) @IsInt() @Min(1) @Max(24 * 60) SESSION_IDLE_MINUTES = 30;
+  /** ...and this many hours after sign-in in any case. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(24 * 14) SESSION_MAX_HOURS = 12;
+
   @Transform(toInt) @IsInt() @Min(1) @Max(200) DB_POOL_SIZE = 10;
   /** Most messages committed in one intake transaction (group commit). */
   @Transform(toInt) @IsInt() @Min(1) @Max(5000) INTAKE_BATCH_MAX = 256;
@@ -68,7 +76,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN', 'PRACTICE_FILE']);
+const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN', 'PRACTICE_FILE', 'HTTP_TLS_CERT', 'HTTP_TLS_KEY']);
 
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
@@ -80,6 +88,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => (m.includes(e.property) ? m : `${e.property}: ${m}`)));
   if ((config.MLLP_TLS_CERT === undefined) !== (config.MLLP_TLS_KEY === undefined)) {
     problems.push('MLLP_TLS_CERT and MLLP_TLS_KEY must be set together');
+  }
+  if ((config.HTTP_TLS_CERT === undefined) !== (config.HTTP_TLS_KEY === undefined)) {
+    problems.push('HTTP_TLS_CERT and HTTP_TLS_KEY must be set together');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,0 +1,136 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { generatePassword, passwordProblem } from './lib/password';
+import { ROLES, StaffError, StaffService } from './modules/staff/staff.service';
+import type { Actor } from './modules/staff/audit.service';
+
+const CLI: Actor = { userId: null, name: 'cli', ip: null };
+
+/** The first line of stdin (a pipe or a file), without its line ending. */
+async function firstLine(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += (chunk as Buffer).toString('utf8');
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+/** Asks on the terminal without echoing what is typed. */
+function ask(prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(prompt);
+    let typed = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    const onData = (b: Buffer): void => {
+      for (const ch of b.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          done();
+          resolve(typed);
+          return;
+        }
+        if (ch === '\u0003') {
+          done();
+          reject(new Error('cancelled'));
+          return;
+        }
+        if (ch === '\u007f' || ch === '\b') typed = Array.from(typed).slice(0, -1).join('');
+        else typed += ch;
+      }
+    };
+    const done = (): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/**
+ * `hl7-claims users add|list|disable|enable|password`. A password comes from stdin's first line
+ * when stdin is not a terminal, is asked twice on a terminal, or is generated (`--generate`) and
+ * printed once, to be changed at first sign-in. Passwords are never taken as arguments (they would
+ * stay in the shell's history and the process list).
+ */
+export async function usersCommand(withApp: <T>(fn: (app: INestApplicationContext) => Promise<T>) => Promise<T>, json: boolean, sub: string | undefined, rest: string[]): Promise<number> {
+  const out = (value: unknown, text: string): void => {
+    process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n');
+  };
+  const flag = (name: string): string | undefined => {
+    const at = rest.indexOf(name);
+    return at >= 0 ? rest[at + 1] : undefined;
+  };
+  const positional = rest.filter((a, i) => !a.startsWith('--') && !(i > 0 && (rest[i - 1] === '--role')));
+  const password = async (): Promise<{ password: string; generated: boolean }> => {
+    if (rest.includes('--generate')) return { password: generatePassword(), generated: true };
+    if (!process.stdin.isTTY) return { password: await firstLine(), generated: false };
+    const first = await ask('Password (at least 12 characters): ');
+    const problem = passwordProblem(first);
+    if (problem !== null) throw new StaffError('bad_password', problem);
+    if ((await ask('Password again: ')) !== first) throw new StaffError('bad_password', 'the two passwords differ');
+    return { password: first, generated: false };
+  };
+  try {
+    switch (sub) {
+      case 'add': {
+        const email = positional[0];
+        const role = flag('--role');
+        if (email === undefined || role === undefined) {
+          process.stderr.write(`users add needs EMAIL --role ${ROLES.join('|')} [--generate]\n`);
+          return 2;
+        }
+        const p = await password();
+        const user = await withApp((app) => app.get(StaffService).addUser(email, role, p.password, { mustChange: p.generated, actor: CLI }));
+        out({ ...user, ...(p.generated ? { oneTimePassword: p.password } : {}) },
+          `${user.email} added as ${user.role}${p.generated ? `\none-time password (shown once; to be changed at first sign-in): ${p.password}` : ''}`);
+        return 0;
+      }
+      case 'password': {
+        const email = positional[0];
+        if (email === undefined) {
+          process.stderr.write('users password needs EMAIL [--generate]\n');
+          return 2;
+        }
+        const p = await password();
+        const user = await withApp(async (app) => {
+          const staff = app.get(StaffService);
+          const u = await staff.findUser(email);
+          if (u === null) throw new StaffError('not_found', `no account ${email}`);
+          await staff.setPassword(u.id, p.password, { mustChange: p.generated, actor: CLI });
+          return u;
+        });
+        out({ id: user.id, email: user.email, ...(p.generated ? { oneTimePassword: p.password } : {}) },
+          `${user.email}: password set, other sessions signed out${p.generated ? `\none-time password (shown once; to be changed at first sign-in): ${p.password}` : ''}`);
+        return 0;
+      }
+      case 'list': {
+        const users = await withApp((app) => app.get(StaffService).listUsers());
+        out(users, users.length === 0 ? 'no staff accounts (add one: hl7-claims users add EMAIL --role admin)' : users
+          .map((u) => `${u.id}: ${u.email} ${u.role}${u.disabled ? ' DISABLED' : ''}${u.lockedUntil !== null ? ` locked until ${u.lockedUntil}` : ''}${u.mustChangePassword ? ' (one-time password)' : ''}, last sign-in ${u.lastSignInAt ?? 'never'}`).join('\n'));
+        return 0;
+      }
+      case 'disable':
+      case 'enable': {
+        const email = positional[0];
+        if (email === undefined) {
+          process.stderr.write(`users ${sub} needs EMAIL\n`);
+          return 2;
+        }
+        const user = await withApp((app) => app.get(StaffService).setDisabled(email, sub === 'disable', CLI));
+        out(user, `${user.email} ${sub === 'disable' ? 'disabled (its sessions ended)' : 'enabled'}`);
+        return 0;
+      }
+      case undefined:
+      default:
+        process.stderr.write(`users needs add, list, password, disable or enable\n`);
+        return 2;
+    }
+  } catch (e) {
+    if (!(e instanceof StaffError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return 1;
+  }
+}
