@@ -63,7 +63,7 @@ export class StaffAccess1764475200000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION hl7c_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('audit_event is append-only: %s refused', TG_OP);
+        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('%s is append-only: %s refused', TG_TABLE_NAME, TG_OP);
       END $$`);
     await q.query(`CREATE TRIGGER tr_audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event FOR EACH ROW EXECUTE FUNCTION hl7c_audit_append_only()`);
     await q.query(`CREATE TRIGGER tr_audit_event_no_truncate BEFORE TRUNCATE ON audit_event FOR EACH STATEMENT EXECUTE FUNCTION hl7c_audit_append_only()`);

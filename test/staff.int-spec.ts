@@ -210,7 +210,7 @@ describe('staff sign-in, sessions, roles and the audit trail (real HTTP, real Po
     const [count] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_event WHERE action = 'user.add'`);
     expect(lines.length - 1).toBe(Number(count?.n));
     const actions = (await db.query<{ action: string }>(`SELECT DISTINCT action FROM audit_event`)).map((r) => r.action);
-    expect(actions).toEqual(expect.arrayContaining(['user.add', 'user.disable', 'user.enable', 'user.password', 'sign_in', 'sign_in.failed', 'sign_out', 'queue.list', 'audit.view', 'audit.export']));
+    expect(actions).toEqual(expect.arrayContaining(['user.add', 'user.disable', 'user.enable', 'user.password', 'sign_in', 'sign_in.failed', 'sign_out', 'work.list', 'audit.view', 'audit.export']));
     const [signIn] = await db.query<{ actor: string; ip: string | null; user_id: string | null }>(`SELECT actor, ip, user_id::text FROM audit_event WHERE action = 'sign_in' ORDER BY id LIMIT 1`);
     expect(signIn?.actor).toMatch(/@example\.org$/);
     expect(signIn?.ip).toMatch(/127\.0\.0\.1/);

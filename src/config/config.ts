@@ -55,6 +55,8 @@ export class AppConfig {
 
   /** Run the submission job (build, batch, deliver, fetch responses) every N seconds; 0 = only on demand. */
   @Transform(toInt) @IsInt() @Min(0) @Max(86_400) SUBMISSION_INTERVAL_SECONDS = 0;
+  /** Open no-response work items (claims sent and not answered within the payer's days) every N minutes; 0 = only on demand. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10_080) WORK_SWEEP_MINUTES = 60;
   /** The job builds claims for discharged encounters and for encounters without new charges for this long. */
   @Transform(toInt) @IsInt() @Min(0) CLAIMS_SETTLED_MINUTES = 1440;
   /**

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
-import { RemittanceModule } from '../modules/remittance/remittance.module';
+import { DenialsModule } from '../modules/denials/denials.module';
 import { StaffModule } from '../modules/staff/staff.module';
 import { AdminController } from './admin.controller';
 import { AssetsController } from './assets.controller';
+import { ItemController } from './item.controller';
 import { QueueController } from './queue.controller';
 import { StaffSessionGuard } from './session.guard';
 import { SignInController } from './signin.controller';
 
 /** The staff web app: server-rendered pages over the same services the API uses. */
-@Module({ imports: [StaffModule, RemittanceModule], controllers: [AssetsController, SignInController, QueueController, AdminController], providers: [StaffSessionGuard] })
+@Module({ imports: [StaffModule, DenialsModule], controllers: [AssetsController, SignInController, QueueController, ItemController, AdminController], providers: [StaffSessionGuard] })
 export class WebModule {}

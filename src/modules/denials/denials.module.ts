@@ -1,7 +1,15 @@
 import { Module } from '@nestjs/common';
 import { RemittanceModule } from '../remittance/remittance.module';
-import { DenialsController } from './denials.controller';
+import { ScrubberModule } from '../scrubber/scrubber.module';
+import { StaffModule } from '../staff/staff.module';
+import { DenialsController, WorkController } from './denials.controller';
+import { WorkItemsQueries } from './work-items.queries';
+import { WorkItemsService } from './work-items.service';
 
-/** Denial records are written by remittance posting; this module reads them (the work queue builds on it). */
-@Module({ imports: [RemittanceModule], controllers: [DenialsController] })
+/**
+ * Denial records (written by remittance posting) and the work queue built on them: work items are
+ * made by triggers in the transaction of their cause (migrations/…-WorkQueue.ts); this module
+ * reads them and carries out what people do with them.
+ */
+@Module({ imports: [RemittanceModule, ScrubberModule, StaffModule], controllers: [DenialsController, WorkController], providers: [WorkItemsQueries, WorkItemsService], exports: [WorkItemsQueries, WorkItemsService] })
 export class DenialsModule {}

@@ -1,0 +1,190 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { logger } from '../../common/logger';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG, PROCESS_ROLE, type ProcessRole } from '../../config/config.module';
+import { AuditService, type Actor } from '../staff/audit.service';
+import { CATEGORIES, CLOSED_STATUSES, type Category, type WorkStatus } from './work-filter';
+
+/** Statuses a person sets directly (written_off comes with the write-off's adjustment). */
+export const SETTABLE_STATUSES = ['new', 'in_progress', 'pending', 'appealed', 'resubmitted', 'resolved'] as const;
+export type SettableStatus = (typeof SETTABLE_STATUSES)[number];
+
+export class WorkItemError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'changed' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WorkItemError';
+  }
+}
+
+export interface ActionResult {
+  changed: string[];
+  unchanged: string[];
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * What people do with work items: assign, take and release; set a status (pending needs a
+ * follow-up date); add notes; set the category by hand. Each action, on one item or many, is one
+ * transaction with its item events and its audit row. A single-item action can carry the version
+ * the person saw: if the item changed meanwhile, nothing is done and they are told.
+ */
+@Injectable()
+export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = logger('work');
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
+  ) {}
+
+  /** The service sweeps for unanswered claims every WORK_SWEEP_MINUTES (each instance tries; one sweeps at a time). */
+  onApplicationBootstrap(): void {
+    if (this.role !== 'service' || this.config.WORK_SWEEP_MINUTES <= 0) return;
+    this.timer = setInterval(() => {
+      if (this.sweeping !== undefined) return;
+      this.sweeping = this.sweep()
+        .catch((e: unknown) => {
+          this.log.error({ event: 'work_sweep_failed', err: e instanceof Error ? e.name : 'unknown' });
+        })
+        .finally(() => {
+          this.sweeping = undefined;
+        });
+    }, this.config.WORK_SWEEP_MINUTES * 60_000);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  private static ids(ids: string[]): string[] {
+    const out = [...new Set(ids.filter((i) => /^\d{1,18}$/.test(i)))];
+    if (out.length === 0) throw new WorkItemError('invalid', 'no work item selected');
+    if (out.length > 5000) throw new WorkItemError('invalid', 'at most 5,000 items at once');
+    return out;
+  }
+
+  /** Locks the items (in id order, so that two bulk actions cannot deadlock) and checks the version of a single one. */
+  private async lock(m: EntityManager, ids: string[], version?: number): Promise<{ id: string; status: WorkStatus; owner_id: string | null; version: number; follow_up_on: string | null }[]> {
+    const rows = await m.query<{ id: string; status: WorkStatus; owner_id: string | null; version: number; follow_up_on: string | null }[]>(
+      `SELECT id::text AS id, status, owner_id::text AS owner_id, version, to_char(follow_up_on, 'YYYY-MM-DD') AS follow_up_on FROM work_item WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+    if (rows.length !== ids.length) throw new WorkItemError('not_found', `no work item ${ids.filter((i) => !rows.some((r) => r.id === i)).join(', ')}`);
+    if (version !== undefined && ids.length === 1 && rows[0]?.version !== version) {
+      throw new WorkItemError('changed', 'the item changed since you opened it (someone else worked it, or a payment arrived): reload it and try again');
+    }
+    return rows;
+  }
+
+  async assign(idsIn: string[], ownerId: string | null, actor: Actor, version?: number): Promise<ActionResult> {
+    const ids = WorkItemsService.ids(idsIn);
+    return this.ds.transaction(async (m) => {
+      let ownerEmail: string | null = null;
+      if (ownerId !== null) {
+        const [u] = await m.query<{ email: string; role: string; disabled: boolean }[]>(`SELECT email, role, disabled_at IS NOT NULL AS disabled FROM staff_user WHERE id = $1`, [ownerId]);
+        if (u === undefined || u.disabled) throw new WorkItemError('invalid', 'no such active account to assign to');
+        if (u.role === 'viewer') throw new WorkItemError('invalid', `${u.email} is a viewer and cannot work items`);
+        ownerEmail = u.email;
+      }
+      const rows = await this.lock(m, ids, version);
+      const changed = rows.filter((r) => r.owner_id !== ownerId).map((r) => r.id);
+      if (changed.length > 0) {
+        await m.query(`UPDATE work_item SET owner_id = $2, updated_at = now(), version = version + 1 WHERE id = ANY($1::bigint[])`, [changed, ownerId]);
+        await m.query(
+          `INSERT INTO work_item_event (work_item_id, user_id, actor, action, detail) SELECT unnest($1::bigint[]), $2, $3, 'assigned', $4`,
+          [changed, actor.userId, actor.name, JSON.stringify({ owner: ownerEmail, ownerId })],
+        );
+      }
+      await this.audit.record(actor, { action: ownerId === null ? 'work.release' : ownerId === actor.userId ? 'work.take' : 'work.assign', objectType: 'work_item', objectId: ids.length === 1 ? ids[0] : undefined, detail: { items: ids, ownerId, changed: changed.length } }, m);
+      return { changed, unchanged: ids.filter((i) => !changed.includes(i)) };
+    });
+  }
+
+  async setStatus(idsIn: string[], status: string, opts: { followUpOn?: string; note?: string; actor: Actor; version?: number; today?: string }): Promise<ActionResult> {
+    const ids = WorkItemsService.ids(idsIn);
+    if (!(SETTABLE_STATUSES as readonly string[]).includes(status)) throw new WorkItemError('invalid', `status must be one of ${SETTABLE_STATUSES.join(', ')} (write-offs have their own action)`);
+    const followUp = opts.followUpOn !== undefined && opts.followUpOn !== '' ? opts.followUpOn : undefined;
+    if (status === 'pending') {
+      if (followUp === undefined || !DATE.test(followUp) || Number.isNaN(Date.parse(followUp))) throw new WorkItemError('invalid', 'pending needs a follow-up date (YYYY-MM-DD)');
+      if (followUp <= (opts.today ?? new Date().toISOString().slice(0, 10))) throw new WorkItemError('invalid', 'the follow-up date must be in the future');
+    } else if (followUp !== undefined) {
+      throw new WorkItemError('invalid', 'a follow-up date goes with the status pending');
+    }
+    const note = opts.note?.trim() === '' ? undefined : opts.note?.trim();
+    if (note !== undefined && note.length > 4000) throw new WorkItemError('invalid', 'a note can have at most 4,000 characters');
+    return this.ds.transaction(async (m) => {
+      const rows = await this.lock(m, ids, opts.version);
+      const changed = rows.filter((r) => r.status !== status || (status === 'pending' && r.follow_up_on !== followUp)).map((r) => r.id);
+      if (changed.length > 0) {
+        const closing = (CLOSED_STATUSES as readonly string[]).includes(status);
+        await m.query(
+          `WITH prev AS (SELECT id, status FROM work_item WHERE id = ANY($1::bigint[])),
+                up AS (UPDATE work_item w SET status = $2, follow_up_on = $3::date, closed_at = CASE WHEN $4 THEN coalesce(w.closed_at, now()) END,
+                              closed_reason = CASE WHEN $4 THEN $5 END, updated_at = now(), version = w.version + 1
+                        WHERE w.id = ANY($1::bigint[]) RETURNING w.id)
+           INSERT INTO work_item_event (work_item_id, user_id, actor, action, from_status, to_status, note, detail)
+           SELECT prev.id, $6, $7, 'status', prev.status, $2, $8, $9 FROM prev JOIN up ON up.id = prev.id`,
+          [changed, status, status === 'pending' ? followUp : null, closing, closing ? `set by ${opts.actor.name}` : null, opts.actor.userId, opts.actor.name, note ?? null, JSON.stringify(followUp !== undefined ? { followUpOn: followUp } : {})],
+        );
+      }
+      const unchangedWithNote = note !== undefined ? ids.filter((i) => !changed.includes(i)) : [];
+      if (unchangedWithNote.length > 0) {
+        await m.query(`INSERT INTO work_item_event (work_item_id, user_id, actor, action, note) SELECT unnest($1::bigint[]), $2, $3, 'note', $4`, [unchangedWithNote, opts.actor.userId, opts.actor.name, note]);
+      }
+      await this.audit.record(opts.actor, { action: 'work.status', objectType: 'work_item', objectId: ids.length === 1 ? ids[0] : undefined, detail: { items: ids, status, followUpOn: followUp, changed: changed.length } }, m);
+      return { changed, unchanged: ids.filter((i) => !changed.includes(i)) };
+    });
+  }
+
+  async note(id: string, text: string, actor: Actor): Promise<void> {
+    const note = text.trim();
+    if (note === '') throw new WorkItemError('invalid', 'the note is empty');
+    if (note.length > 4000) throw new WorkItemError('invalid', 'a note can have at most 4,000 characters');
+    await this.ds.transaction(async (m) => {
+      await this.lock(m, WorkItemsService.ids([id]));
+      await m.query(`INSERT INTO work_item_event (work_item_id, user_id, actor, action, note) VALUES ($1, $2, $3, 'note', $4)`, [id, actor.userId, actor.name, note]);
+      await m.query(`UPDATE work_item SET updated_at = now() WHERE id = $1`, [id]);
+      await this.audit.record(actor, { action: 'work.note', objectType: 'work_item', objectId: id }, m);
+    });
+  }
+
+  async setCategory(id: string, category: string, actor: Actor, version?: number): Promise<void> {
+    if (!(CATEGORIES as readonly string[]).includes(category) || category === 'uncategorised') throw new WorkItemError('invalid', 'choose one of the categories');
+    await this.ds.transaction(async (m) => {
+      await this.lock(m, WorkItemsService.ids([id]), version);
+      const [k] = await m.query<{ recoverability: string }[]>(
+        `SELECT coalesce((SELECT recoverability FROM denial_category_rule WHERE category = $1 ORDER BY id LIMIT 1), 0.3)::text AS recoverability`,
+        [category as Category],
+      );
+      await m.query(`UPDATE work_item SET category = $2, category_set_by = $3, category_rule_id = NULL, category_carc = NULL, recoverability = $4, updated_at = now(), version = version + 1 WHERE id = $1`, [
+        id, category, actor.name, k?.recoverability ?? '0.3',
+      ]);
+      await m.query(`INSERT INTO work_item_event (work_item_id, user_id, actor, action, detail) VALUES ($1, $2, $3, 'category', $4)`, [id, actor.userId, actor.name, JSON.stringify({ category })]);
+      await this.audit.record(actor, { action: 'work.category', objectType: 'work_item', objectId: id, detail: { category } }, m);
+    });
+  }
+
+  /** Opens no-response items for claims sent and not answered within their payer's days. */
+  async sweep(): Promise<number> {
+    const n = await this.ds.transaction(async (m) => {
+      // One sweep at a time across instances.
+      const [lock] = await m.query<{ ok: boolean }[]>(`SELECT pg_try_advisory_xact_lock(hashtext('hl7c_work_sweep')) AS ok`);
+      if (lock?.ok !== true) return 0;
+      const [r] = await m.query<{ n: number }[]>(`SELECT hl7c_work_sweep_no_response() AS n`);
+      return r?.n ?? 0;
+    });
+    if (n > 0) this.log.info({ event: 'work_sweep', opened: n });
+    return n;
+  }
+}

@@ -1,0 +1,256 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StaffService } from '../src/modules/staff/staff.service';
+import { apiOf } from './support/api';
+import { createTestDatabase, type TestDatabase } from './support/db';
+import { visitDft } from './support/hl7';
+import { MllpClient } from './support/mllp-client';
+import { practiceWith } from './support/practice';
+import { claimPayment, era, payment, postEra, sendClaims, write835, type SentClaim } from './support/remit';
+import { startTestService } from './support/service';
+import { WebClient } from './support/web';
+
+type Svc = Awaited<ReturnType<typeof startTestService>>;
+const CLI = { userId: null, name: 'cli', ip: null };
+const PASSWORD = 'correct horse battery staple';
+
+interface Item {
+  id: string;
+  kind: string;
+  status: string;
+  category: string;
+  amount: string;
+  deadline: string;
+  opened_on: string;
+  closed_reason: string | null;
+  owner_id: string | null;
+  claim_id: string | null;
+  follow_up_on: string | null;
+  version: number;
+}
+
+describe('the denials work queue: items made live from their causes, worked in the web app', () => {
+  let db: TestDatabase;
+  let svc: Svc;
+  let client: MllpClient;
+  const api = apiOf(() => svc.httpPort);
+  const dir = mkdtempSync(join(tmpdir(), 'hl7c-work-'));
+  let visitNo = 0;
+  let base: string;
+  let billerId: string;
+
+  const billed = async (charges: { code: string }[]): Promise<SentClaim> => {
+    const visit = `WV${++visitNo}`;
+    expect(await client.send(visitDft({ ctl: `W-${visitNo}`, mrn: `WM${visitNo}`, visit, charges }))).toMatch(/\rMSA\|AA\|/);
+    const [e] = await db.query<{ id: string }>(`SELECT id FROM encounter WHERE visit_number = $1`, [visit]);
+    const [claim] = await sendClaims(api, db, [(e as { id: string }).id]);
+    return claim as SentClaim;
+  };
+  const items = async (where = 'true', params: unknown[] = []): Promise<Item[]> =>
+    db.query<Item>(
+      `SELECT id::text, kind, status, category, amount::text, to_char(deadline, 'YYYY-MM-DD') AS deadline, to_char(opened_on, 'YYYY-MM-DD') AS opened_on, closed_reason,
+              owner_id::text, claim_id::text, to_char(follow_up_on, 'YYYY-MM-DD') AS follow_up_on, version
+         FROM work_item WHERE ${where} ORDER BY id`,
+      params,
+    );
+  const events = async (itemId: string): Promise<{ action: string; from_status: string | null; to_status: string | null; actor: string }[]> =>
+    db.query(`SELECT action, from_status, to_status, actor FROM work_item_event WHERE work_item_id = $1 ORDER BY id`, [itemId]);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    svc = await startTestService(db.url, { PRACTICE_FILE: practiceWith({ type: 'directory', outbox: join(dir, 'outbox'), responses: join(dir, 'responses') }, dir) });
+    base = `http://127.0.0.1:${svc.httpPort}`;
+    client = await MllpClient.connect(svc.mllpPort);
+    const staff = svc.app.get(StaffService);
+    billerId = (await staff.addUser('biller@example.org', 'biller', PASSWORD, { mustChange: false, actor: CLI })).id;
+    await staff.addUser('other@example.org', 'biller', PASSWORD, { mustChange: false, actor: CLI });
+    await staff.addUser('viewer@example.org', 'viewer', PASSWORD, { mustChange: false, actor: CLI });
+  });
+
+  afterAll(async () => {
+    await client.close();
+    await svc.stop();
+    await db.drop();
+  });
+
+  it('opens a line-level item in the posting transaction, categorised by its CARC and RARC, with deadlines from the denial date', async () => {
+    const c = await billed([{ code: 'CHG99214' }, { code: 'CHG93000' }]);
+    const text = write835(era([payment('EFT-W1', [
+      claimPayment(c, (l) => (l.procedureCode === '93000' ? { paid: '0', adjustments: [{ group: 'CO', reason: '97', amount: '62.50' }], remarks: ['N19'] } : {})),
+    ])]));
+    expect((await postEra(svc.httpPort, text)).json).toMatchObject({ matched: 1 });
+    const [item] = await items(`claim_id = $1`, [c.id]);
+    // The 835's payment date is 2024-02-01: appeal within 120 days (the default).
+    expect(item).toMatchObject({ kind: 'denial', status: 'new', category: 'bundling', amount: '62.50', opened_on: '2024-02-01', deadline: '2024-05-31', owner_id: null });
+    expect(await events(item?.id ?? '')).toEqual([{ action: 'created', from_status: null, to_status: 'new', actor: 'system' }]);
+    // A RARC makes a rule more specific: CO-16 with M51 is coding, not missing information.
+    const d = await billed([{ code: 'CHG99214' }, { code: 'CHG93000' }]);
+    await postEra(svc.httpPort, write835(era([payment('EFT-W2', [
+      claimPayment(d, (l) => (l.procedureCode === '93000' ? { paid: '0', adjustments: [{ group: 'CO', reason: '16', amount: '62.50' }], remarks: ['M51'] } : {})),
+    ])], 9102)));
+    expect((await items(`claim_id = $1`, [d.id]))[0]?.category).toBe('coding');
+    // A CARC no rule covers lands in the visible uncategorised bucket.
+    const e = await billed([{ code: 'CHG99214' }]);
+    await postEra(svc.httpPort, write835(era([payment('EFT-W3', [
+      claimPayment(e, () => ({ paid: '0', adjustments: [{ group: 'OA', reason: '253', amount: '185.00' }] })),
+    ])], 9103)));
+    expect((await items(`claim_id = $1`, [e.id]))[0]).toMatchObject({ category: 'uncategorised', amount: '185.00' });
+  });
+
+  it('closes the item when its payment is reversed and reopens it when the payer denies again', async () => {
+    const c = await billed([{ code: 'CHG99214' }, { code: 'CHG93000' }]);
+    const denied = claimPayment(c, (l) => (l.procedureCode === '93000' ? { paid: '0', adjustments: [{ group: 'CO', reason: '4', amount: '62.50' }] } : {}));
+    await postEra(svc.httpPort, write835(era([payment('EFT-W10', [denied])], 9110)));
+    const [opened] = await items(`claim_id = $1`, [c.id]);
+    expect(opened).toMatchObject({ status: 'new', category: 'coding' });
+    const reversal = { ...denied, status: '22', charge: '-247.50', paid: '-185.00', services: denied.services.map((sv) => ({ ...sv, charge: `-${sv.charge}`, paid: sv.paid === '0' ? '0' : `-${sv.paid}`, units: '-1', adjustments: sv.adjustments?.map((a) => ({ ...a, amount: `-${a.amount}` })) })) };
+    await postEra(svc.httpPort, write835(era([payment('EFT-W11', [reversal])], 9111)));
+    const [closed] = await items(`claim_id = $1`, [c.id]);
+    expect(closed).toMatchObject({ id: opened?.id, status: 'resolved' });
+    expect(closed?.closed_reason).toMatch(/revers/);
+    const again = claimPayment(c, (l) => (l.procedureCode === '93000' ? { paid: '0', adjustments: [{ group: 'CO', reason: '4', amount: '62.50' }] } : {}), { payerClaimControlNumber: `ICN${c.id}-2` });
+    await postEra(svc.httpPort, write835(era([payment('EFT-W12', [again])], 9112)));
+    const [reopened] = await items(`claim_id = $1`, [c.id]);
+    expect(reopened).toMatchObject({ id: opened?.id, status: 'new' });
+    expect((await events(opened?.id ?? '')).map((e) => e.action)).toEqual(['created', 'closed', 'reopened']);
+  });
+
+  it('opens items for held and rejected claims and closes them when the claim moves on; unmatched payments too, until matched', async () => {
+    // Held: the visit's insurance matches no payer in the setup.
+    expect(await client.send(visitDft({ ctl: 'W-H1', mrn: 'WMH1', visit: 'WVH1', charges: [{ code: 'CHG99213' }], in1: { payer: 'NOSUCHPAYER' } }))).toMatch(/\rMSA\|AA\|/);
+    const [enc] = await db.query<{ id: string }>(`SELECT id FROM encounter WHERE visit_number = 'WVH1'`);
+    await api('POST', '/api/claims/build', { encounterIds: [enc?.id] });
+    const [held] = await db.query<{ id: string; status: string }>(`SELECT id::text, status FROM claim WHERE encounter_id = $1`, [enc?.id]);
+    expect(held?.status).toBe('held');
+    expect(await items(`claim_id = $1`, [held?.id])).toMatchObject([{ kind: 'held', status: 'new', category: 'missing_information' }]);
+
+    // A 277CA rejection, whatever path sets it: the claim's status is what opens the item.
+    const r = await billed([{ code: 'CHG99213' }]);
+    await db.query(`UPDATE claim SET status = 'payer_rejected' WHERE id = $1`, [r.id]);
+    expect(await items(`claim_id = $1 AND kind = 'rejection'`, [r.id])).toMatchObject([{ status: 'new' }]);
+    await db.query(`UPDATE claim SET status = 'ready' WHERE id = $1`, [r.id]);
+    expect(await items(`claim_id = $1 AND kind = 'rejection'`, [r.id])).toMatchObject([{ status: 'resolved', closed_reason: 'the claim is now ready' }]);
+
+    // An 835 claim payment for no claim of ours.
+    const r2 = await billed([{ code: 'CHG99213' }]);
+    const ghost = claimPayment(r2, () => ({}), { patientControlNumber: 'NOT-OURS-1' });
+    expect((await postEra(svc.httpPort, write835(era([payment('EFT-W20', [ghost])], 9120)))).json).toMatchObject({ unmatched: 1 });
+    const [u] = await items(`kind = 'unmatched'`);
+    expect(u).toMatchObject({ status: 'new', claim_id: null });
+    const [cp] = await db.query<{ id: string }>(`SELECT id::text FROM claim_payment WHERE patient_control_number = 'NOT-OURS-1'`);
+    expect((await api('POST', `/api/remittances/unmatched/${cp?.id}/match`, { claimId: r2.id })).status).toBe(200);
+    expect((await items(`kind = 'unmatched'`))[0]).toMatchObject({ status: 'resolved', closed_reason: `matched to claim ${r2.id}` });
+  });
+
+  it('opens a no-response item for a claim sent and not answered within the payer\'s days (the sweep), closed once it is answered', async () => {
+    const c = await billed([{ code: 'CHG99213' }]);
+    await db.query(`INSERT INTO claim_event (claim_id, at, from_status, to_status, reason, actor) VALUES ($1, now() - interval '31 days', 'batched', 'submitted', 'test: sent a month ago', 'test')`, [c.id]);
+    await db.query(`DELETE FROM claim_event WHERE claim_id = $1 AND to_status = 'submitted' AND at > now() - interval '1 day'`, [c.id]);
+    const swept = await api('POST', '/api/work/sweep', {});
+    expect(swept.json).toMatchObject({ opened: 1 });
+    expect(await items(`claim_id = $1`, [c.id])).toMatchObject([{ kind: 'no_response', status: 'new' }]);
+    expect((await api('POST', '/api/work/sweep', {})).json).toMatchObject({ opened: 0 });
+    await postEra(svc.httpPort, write835(era([payment('EFT-W30', [claimPayment(c)])], 9130)));
+    expect(await items(`claim_id = $1`, [c.id])).toMatchObject([{ kind: 'no_response', status: 'resolved' }]);
+  });
+
+  it('shows the queue to a biller: their items and the unassigned ones by deadline, filters in the URL, counts, sorting, CSV of the whole set', async () => {
+    const web = new WebClient(base);
+    await web.signIn('biller@example.org', PASSWORD);
+    const open = await items(`closed_at IS NULL`);
+    const list = await web.get('/');
+    expect(list.status).toBe(200);
+    expect(list.text).toContain(`<caption>${open.length} items</caption>`);
+    // Deadline order, soonest first (ties: larger amount first).
+    const ids = [...list.text.matchAll(/href="\/items\/(\d+)" class="item-link"/g)].map((m) => m[1]);
+    const expected = (await db.query<{ id: string }>(`SELECT id::text FROM work_item WHERE closed_at IS NULL ORDER BY deadline, amount DESC, id`)).map((r) => r.id);
+    expect(ids).toEqual(expected);
+    // Filters: category and CARC, each in the URL.
+    const bundling = await web.get('/?category=bundling');
+    expect(bundling.text).toContain('<caption>1 item</caption>');
+    expect((await web.get('/?carc=16')).text).toContain('<caption>1 item</caption>');
+    expect((await web.get('/?rarc=N19')).text).toContain('<caption>1 item</caption>');
+    expect((await web.get('/?category=uncategorised')).text).toContain('<caption>1 item</caption>');
+    expect((await web.get('/?status=closed')).text).toMatch(/<caption>\d+ items?<\/caption>/);
+    const odd = await web.get('/?category=nonsense&sort=amount');
+    expect(odd.status).toBe(200);
+    expect(odd.text).toContain('Not understood and left out of the filter: category=nonsense');
+    const byAmount = [...odd.text.matchAll(/<td class="num">([\d.]+)<\/td>\s*<td><span/g)].map((m) => Number(m[1]));
+    expect(byAmount).toEqual([...byAmount].sort((a, b) => b - a));
+    // The CSV is the whole filtered set, formulas defused.
+    await db.query(`UPDATE practice_payer SET name = '=HYPERLINK("http://x")' WHERE id = (SELECT payer_row_id FROM work_item WHERE category = 'bundling')`);
+    const csv = await web.get('/export.csv?category=bundling');
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = csv.text.trim().split('\r\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(`"'=HYPERLINK(""http://x"")"`);
+    const all = await web.get('/export.csv?status=all&owner=any');
+    expect(all.text.trim().split('\r\n')).toHaveLength((await items()).length + 1);
+    const audit = await db.query<{ action: string; detail: { rows?: number } }>(`SELECT action, detail FROM audit_event WHERE action = 'work.export' ORDER BY id`);
+    expect(audit.map((a) => a.detail.rows)).toEqual([1, (await items()).length]);
+  });
+
+  it('lets a biller take, note, pend and bulk-assign; refuses a stale version; a viewer reads but cannot act', async () => {
+    const web = new WebClient(base);
+    const csrf = await web.signIn('biller@example.org', PASSWORD);
+    const [item] = await items(`category = 'bundling'`);
+    const id = item?.id ?? '';
+    const pageOf = await web.get(`/items/${id}`);
+    expect(pageOf.status).toBe(200);
+    expect(pageOf.text).toContain('CO-97');
+    expect(pageOf.text).toContain('Payment is included in allowance for another service/procedure.');
+    expect(pageOf.text).toContain('N19');
+    expect(pageOf.text).toMatch(/62\.50 at stake × 0\.40 recoverable × \d\.\d \(/);
+    // The story: the HL7 message, the claim built and sent, its batch, the 835 payment, the item.
+    for (const t of ['HL7 DFT^P03', 'Claim built', 'In 837 batch', '835 payment', 'Work item opened']) expect(pageOf.text).toContain(t);
+    const version = Number(WebClient.field(pageOf.text, 'version'));
+
+    const took = await web.post(`/items/${id}/assign`, { _csrf: csrf, version: String(version), owner: 'me' });
+    expect(took.status).toBe(303);
+    expect(took.location).toBe(`/items/${id}?done=${encodeURIComponent('You own it now.')}`);
+    expect((await web.get(took.location ?? '')).text).toContain('You own it now.');
+    expect((await items(`id = $1`, [id]))[0]?.owner_id).toBe(billerId);
+    // The version the page showed is now stale.
+    const stale = await web.post(`/items/${id}/status`, { _csrf: csrf, version: String(version), status: 'in_progress' });
+    expect(stale.status).toBe(409);
+    expect(stale.text).toContain('the item changed since you opened it');
+    const noDate = await web.post(`/items/${id}/status`, { _csrf: csrf, status: 'pending' });
+    expect(noDate.status).toBe(400);
+    expect(noDate.text).toContain('pending needs a follow-up date');
+    const pended = await web.post(`/items/${id}/status`, { _csrf: csrf, status: 'pending', followUpOn: '2099-01-15' });
+    expect(pended.status).toBe(303);
+    expect((await items(`id = $1`, [id]))[0]).toMatchObject({ status: 'pending', follow_up_on: '2099-01-15' });
+    await web.post(`/items/${id}/note`, { _csrf: csrf, note: 'Called the payer; <b>appeal</b> next week.' });
+    const withNote = await web.get(`/items/${id}`);
+    expect(withNote.text).toContain('Called the payer; &lt;b&gt;appeal&lt;/b&gt; next week.');
+    expect((await events(id)).map((e) => e.action)).toEqual(['created', 'assigned', 'status', 'note']);
+
+    // Bulk: the two coding items to the other biller, with a count in the answer.
+    const coding = await items(`category = 'coding' AND closed_at IS NULL`);
+    const [other] = await db.query<{ id: string }>(`SELECT id::text FROM staff_user WHERE email = 'other@example.org'`);
+    const form = new URLSearchParams({ _csrf: csrf, back: '/?category=coding', owner: other?.id ?? '', status: 'in_progress' });
+    for (const c of coding) form.append('ids', c.id);
+    const res = await fetch(`${base}/items/bulk`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `hl7c_session=${web.cookie('hl7c_session') ?? ''}` }, body: form.toString() });
+    expect(res.status).toBe(303);
+    expect(decodeURIComponent(res.headers.get('location') ?? '')).toContain(`${coding.length} item(s): ${coding.length} assigned; ${coding.length} set to In progress.`);
+    expect(await items(`category = 'coding' AND closed_at IS NULL`)).toEqual(coding.map((c) => expect.objectContaining({ id: c.id, owner_id: other?.id, status: 'in_progress' })));
+    // Those are someone else's now: not in "me and unassigned".
+    expect((await web.get('/?category=coding')).text).toContain('<caption>0 items</caption>');
+    expect((await web.get(`/?category=coding&owner=${other?.id ?? ''}`)).text).toContain(`<caption>${coding.length} item`);
+
+    const viewer = new WebClient(base);
+    const vcsrf = await viewer.signIn('viewer@example.org', PASSWORD);
+    const seen = await viewer.get(`/items/${id}`);
+    expect(seen.status).toBe(200);
+    expect(seen.text).not.toContain('Take it');
+    expect((await viewer.post(`/items/${id}/assign`, { _csrf: vcsrf, owner: 'me' })).status).toBe(403);
+    expect((await viewer.get('/export.csv')).status).toBe(403);
+    const views = await db.query<{ action: string; actor: string }>(`SELECT action, actor FROM audit_event WHERE action = 'work.view' AND object_id = $1 ORDER BY id`, [id]);
+    // Every page that showed the item is a view: three GETs and the two refused actions' answers by the biller, one GET by the viewer.
+    expect(views.map((v) => v.actor)).toEqual([...Array<string>(5).fill('biller@example.org'), 'viewer@example.org']);
+    const acts = await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE object_id = $1 AND action LIKE 'work.%' AND action <> 'work.view' ORDER BY id`, [id]);
+    expect(acts.map((a) => a.action)).toEqual(['work.take', 'work.status', 'work.note']);
+    await expect(db.query(`UPDATE work_item_event SET note = 'changed'`)).rejects.toThrow(/append-only/);
+  });
+});
