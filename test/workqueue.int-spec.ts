@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { StaffService } from '../src/modules/staff/staff.service';
 import { apiOf } from './support/api';
 import { createTestDatabase, type TestDatabase } from './support/db';
+import { orphans } from './support/integrity';
 import { visitDft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
 import { practiceWith } from './support/practice';
@@ -252,5 +253,9 @@ describe('the denials work queue: items made live from their causes, worked in t
     const acts = await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE object_id = $1 AND action LIKE 'work.%' AND action <> 'work.view' ORDER BY id`, [id]);
     expect(acts.map((a) => a.action)).toEqual(['work.take', 'work.status', 'work.note']);
     await expect(db.query(`UPDATE work_item_event SET note = 'changed'`)).rejects.toThrow(/append-only/);
+  });
+
+  it('leaves no item without its denial and no event without its item', async () => {
+    expect(await orphans(db)).toEqual([]);
   });
 });

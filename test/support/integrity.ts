@@ -1,7 +1,7 @@
 import type { TestDatabase } from './db';
 
 /**
- * Rows of intake's hot-path tables and of the 835 ledger whose parent is missing. Those tables carry
+ * Rows of intake's hot-path tables, of the 835 ledger and of the work queue whose parent is missing. Those tables carry
  * no foreign keys there (migrations 1764129600000, 1764388800000): their parents come by
  * construction, so the suites check it.
  */
@@ -21,6 +21,9 @@ export async function orphans(db: TestDatabase): Promise<string[]> {
     ['payment_adjustment.claim_payment_id', `SELECT count(*) AS n FROM payment_adjustment a WHERE NOT EXISTS (SELECT 1 FROM claim_payment c WHERE c.id = a.claim_payment_id)`],
     ['payment_adjustment.service_payment_id', `SELECT count(*) AS n FROM payment_adjustment a WHERE a.service_payment_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM service_payment s WHERE s.id = a.service_payment_id AND s.claim_payment_id = a.claim_payment_id)`],
     ['service_payment.claim_line_id', `SELECT count(*) AS n FROM service_payment s WHERE s.claim_line_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM claim_line l WHERE l.id = s.claim_line_id)`],
+    // The work queue's (migration 1764561600000).
+    ['work_item.denial_id', `SELECT count(*) AS n FROM work_item w WHERE w.denial_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM denial d WHERE d.id = w.denial_id)`],
+    ['work_item_event.work_item_id', `SELECT count(*) AS n FROM work_item_event e WHERE NOT EXISTS (SELECT 1 FROM work_item w WHERE w.id = e.work_item_id)`],
     ['remittance_exception.transaction_id', `SELECT count(*) AS n FROM remittance_exception x WHERE NOT EXISTS (SELECT 1 FROM remittance_transaction t WHERE t.id = x.transaction_id)`],
   ];
   const out: string[] = [];
