@@ -129,6 +129,7 @@ describe('the denials work queue: items made live from their causes, worked in t
     // A 277CA rejection, whatever path sets it: the claim's status is what opens the item.
     const r = await billed([{ code: 'CHG99213' }]);
     await db.query(`UPDATE claim SET status = 'payer_rejected' WHERE id = $1`, [r.id]);
+    await db.query(`INSERT INTO claim_event (claim_id, from_status, to_status, reason, actor) VALUES ($1, 'submitted', 'payer_rejected', 'test: 277CA A7', 'test')`, [r.id]);
     expect(await items(`claim_id = $1 AND kind = 'rejection'`, [r.id])).toMatchObject([{ status: 'new' }]);
     await db.query(`UPDATE claim SET status = 'ready' WHERE id = $1`, [r.id]);
     expect(await items(`claim_id = $1 AND kind = 'rejection'`, [r.id])).toMatchObject([{ status: 'resolved', closed_reason: 'the claim is now ready' }]);
@@ -253,6 +254,28 @@ describe('the denials work queue: items made live from their causes, worked in t
     const acts = await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE object_id = $1 AND action LIKE 'work.%' AND action <> 'work.view' ORDER BY id`, [id]);
     expect(acts.map((a) => a.action)).toEqual(['work.take', 'work.status', 'work.note']);
     await expect(db.query(`UPDATE work_item_event SET note = 'changed'`)).rejects.toThrow(/append-only/);
+  });
+
+  it('shows the dashboard: rates from what was sent and answered, denials by payer, category and CARC, A/R aging, every figure a link', async () => {
+    const web = new WebClient(base);
+    await web.signIn('viewer@example.org', PASSWORD);
+    const d = await web.get('/dashboard');
+    expect(d.status).toBe(200);
+    // Answered by an 835 so far: six claims, four of them denied something on the first answer
+    // (CO-97, CO-16, OA-253, CO-4); sent: seven (also the one the payer rejected), clean: two.
+    expect(d.text).toContain('66.7%');
+    expect(d.text).toMatch(/<a href="[^"]*">4 of 6<\/a> claims answered by an 835/);
+    expect(d.text).toContain('28.6%');
+    expect(d.text).toContain('2 of 7 claims sent were never rejected');
+    expect(d.text).toContain('aria-label="Denied amount by CARC"');
+    expect(d.text).toContain(`href="/?kind=denial&amp;status=all&amp;owner=any&amp;carc=97"`);
+    // A/R: the claims owed link to their list, which adds up to the same total.
+    const total = /<td class="num"><a href="(\/claims\?payer=[^"]+)">([\d.]+)<\/a><\/td><\/tr>/.exec(d.text);
+    expect(total).not.toBeNull();
+    const owed = await web.get((total?.[1] ?? '').replace(/&amp;/g, '&'));
+    const amounts = [...owed.text.matchAll(/<td class="num">([\d.-]+)<\/td><\/tr>/g)].map((m) => Math.round(Number(m[1]) * 100));
+    expect(amounts.reduce((a, b) => a + b, 0)).toBe(Math.round(Number(total?.[2]) * 100));
+    expect((await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action IN ('dashboard.view', 'claims.list')`)).map((r) => r.action)).toEqual(['dashboard.view', 'claims.list']);
   });
 
   it('leaves no item without its denial and no event without its item', async () => {

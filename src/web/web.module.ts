@@ -3,11 +3,12 @@ import { DenialsModule } from '../modules/denials/denials.module';
 import { StaffModule } from '../modules/staff/staff.module';
 import { AdminController } from './admin.controller';
 import { AssetsController } from './assets.controller';
+import { DashboardController } from './dashboard.controller';
 import { ItemController } from './item.controller';
 import { QueueController } from './queue.controller';
 import { StaffSessionGuard } from './session.guard';
 import { SignInController } from './signin.controller';
 
 /** The staff web app: server-rendered pages over the same services the API uses. */
-@Module({ imports: [StaffModule, DenialsModule], controllers: [AssetsController, SignInController, QueueController, ItemController, AdminController], providers: [StaffSessionGuard] })
+@Module({ imports: [StaffModule, DenialsModule], controllers: [AssetsController, SignInController, QueueController, ItemController, DashboardController, AdminController], providers: [StaffSessionGuard] })
 export class WebModule {}

@@ -113,4 +113,15 @@ describeBrowser('a biller\'s morning in a real Chromium: filter the queue, open 
     expect(await axeSerious(page)).toEqual([]);
     expect(errors).toEqual([]);
   });
+
+  it('shows the dashboard with its charts, and a chart\'s bar leads to the items behind it', async () => {
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('heading', { name: 'Dashboard', exact: true }).waitFor();
+    expect(await page.locator('svg.chart').count()).toBeGreaterThanOrEqual(4);
+    expect(await axeSerious(page)).toEqual([]);
+    await page.locator('svg[aria-label="Denied amount by category"] a').first().click();
+    await page.waitForURL(/kind=denial.*category=/);
+    expect(await page.locator('table.queue tbody tr').count()).toBeGreaterThanOrEqual(1);
+    expect(errors).toEqual([]);
+  });
 });

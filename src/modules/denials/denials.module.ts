@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { RemittanceModule } from '../remittance/remittance.module';
 import { ScrubberModule } from '../scrubber/scrubber.module';
 import { StaffModule } from '../staff/staff.module';
+import { DashboardQueries } from './dashboard.queries';
 import { DenialsController, WorkController } from './denials.controller';
 import { WorkItemsQueries } from './work-items.queries';
 import { WorkItemsService } from './work-items.service';
@@ -11,5 +12,5 @@ import { WorkItemsService } from './work-items.service';
  * made by triggers in the transaction of their cause (migrations/…-WorkQueue.ts); this module
  * reads them and carries out what people do with them.
  */
-@Module({ imports: [RemittanceModule, ScrubberModule, StaffModule], controllers: [DenialsController, WorkController], providers: [WorkItemsQueries, WorkItemsService], exports: [WorkItemsQueries, WorkItemsService] })
+@Module({ imports: [RemittanceModule, ScrubberModule, StaffModule], controllers: [DenialsController, WorkController], providers: [WorkItemsQueries, WorkItemsService, DashboardQueries], exports: [WorkItemsQueries, WorkItemsService, DashboardQueries] })
 export class DenialsModule {}
