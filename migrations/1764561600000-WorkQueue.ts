@@ -180,6 +180,24 @@ export class WorkQueue1764561600000 implements MigrationInterface {
     await q.query(`CREATE INDEX ix_work_item_event_item ON work_item_event (work_item_id, id)`);
     await q.query(`CREATE TRIGGER tr_work_item_event_append_only BEFORE UPDATE OR DELETE ON work_item_event FOR EACH ROW EXECUTE FUNCTION hl7c_audit_append_only()`);
 
+    // Write-offs: what the practice gives up on an item, with the reason and who decided; append-only.
+    await q.query(`
+      CREATE TABLE write_off (
+        id bigserial CONSTRAINT pk_write_off PRIMARY KEY,
+        work_item_id bigint NOT NULL CONSTRAINT fk_write_off_item REFERENCES work_item(id),
+        claim_id bigint CONSTRAINT fk_write_off_claim REFERENCES claim(id),
+        claim_line_id bigint CONSTRAINT fk_write_off_claim_line REFERENCES claim_line(id),
+        amount numeric(14,2) NOT NULL,
+        reason text NOT NULL,
+        user_id bigint CONSTRAINT fk_write_off_user REFERENCES staff_user(id),
+        actor text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT ck_write_off_amount CHECK (amount > 0),
+        CONSTRAINT ck_write_off_reason CHECK (length(reason) BETWEEN 3 AND 500)
+      )`);
+    await q.query(`CREATE INDEX ix_write_off_claim ON write_off (claim_id) WHERE claim_id IS NOT NULL`);
+    await q.query(`CREATE TRIGGER tr_write_off_append_only BEFORE UPDATE OR DELETE ON write_off FOR EACH ROW EXECUTE FUNCTION hl7c_audit_append_only()`);
+
     await q.query(`
       CREATE TABLE saved_view (
         id bigserial CONSTRAINT pk_saved_view PRIMARY KEY,
@@ -367,6 +385,18 @@ export class WorkQueue1764561600000 implements MigrationInterface {
         IF n > 0 THEN
           PERFORM hl7c_work_apply('system');
         END IF;
+        -- A replacement claim (frequency 7) the payer answered closes the open items of the claim it replaced.
+        EXECUTE $sql$
+        WITH nw AS MATERIALIZED (SELECT id, status, replaces_claim_id FROM new_rows WHERE replaces_claim_id IS NOT NULL AND status IN ('paid', 'partially_paid', 'denied')),
+             od AS MATERIALIZED (SELECT id, status FROM old_rows WHERE id IN (SELECT id FROM nw)),
+             answered AS (SELECT nw.* FROM nw JOIN od ON od.id = nw.id WHERE od.status IS DISTINCT FROM nw.status),
+             prev AS (SELECT w.id, w.status, 'the replacement claim ' || a.id || ' was ' || replace(a.status, '_', ' ') AS why
+                        FROM work_item w JOIN answered a ON w.claim_id = a.replaces_claim_id WHERE w.closed_at IS NULL),
+             up AS (UPDATE work_item w SET status = 'resolved', closed_at = now(), closed_reason = prev.why, follow_up_on = NULL, updated_at = now(), version = w.version + 1
+                      FROM prev WHERE w.id = prev.id RETURNING w.id)
+        INSERT INTO work_item_event (work_item_id, actor, action, from_status, to_status, note)
+        SELECT prev.id, 'system', 'closed', prev.status, 'resolved', prev.why FROM prev JOIN up ON up.id = prev.id
+        $sql$;
         RETURN NULL;
       END $$`);
     // INSERT has no OLD TABLE: an empty stand-in.
@@ -439,6 +469,6 @@ export class WorkQueue1764561600000 implements MigrationInterface {
     for (const f of ['hl7c_work_sweep_no_response()', 'hl7c_work_from_payments()', 'hl7c_work_from_findings()', 'hl7c_work_from_new_claims()', 'hl7c_work_from_claims()', 'hl7c_work_from_denials()', 'hl7c_work_apply(text)', 'hl7c_work_setting(bigint)', 'hl7c_work_category(jsonb, text[])']) {
       await q.query(`DROP FUNCTION IF EXISTS ${f}`);
     }
-    for (const t of ['saved_view', 'work_item_event', 'work_item', 'work_setting', 'work_kind_default', 'denial_category_rule']) await q.query(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['saved_view', 'write_off', 'work_item_event', 'work_item', 'work_setting', 'work_kind_default', 'denial_category_rule']) await q.query(`DROP TABLE IF EXISTS ${t}`);
   }
 }

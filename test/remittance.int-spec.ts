@@ -71,7 +71,7 @@ describe('835 remittances: matched, posted and reconciled against the claims we 
 
     const ca = await claim(a.id);
     expect(ca.status).toBe('partially_paid');
-    expect(ca.balance).toEqual({ billed: '247.50', paid: '120.00', contractual: '97.50', patientResponsibility: '30.00', otherAdjusted: '0.00', outstanding: '0.00', otherPayersPaid: '0.00', interest: '1.10' });
+    expect(ca.balance).toEqual({ billed: '247.50', paid: '120.00', contractual: '97.50', patientResponsibility: '30.00', otherAdjusted: '0.00', outstanding: '0.00', otherPayersPaid: '0.00', interest: '1.10', writtenOff: '0.00' });
     expect(ca.payments).toHaveLength(1);
     expect(ca.payments[0]).toMatchObject({ traceNumber: 'EFT-1001', status: '1', statusText: 'processed as primary', charge: '247.50', paid: '120.00', patientResponsibility: '30.00', payerClaimControlNumber: `ICN${a.id}`, reversed: false });
     expect(ca.payments[0].adjustments).toEqual([

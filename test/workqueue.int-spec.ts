@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WorkItemsService } from '../src/modules/denials/work-items.service';
 import { StaffService } from '../src/modules/staff/staff.service';
 import { apiOf } from './support/api';
 import { createTestDatabase, type TestDatabase } from './support/db';
@@ -187,6 +188,7 @@ describe('the denials work queue: items made live from their causes, worked in t
     const lines = csv.text.trim().split('\r\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(`"'=HYPERLINK(""http://x"")"`);
+    await db.query(`UPDATE practice_payer SET name = 'BLUE CROSS BLUE SHIELD OF ILLINOIS' WHERE name LIKE '=HYPERLINK%'`);
     const all = await web.get('/export.csv?status=all&owner=any');
     expect(all.text.trim().split('\r\n')).toHaveLength((await items()).length + 1);
     const audit = await db.query<{ action: string; detail: { rows?: number } }>(`SELECT action, detail FROM audit_event WHERE action = 'work.export' ORDER BY id`);
@@ -276,6 +278,52 @@ describe('the denials work queue: items made live from their causes, worked in t
     const amounts = [...owed.text.matchAll(/<td class="num">([\d.-]+)<\/td><\/tr>/g)].map((m) => Math.round(Number(m[1]) * 100));
     expect(amounts.reduce((a, b) => a + b, 0)).toBe(Math.round(Number(total?.[2]) * 100));
     expect((await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action IN ('dashboard.view', 'claims.list')`)).map((r) => r.action)).toEqual(['dashboard.view', 'claims.list']);
+  });
+
+  it('writes off within the role\'s limit (the claim\'s balance counts it), and corrects and resubmits a claim whose item closes when the replacement is paid', async () => {
+    const web = new WebClient(base);
+    const csrf = await web.signIn('biller@example.org', PASSWORD);
+    // A whole claim denied (185.00) and a denied line (62.50).
+    const big = await billed([{ code: 'CHG99214' }]);
+    await postEra(svc.httpPort, write835(era([payment('EFT-W40', [claimPayment(big, () => ({ paid: '0', adjustments: [{ group: 'CO', reason: '29', amount: '185.00' }] }))])], 9140)));
+    const [bigItem] = await items(`claim_id = $1`, [big.id]);
+    expect(bigItem).toMatchObject({ category: 'timely_filing', amount: '185.00' });
+    // The default biller limit is 500.00; an amount above the item's is refused, so is a missing reason.
+    expect((await web.post(`/items/${bigItem?.id ?? ''}/write-off`, { _csrf: csrf, amount: '185.01', reason: 'too late' })).text).toContain('more than the item&#39;s amount at stake (185.00)');
+    expect((await web.post(`/items/${bigItem?.id ?? ''}/write-off`, { _csrf: csrf, amount: '185.00', reason: '' })).text).toContain('a write-off needs a reason');
+    expect((await web.post(`/items/${bigItem?.id ?? ''}/write-off`, { _csrf: csrf, amount: '12.345', reason: 'too late' })).status).toBe(400);
+    const done = await web.post(`/items/${bigItem?.id ?? ''}/write-off`, { _csrf: csrf, amount: '185.00', reason: 'Filed after the payer\'s 90 days; no proof of earlier filing' });
+    expect(done.status).toBe(303);
+    expect((await items(`id = $1`, [bigItem?.id]))[0]).toMatchObject({ status: 'written_off', closed_reason: 'written off 185.00 by biller@example.org' });
+    // CO-29 took the 185.00 off the payer's balance already; the write-off records that the practice stops pursuing it.
+    expect((await api('GET', `/api/claims/${big.id}`)).json.balance).toMatchObject({ billed: '185.00', paid: '0.00', contractual: '185.00', writtenOff: '185.00', outstanding: '0.00' });
+    await expect(db.query(`UPDATE write_off SET amount = 1`)).rejects.toThrow(/append-only/);
+    // Above the biller's limit (WRITE_OFF_LIMIT_BILLER, 500.00 by default): refused before anything is read.
+    const work = svc.app.get(WorkItemsService);
+    await expect(work.writeOff(bigItem?.id ?? '', '600.00', 'a large one', { userId: billerId, name: 'biller@example.org', role: 'biller' })).rejects.toThrow(/above the write-off limit of your role \(500\.00\)/);
+
+    const c = await billed([{ code: 'CHG99214' }, { code: 'CHG93000' }]);
+    await postEra(svc.httpPort, write835(era([payment('EFT-W41', [
+      claimPayment(c, (l) => (l.procedureCode === '93000' ? { paid: '0', adjustments: [{ group: 'CO', reason: '4', amount: '62.50' }] } : {})),
+    ])], 9141)));
+    const [lineItem] = await items(`claim_id = $1`, [c.id]);
+    const resub = await web.post(`/items/${lineItem?.id ?? ''}/resubmit`, { _csrf: csrf });
+    expect(resub.status).toBe(303);
+    expect(decodeURIComponent(resub.location ?? '')).toMatch(/Replacement claim \d+ made/);
+    const [replacement] = await db.query<{ id: string; frequency: string; status: string }>(`SELECT id::text, frequency, status FROM claim WHERE replaces_claim_id = $1`, [c.id]);
+    expect(replacement).toMatchObject({ frequency: '7', status: 'ready' });
+    expect((await items(`id = $1`, [lineItem?.id]))[0]?.status).toBe('resubmitted');
+    // The replacement goes out and is paid in full: the original's item closes on its own.
+    const batches = await api('POST', '/api/batches', {});
+    for (const b of batches.json.batches as { id: string }[]) await api('POST', `/api/batches/${b.id}/deliver`, {});
+    const sent = (await api('GET', `/api/claims/${replacement?.id ?? ''}`)).json;
+    const lines = await db.query<{ id: string }>(`SELECT id::text FROM claim_line WHERE claim_id = $1 ORDER BY line_number`, [replacement?.id]);
+    const rc: SentClaim = { ...sent, lines: sent.lines.map((l: SentClaim['lines'][number], k: number) => ({ ...l, id: lines[k]?.id })) };
+    await postEra(svc.httpPort, write835(era([payment('EFT-W42', [claimPayment(rc)])], 9142)));
+    const [closed] = await items(`id = $1`, [lineItem?.id]);
+    expect(closed).toMatchObject({ status: 'resolved', closed_reason: `the replacement claim ${replacement?.id ?? ''} was paid` });
+    const acts = await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action IN ('work.write_off', 'work.resubmit') ORDER BY id`);
+    expect(acts.map((a) => a.action)).toEqual(['work.write_off', 'work.resubmit']);
   });
 
   it('leaves no item without its denial and no event without its item', async () => {

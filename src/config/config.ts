@@ -55,6 +55,9 @@ export class AppConfig {
 
   /** Run the submission job (build, batch, deliver, fetch responses) every N seconds; 0 = only on demand. */
   @Transform(toInt) @IsInt() @Min(0) @Max(86_400) SUBMISSION_INTERVAL_SECONDS = 0;
+  /** The largest write-off a biller may post on one work item (decimal); admins have no limit unless WRITE_OFF_LIMIT_ADMIN is set. */
+  @Matches(/^\d{1,10}(\.\d{1,2})?$/, { message: 'WRITE_OFF_LIMIT_BILLER must be an amount such as 500.00' }) WRITE_OFF_LIMIT_BILLER = '500.00';
+  @IsOptional() @Transform(emptyToUndefined) @Matches(/^\d{1,10}(\.\d{1,2})?$/, { message: 'WRITE_OFF_LIMIT_ADMIN must be an amount such as 5000.00' }) WRITE_OFF_LIMIT_ADMIN?: string;
   /** Open no-response work items (claims sent and not answered within the payer's days) every N minutes; 0 = only on demand. */
   @Transform(toInt) @IsInt() @Min(0) @Max(10_080) WORK_SWEEP_MINUTES = 60;
   /** The job builds claims for discharged encounters and for encounters without new charges for this long. */
@@ -78,7 +81,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN', 'PRACTICE_FILE', 'HTTP_TLS_CERT', 'HTTP_TLS_KEY']);
+const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN', 'PRACTICE_FILE', 'HTTP_TLS_CERT', 'HTTP_TLS_KEY', 'WRITE_OFF_LIMIT_ADMIN']);
 
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {

@@ -120,6 +120,14 @@ export class ItemController {
             <button type="submit" class="secondary">Set category</button>
           </form>
         </div>
+        ${!closed && i.claimId !== null && i.kind !== 'unmatched' ? html`<form method="post" action="/items/${i.id}/resubmit" class="inline-form" data-confirm="Make a replacement claim (frequency 7) from the encounter's current data and send it in the next batch?">${csrf}
+          <button type="submit">Correct and resubmit</button> <span class="muted">A replacement claim (frequency 7, REF*F8 ${i.claimStatus !== null ? 'with the payer\'s claim number' : ''}) built from the encounter as it is now: correct the charges or registration first.</span>
+        </form>` : ''}
+        ${!closed ? html`<form method="post" action="/items/${i.id}/write-off" class="inline-form" data-confirm="Write off this amount? It is posted and cannot be undone.">${csrf}
+          <label for="wo-amount">Write off</label><input id="wo-amount" name="amount" value="${i.amount}" size="9" inputmode="decimal" required>
+          <label for="wo-reason">reason</label><input id="wo-reason" name="reason" size="30" minlength="3" maxlength="500" required>
+          <button type="submit" class="danger">Write off</button>
+        </form>` : ''}
         <form method="post" action="/items/${i.id}/note" class="note-form">${csrf}
           <div class="field"><label for="note">Add a note</label><textarea id="note" name="note" rows="3" cols="60" maxlength="4000" required></textarea></div>
           <button type="submit">Add note</button>
@@ -170,6 +178,26 @@ export class ItemController {
     await this.act(req, res, session, id, async () => {
       await this.work.setStatus([id], status, { followUpOn, actor: actorOf(req), version: ItemController.version(body) });
       return `Status: ${STATUS_WORDS[status as WorkStatus]}.`;
+    });
+  }
+
+  @Post(':id/resubmit')
+  @HttpCode(200)
+  @Roles('biller', 'admin')
+  async resubmit(@Req() req: Request, @Res() res: Response, @Staff() session: StaffSession, @Param('id') id: string, @Body() body: Record<string, unknown>): Promise<void> {
+    await this.act(req, res, session, id, async () => {
+      const r = await this.work.resubmit(id, actorOf(req), ItemController.version(body));
+      return `Replacement claim ${r.claimId} made (${r.status}); it goes out in the next batch.`;
+    });
+  }
+
+  @Post(':id/write-off')
+  @HttpCode(200)
+  @Roles('biller', 'admin')
+  async writeOff(@Req() req: Request, @Res() res: Response, @Staff() session: StaffSession, @Param('id') id: string, @Body() body: Record<string, unknown>): Promise<void> {
+    await this.act(req, res, session, id, async () => {
+      const r = await this.work.writeOff(id, typeof body.amount === 'string' ? body.amount : '', typeof body.reason === 'string' ? body.reason : '', { ...actorOf(req), role: session.role }, ItemController.version(body));
+      return `Written off ${r.amount}.`;
     });
   }
 

@@ -37,6 +37,7 @@ export async function sendClaims(api: Api, db: TestDatabase, encounterIds: strin
   const built = await api('POST', '/api/claims/build', { encounterIds });
   if (built.status !== 200) throw new Error(`build: ${JSON.stringify(built.json)}`);
   const batches = await api('POST', '/api/batches', {});
+  if (!Array.isArray(batches.json?.batches)) throw new Error(`batches: ${batches.status} ${JSON.stringify(batches.json)}`);
   for (const b of batches.json.batches as { id: string }[]) {
     const d = await api('POST', `/api/batches/${b.id}/deliver`, {});
     if (d.status !== 200) throw new Error(`deliver: ${JSON.stringify(d.json)}`);

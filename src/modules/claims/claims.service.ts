@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Injectable } from '@nestjs/common';
 import { logger } from '../../common/logger';
 import type { Finding } from '../../lib/scrub';
@@ -61,16 +62,19 @@ export class ClaimsService {
   /**
    * A replacement (frequency 7: rebuilt from the encounter's current data for the same charges) or
    * a void (8: the claim as sent). The new claim carries the payer's claim number in REF*F8 and
-   * goes out in the next batch; the original becomes `replaced`.
+   * goes out in the next batch; the original becomes `replaced`. `after` runs in the same
+   * transaction.
    */
-  async correct(claimId: string, frequency: '7' | '8', actor: string): Promise<SavedClaim> {
+  async correct(claimId: string, frequency: '7' | '8', actor: string, after?: (em: EntityManager, corrected: SavedClaim) => Promise<void>): Promise<SavedClaim> {
     const practice = frequency === '7' ? await this.repository.practiceView() : undefined;
     return this.repository.transaction(async (em) => {
       const o = await this.repository.lockForCorrection(em, claimId);
       if (frequency === '8') {
         const voided = await this.repository.saveCorrection(em, o, { claim: o.payload, lineCharges: o.lineCharges, problems: [], totalCharge: o.totalCharge, serviceFrom: o.serviceFrom, serviceTo: o.serviceTo }, '8', actor);
         const [scrubbed] = await this.scrubber.rescrub(em, [voided.id], actor);
-        return { ...voided, status: scrubbed?.status === 'held' ? 'held' : voided.status };
+        const out = { ...voided, status: scrubbed?.status === 'held' ? 'held' : voided.status };
+        await after?.(em, out);
+        return out;
       }
       const bundle = await this.repository.bundle(em, o.encounterId, [], o.id);
       const outcome = bundle && practice ? buildEncounterClaims(bundle, practice) : { drafts: [] };
@@ -79,7 +83,10 @@ export class ClaimsService {
       const saved = await this.repository.saveCorrection(em, o, outcome.drafts[0] as (typeof outcome.drafts)[number], '7', actor);
       const [scrubbed] = await this.scrubber.rescrub(em, [saved.id], actor);
       this.log.info({ event: 'claim_corrected', claimId, newClaimId: saved.id, frequency });
-      return { ...saved, status: scrubbed?.status === 'held' ? 'held' : saved.status };
+      const out = { ...saved, status: scrubbed?.status === 'held' ? 'held' : saved.status };
+      // Work done with the correction, in its transaction (the work queue marks its item resubmitted).
+      await after?.(em, out);
+      return out;
     });
   }
 

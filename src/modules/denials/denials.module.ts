@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClaimsModule } from '../claims/claims.module';
 import { RemittanceModule } from '../remittance/remittance.module';
 import { ScrubberModule } from '../scrubber/scrubber.module';
 import { StaffModule } from '../staff/staff.module';
@@ -12,5 +13,5 @@ import { WorkItemsService } from './work-items.service';
  * made by triggers in the transaction of their cause (migrations/…-WorkQueue.ts); this module
  * reads them and carries out what people do with them.
  */
-@Module({ imports: [RemittanceModule, ScrubberModule, StaffModule], controllers: [DenialsController, WorkController], providers: [WorkItemsQueries, WorkItemsService, DashboardQueries], exports: [WorkItemsQueries, WorkItemsService, DashboardQueries] })
+@Module({ imports: [ClaimsModule, RemittanceModule, ScrubberModule, StaffModule], controllers: [DenialsController, WorkController], providers: [WorkItemsQueries, WorkItemsService, DashboardQueries], exports: [WorkItemsQueries, WorkItemsService, DashboardQueries] })
 export class DenialsModule {}

@@ -4,6 +4,10 @@ import { logger } from '../../common/logger';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG, PROCESS_ROLE, type ProcessRole } from '../../config/config.module';
 import { AuditService, type Actor } from '../staff/audit.service';
+import { compareDecimal, normalizeDecimal } from '../../lib/decimal';
+import { ClaimsService } from '../claims/claims.service';
+import { CorrectionError } from '../claims/claims.repository';
+import type { Role } from '../staff/staff.service';
 import { CATEGORIES, CLOSED_STATUSES, type Category, type WorkStatus } from './work-filter';
 
 /** Statuses a person sets directly (written_off comes with the write-off's adjustment). */
@@ -44,6 +48,7 @@ export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
+    private readonly claims: ClaimsService,
   ) {}
 
   /** The service sweeps for unanswered claims every WORK_SWEEP_MINUTES (each instance tries; one sweeps at a time). */
@@ -173,6 +178,62 @@ export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy
       await m.query(`INSERT INTO work_item_event (work_item_id, user_id, actor, action, detail) VALUES ($1, $2, $3, 'category', $4)`, [id, actor.userId, actor.name, JSON.stringify({ category })]);
       await this.audit.record(actor, { action: 'work.category', objectType: 'work_item', objectId: id, detail: { category } }, m);
     });
+  }
+
+  /**
+   * Writes off (part of) an item's amount: a write_off row with the reason (the claim's balance
+   * counts it), the item closed as written_off, in one transaction. A biller may write off up to
+   * WRITE_OFF_LIMIT_BILLER per item; an admin up to WRITE_OFF_LIMIT_ADMIN when set.
+   */
+  async writeOff(id: string, amountIn: string, reasonIn: string, actor: Actor & { role: Role }, version?: number): Promise<{ amount: string }> {
+    const amount = normalizeDecimal(amountIn.trim(), 2);
+    if (amount === undefined || !/^\d+\.\d{2}$/.test(amount) || compareDecimal(amount, '0') <= 0) throw new WorkItemError('invalid', 'the amount must be a positive amount with at most two decimals');
+    const reason = reasonIn.trim();
+    if (reason.length < 3 || reason.length > 500) throw new WorkItemError('invalid', 'a write-off needs a reason (3 to 500 characters)');
+    const limit = actor.role === 'admin' ? this.config.WRITE_OFF_LIMIT_ADMIN : actor.role === 'biller' ? this.config.WRITE_OFF_LIMIT_BILLER : '0';
+    if (limit !== undefined && compareDecimal(amount, limit) > 0) throw new WorkItemError('invalid', `${amount} is above the write-off limit of your role (${limit}): ask an admin`);
+    return this.ds.transaction(async (m) => {
+      const [row] = await this.lock(m, WorkItemsService.ids([id]), version);
+      const [item] = await m.query<{ amount: string; claim_id: string | null; claim_line_id: string | null }[]>(`SELECT amount::text, claim_id::text, claim_line_id::text FROM work_item WHERE id = $1`, [id]);
+      if (row === undefined || item === undefined) throw new WorkItemError('not_found', `no work item ${id}`);
+      if ((CLOSED_STATUSES as readonly string[]).includes(row.status)) throw new WorkItemError('invalid', `the item is ${row.status.replace('_', ' ')} already`);
+      if (compareDecimal(amount, item.amount) > 0) throw new WorkItemError('invalid', `${amount} is more than the item's amount at stake (${item.amount})`);
+      await m.query(`INSERT INTO write_off (work_item_id, claim_id, claim_line_id, amount, reason, user_id, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [id, item.claim_id, item.claim_line_id, amount, reason, actor.userId, actor.name]);
+      await m.query(`UPDATE work_item SET status = 'written_off', closed_at = now(), closed_reason = $2, follow_up_on = NULL, updated_at = now(), version = version + 1 WHERE id = $1`, [id, `written off ${amount} by ${actor.name}`]);
+      await m.query(`INSERT INTO work_item_event (work_item_id, user_id, actor, action, from_status, to_status, note, detail) VALUES ($1, $2, $3, 'written_off', $4, 'written_off', $5, $6)`, [
+        id, actor.userId, actor.name, row.status, reason, JSON.stringify({ amount }),
+      ]);
+      await this.audit.record(actor, { action: 'work.write_off', objectType: 'work_item', objectId: id, detail: { amount, claimId: item.claim_id } }, m);
+      return { amount };
+    });
+  }
+
+  /**
+   * Correct and resubmit: a replacement claim (frequency 7, rebuilt from the encounter's current
+   * data, REF*F8 with the payer's claim number) through the claims' corrections, and the item set
+   * to resubmitted, in one transaction. The item closes when the payer answers the replacement.
+   */
+  async resubmit(id: string, actor: Actor, version?: number): Promise<{ claimId: string; status: string }> {
+    const [item] = await this.ds.query<{ claim_id: string | null; kind: string; status: WorkStatus; version: number }[]>(`SELECT claim_id::text, kind, status, version FROM work_item WHERE id = $1`, [id]);
+    if (item === undefined) throw new WorkItemError('not_found', `no work item ${id}`);
+    if (item.claim_id === null) throw new WorkItemError('invalid', 'this item has no claim of ours to correct');
+    if (version !== undefined && item.version !== version) throw new WorkItemError('changed', 'the item changed since you opened it (someone else worked it, or a payment arrived): reload it and try again');
+    try {
+      const claimId = item.claim_id;
+      const corrected = await this.claims.correct(claimId, '7', actor.name, async (m, replacement) => {
+        const rows = await this.lock(m, [id], version);
+        const from = rows[0]?.status ?? item.status;
+        await m.query(`UPDATE work_item SET status = 'resubmitted', follow_up_on = NULL, closed_at = NULL, closed_reason = NULL, updated_at = now(), version = version + 1 WHERE id = $1`, [id]);
+        await m.query(`INSERT INTO work_item_event (work_item_id, user_id, actor, action, from_status, to_status, note) VALUES ($1, $2, $3, 'status', $4, 'resubmitted', $5)`, [
+          id, actor.userId, actor.name, from, `replacement claim ${replacement.id} (frequency 7) made, ${replacement.status}`,
+        ]);
+        await this.audit.record(actor, { action: 'work.resubmit', objectType: 'work_item', objectId: id, detail: { claimId, replacementClaimId: replacement.id } }, m);
+      });
+      return { claimId: corrected.id, status: corrected.status };
+    } catch (e) {
+      if (e instanceof CorrectionError) throw new WorkItemError(e.code === 'not_found' ? 'not_found' : 'invalid', e.message);
+      throw e;
+    }
   }
 
   /** Opens no-response items for claims sent and not answered within their payer's days. */

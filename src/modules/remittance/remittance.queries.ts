@@ -39,7 +39,12 @@ export interface PaymentView {
 
 export interface ClaimMoney {
   payments: PaymentView[];
-  balance: Record<keyof BalanceCents, string>;
+  /**
+   * The payer balance, and what the practice wrote off in the work queue: a write-off gives up
+   * pursuing an amount the payer's adjustments (CO, OA, PI) already took off the balance, so it is
+   * shown beside `outstanding`, not subtracted again.
+   */
+  balance: Record<keyof BalanceCents, string> & { writtenOff: string };
   /** The status the payments give (what posting set, unless the claim was replaced). */
   paymentStatus: PaymentClaimStatus | null;
   lineStatuses: { lineId: string; status: LineStatus; paid: string }[];
@@ -234,11 +239,13 @@ export class RemittanceQueries {
     const posted = (await this.repository.payments(this.dataSource.manager, [claimId])).get(claimId) ?? [];
     const result = adjudicate(toCents(claim?.total_charge ?? '0') ?? 0, lines.map((l) => ({ id: l.id, lineNumber: l.line_number, chargeCents: toCents(l.charge) ?? 0, serviceDate: l.service_date })), posted);
     const b = result.balance;
+    const [wo] = await this.dataSource.query<{ amount: string }[]>(`SELECT coalesce(sum(amount), 0)::text AS amount FROM write_off WHERE claim_id = $1`, [claimId]);
+    const writtenOff = toCents(wo?.amount ?? '0') ?? 0;
     return {
       payments,
       balance: {
         billed: fromCents(b.billed), paid: fromCents(b.paid), contractual: fromCents(b.contractual), patientResponsibility: fromCents(b.patientResponsibility), otherAdjusted: fromCents(b.otherAdjusted),
-        outstanding: fromCents(b.outstanding), otherPayersPaid: fromCents(b.otherPayersPaid), interest: fromCents(b.interest),
+        outstanding: fromCents(b.outstanding), otherPayersPaid: fromCents(b.otherPayersPaid), interest: fromCents(b.interest), writtenOff: fromCents(writtenOff),
       },
       paymentStatus: result.status ?? null,
       lineStatuses: result.lines.map((l) => ({ lineId: l.lineId, status: l.status, paid: fromCents(l.paidCents) })),
