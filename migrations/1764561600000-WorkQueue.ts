@@ -198,6 +198,20 @@ export class WorkQueue1764561600000 implements MigrationInterface {
     await q.query(`CREATE INDEX ix_write_off_claim ON write_off (claim_id) WHERE claim_id IS NOT NULL`);
     await q.query(`CREATE TRIGGER tr_write_off_append_only BEFORE UPDATE OR DELETE ON write_off FOR EACH ROW EXECUTE FUNCTION hl7c_audit_append_only()`);
 
+    // Appeal letters as generated (the PDF's exact bytes), so that what was sent can be shown again.
+    await q.query(`
+      CREATE TABLE appeal_letter (
+        id bigserial CONSTRAINT pk_appeal_letter PRIMARY KEY,
+        work_item_id bigint NOT NULL CONSTRAINT fk_appeal_letter_item REFERENCES work_item(id),
+        claim_id bigint NOT NULL CONSTRAINT fk_appeal_letter_claim REFERENCES claim(id),
+        created_at timestamptz NOT NULL DEFAULT now(),
+        user_id bigint CONSTRAINT fk_appeal_letter_user REFERENCES staff_user(id),
+        actor text NOT NULL,
+        pdf bytea NOT NULL
+      )`);
+    await q.query(`CREATE INDEX ix_appeal_letter_item ON appeal_letter (work_item_id, id)`);
+    await q.query(`CREATE TRIGGER tr_appeal_letter_append_only BEFORE UPDATE OR DELETE ON appeal_letter FOR EACH ROW EXECUTE FUNCTION hl7c_audit_append_only()`);
+
     await q.query(`
       CREATE TABLE saved_view (
         id bigserial CONSTRAINT pk_saved_view PRIMARY KEY,
@@ -473,6 +487,6 @@ export class WorkQueue1764561600000 implements MigrationInterface {
     for (const f of ['hl7c_work_sweep_no_response()', 'hl7c_work_answered()', 'hl7c_work_from_payments()', 'hl7c_work_from_findings()', 'hl7c_work_close(bigint[], text)', 'hl7c_work_from_claim()', 'hl7c_work_from_denials()', 'hl7c_work_apply(text)', 'hl7c_work_setting(bigint)', 'hl7c_work_category(jsonb, text[])']) {
       await q.query(`DROP FUNCTION IF EXISTS ${f}`);
     }
-    for (const t of ['saved_view', 'write_off', 'work_item_event', 'work_item', 'work_setting', 'work_kind_default', 'denial_category_rule']) await q.query(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['saved_view', 'appeal_letter', 'write_off', 'work_item_event', 'work_item', 'work_setting', 'work_kind_default', 'denial_category_rule']) await q.query(`DROP TABLE IF EXISTS ${t}`);
   }
 }

@@ -109,7 +109,7 @@ describe('835 import: all or nothing, one poster at a time', () => {
   });
 
   (process.env.HL7C_TEST_MODE === 'embedded' ? it.skip : it)('posts a new ERA once when two processes race to import it', async () => {
-    await db.query(`TRUNCATE write_off, work_item_event, work_item, remittance_exception, denial, provider_adjustment, payment_adjustment, service_payment, claim_payment, remittance_transaction, remittance_file_part, remittance_file`);
+    await db.query(`TRUNCATE appeal_letter, write_off, work_item_event, work_item, remittance_exception, denial, provider_adjustment, payment_adjustment, service_payment, claim_payment, remittance_transaction, remittance_file_part, remittance_file`);
     await db.query(`UPDATE claim SET status = 'submitted'`);
     await db.query(`DELETE FROM claim_event`);
     const runs = await Promise.all([importer(db, file).result, importer(db, file).result]);

@@ -6,6 +6,7 @@ import { StaffService } from '../src/modules/staff/staff.service';
 import { apiOf } from './support/api';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { orphans } from './support/integrity';
+import { checkPdf } from './support/pdf';
 import { visitDft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
 import { practiceWith } from './support/practice';
@@ -324,6 +325,34 @@ describe('the denials work queue: items made live from their causes, worked in t
     expect(closed).toMatchObject({ status: 'resolved', closed_reason: `the replacement claim ${replacement?.id ?? ''} was paid` });
     const acts = await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action IN ('work.write_off', 'work.resubmit') ORDER BY id`);
     expect(acts.map((a) => a.action)).toEqual(['work.write_off', 'work.resubmit']);
+  });
+
+  it('appeals a denial with a PDF letter carrying the codes, the argument and proof of timely filing; the item is appealed', async () => {
+    const web = new WebClient(base);
+    const csrf = await web.signIn('biller@example.org', PASSWORD);
+    const c = await billed([{ code: 'CHG99214' }, { code: 'CHG93000' }]);
+    await postEra(svc.httpPort, write835(era([payment('EFT-W50', [
+      claimPayment(c, (l) => (l.procedureCode === '93000' ? { paid: '0', adjustments: [{ group: 'CO', reason: '50', amount: '62.50' }], remarks: ['N130'] } : {})),
+    ])], 9150)));
+    const [item] = await items(`claim_id = $1`, [c.id]);
+    expect(item?.category).toBe('medical_necessity');
+    const r = await web.post(`/items/${item?.id ?? ''}/appeal`, { _csrf: csrf });
+    expect(r.status).toBe(303);
+    expect((await items(`id = $1`, [item?.id]))[0]?.status).toBe('appealed');
+    const pageOf = await web.get(r.location ?? '');
+    const href = /href="(\/items\/\d+\/letters\/\d+\.pdf)"/.exec(pageOf.text)?.[1];
+    expect(href).toBeDefined();
+    const res = await fetch(base + (href ?? ''), { headers: { cookie: `hl7c_session=${web.cookie('hl7c_session') ?? ''}` } });
+    expect(res.headers.get('content-type')).toBe('application/pdf');
+    const pdf = Buffer.from(await res.arrayBuffer());
+    const text = checkPdf(pdf).text.replace(/\n/g, ' ');
+    const [batch] = await db.query<{ isa13: string; file: string }>(`SELECT b.interchange_control_number::text AS isa13, b.file_name AS file FROM claim_batch b JOIN claim c ON c.batch_id = b.id WHERE c.id = $1`, [c.id]);
+    for (const t of [`claim ${c.patientControlNumber}`, 'Amount denied: 62.50', 'Adjustment CO-50', 'Remark N130', 'medically necessary', 'Proof of timely filing', `interchange control number ${batch?.isa13 ?? ''}`, `in file ${batch?.file ?? ''}`, 'biller@example.org']) {
+      expect(text).toContain(t);
+    }
+    // The letter is kept as generated; a viewer may read it, nobody may change it.
+    await expect(db.query(`UPDATE appeal_letter SET pdf = 'x'`)).rejects.toThrow(/append-only/);
+    expect((await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action IN ('work.appeal', 'work.letter') ORDER BY id`)).map((a) => a.action)).toEqual(['work.appeal', 'work.letter']);
   });
 
   it('leaves no item without its denial and no event without its item', async () => {

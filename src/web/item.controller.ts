@@ -45,18 +45,19 @@ export class ItemController {
       res.status(404).type('html').send(messagePage(session, 'No such work item', `There is no work item ${id}.`));
       return;
     }
-    const [timeline, codes, workers] = await Promise.all([
+    const [timeline, codes, workers, letters] = await Promise.all([
       this.queries.timeline(item),
       this.queries.describeCodes(item.carcs, item.rarcs),
       this.ds.query<{ id: string; email: string }[]>(`SELECT id::text AS id, email FROM staff_user WHERE disabled_at IS NULL AND role IN ('admin', 'biller') ORDER BY email`),
+      this.ds.query<{ id: string; created: string; actor: string }[]>(`SELECT id::text AS id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS created, actor FROM appeal_letter WHERE work_item_id = $1 ORDER BY id`, [id]),
     ]);
     await this.audit.record(actorOf(req), { action: 'work.view', objectType: 'work_item', objectId: item.id, detail: { claimId: item.claimId } });
-    res.status(status).type('html').send(page({ title: `Work item ${item.id}`, session, section: 'queue', body: this.body(session, item, timeline, codes, workers, message, error) }));
+    res.status(status).type('html').send(page({ title: `Work item ${item.id}`, session, section: 'queue', body: this.body(session, item, timeline, codes, workers, letters, message, error) }));
   }
 
   private body(
     session: StaffSession, i: WorkItemDetail, timeline: Awaited<ReturnType<WorkItemsQueries['timeline']>>, codes: Awaited<ReturnType<WorkItemsQueries['describeCodes']>>,
-    workers: { id: string; email: string }[], message: string | null, error: string | null,
+    workers: { id: string; email: string }[], letters: { id: string; created: string; actor: string }[], message: string | null, error: string | null,
   ): Html {
     const canWork = session.role !== 'viewer';
     const p = priority(i.amount, i.recoverability, i.daysLeft);
@@ -123,6 +124,10 @@ export class ItemController {
         ${!closed && i.claimId !== null && i.kind !== 'unmatched' ? html`<form method="post" action="/items/${i.id}/resubmit" class="inline-form" data-confirm="Make a replacement claim (frequency 7) from the encounter's current data and send it in the next batch?">${csrf}
           <button type="submit">Correct and resubmit</button> <span class="muted">A replacement claim (frequency 7, REF*F8 ${i.claimStatus !== null ? 'with the payer\'s claim number' : ''}) built from the encounter as it is now: correct the charges or registration first.</span>
         </form>` : ''}
+        ${!closed && i.kind === 'denial' ? html`<form method="post" action="/items/${i.id}/appeal" class="inline-form">${csrf}
+          <button type="submit" class="secondary">Appeal (letter as PDF)</button> <span class="muted">A letter with the denial, the ${CATEGORY_WORDS[i.category as Category].toLowerCase()} argument and proof of timely filing from our 837 and its acknowledgements.</span>
+        </form>` : ''}
+        ${letters.length > 0 ? html`<p>Appeal letters: ${letters.map((l) => html`<a href="/items/${i.id}/letters/${l.id}.pdf">${l.created} by ${l.actor}</a> `)}</p>` : ''}
         ${!closed ? html`<form method="post" action="/items/${i.id}/write-off" class="inline-form" data-confirm="Write off this amount? It is posted and cannot be undone.">${csrf}
           <label for="wo-amount">Write off</label><input id="wo-amount" name="amount" value="${i.amount}" size="9" inputmode="decimal" required>
           <label for="wo-reason">reason</label><input id="wo-reason" name="reason" size="30" minlength="3" maxlength="500" required>
@@ -189,6 +194,30 @@ export class ItemController {
       const r = await this.work.resubmit(id, actorOf(req), ItemController.version(body));
       return `Replacement claim ${r.claimId} made (${r.status}); it goes out in the next batch.`;
     });
+  }
+
+  @Post(':id/appeal')
+  @HttpCode(200)
+  @Roles('biller', 'admin')
+  async appeal(@Req() req: Request, @Res() res: Response, @Staff() session: StaffSession, @Param('id') id: string, @Body() body: Record<string, unknown>): Promise<void> {
+    await this.act(req, res, session, id, async () => {
+      const r = await this.work.appeal(id, actorOf(req), ItemController.version(body));
+      return `Appeal letter ${r.letterId} made (PDF below); the item is appealed.`;
+    });
+  }
+
+  @Get(':id/letters/:letter')
+  async letter(@Req() req: Request, @Res() res: Response, @Staff() session: StaffSession, @Param('id') id: string, @Param('letter') letter: string): Promise<void> {
+    const letterId = letter.replace(/\.pdf$/, '');
+    const pdf = await this.work.letter(id, letterId);
+    if (pdf === null) {
+      res.status(404).type('html').send(messagePage(session, 'No such letter', `Work item ${id} has no letter ${letterId}.`));
+      return;
+    }
+    await this.audit.record(actorOf(req), { action: 'work.letter', objectType: 'work_item', objectId: id, detail: { letterId } });
+    res.setHeader('Content-Type', 'application/pdf');
+    res.setHeader('Content-Disposition', `attachment; filename="appeal-${letterId}.pdf"`);
+    res.send(pdf);
   }
 
   @Post(':id/write-off')

@@ -19,7 +19,7 @@ function withDatabase(url: string, db: string): string {
 const TABLES = [
   'charge', 'procedure', 'diagnosis', 'coverage', 'encounter', 'patient', 'chargemaster_item', 'inbound_message',
   'remittance_exception', 'denial', 'provider_adjustment', 'payment_adjustment', 'service_payment', 'claim_payment', 'remittance_transaction', 'remittance_file_part', 'remittance_file', 'practice_fee_schedule',
-  'write_off', 'work_item_event', 'work_item', 'saved_view', 'audit_event', 'staff_session', 'staff_user',
+  'appeal_letter', 'write_off', 'work_item_event', 'work_item', 'saved_view', 'audit_event', 'staff_session', 'staff_user',
   'claim_response', 'ack_file', 'claim_event', 'claim_line', 'claim', 'claim_batch_file', 'claim_batch', 'practice_facility', 'practice_payer', 'practice_clearinghouse', 'practice_billing_provider',
 ];
 
@@ -43,7 +43,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (server === undefined || mode === undefined) throw new Error('integration globalSetup did not run');
   if (mode === 'embedded') {
     // The audit trail refuses TRUNCATE (append-only); a test database is emptied all the same.
-    await run(server, `ALTER TABLE audit_event DISABLE TRIGGER USER; ALTER TABLE work_item_event DISABLE TRIGGER USER; TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE; ALTER TABLE audit_event ENABLE TRIGGER USER; ALTER TABLE work_item_event ENABLE TRIGGER USER`);
+    await run(server, `ALTER TABLE audit_event DISABLE TRIGGER USER; ALTER TABLE work_item_event DISABLE TRIGGER USER; ALTER TABLE appeal_letter DISABLE TRIGGER USER; ALTER TABLE write_off DISABLE TRIGGER USER; TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE; ALTER TABLE audit_event ENABLE TRIGGER USER; ALTER TABLE work_item_event ENABLE TRIGGER USER; ALTER TABLE appeal_letter ENABLE TRIGGER USER; ALTER TABLE write_off ENABLE TRIGGER USER`);
     return { url: server, query: (sql, params) => run(server, sql, params), drop: () => Promise.resolve() };
   }
   const name = `hl7c_t_${process.pid}_${++counter}_${Date.now().toString(36)}`;

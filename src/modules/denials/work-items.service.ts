@@ -8,7 +8,10 @@ import { compareDecimal, normalizeDecimal } from '../../lib/decimal';
 import { ClaimsService } from '../claims/claims.service';
 import { CorrectionError } from '../claims/claims.repository';
 import type { Role } from '../staff/staff.service';
+import { pdfDocument } from '../../lib/pdf';
+import { appealLetter } from './appeal-letter';
 import { CATEGORIES, CLOSED_STATUSES, type Category, type WorkStatus } from './work-filter';
+import { WorkItemsQueries } from './work-items.queries';
 
 /** Statuses a person sets directly (written_off comes with the write-off's adjustment). */
 export const SETTABLE_STATUSES = ['new', 'in_progress', 'pending', 'appealed', 'resubmitted', 'resolved'] as const;
@@ -49,6 +52,7 @@ export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
     private readonly claims: ClaimsService,
+    private readonly queries: WorkItemsQueries,
   ) {}
 
   /** The service sweeps for unanswered claims every WORK_SWEEP_MINUTES (each instance tries; one sweeps at a time). */
@@ -234,6 +238,68 @@ export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy
       if (e instanceof CorrectionError) throw new WorkItemError(e.code === 'not_found' ? 'not_found' : 'invalid', e.message);
       throw e;
     }
+  }
+
+  /**
+   * An appeal: a letter (PDF) from the claim, the denial and the category's argument, with proof of
+   * timely filing from our own records (the 837 file and its interchange control number, the 999
+   * and 277CA acceptances); kept as generated, and the item set to appealed, in one transaction.
+   */
+  async appeal(id: string, actor: Actor, version?: number): Promise<{ letterId: string; bytes: number }> {
+    const item = await this.queries.item(id);
+    if (item === null) throw new WorkItemError('not_found', `no work item ${id}`);
+    if (item.claimId === null) throw new WorkItemError('invalid', 'this item has no claim of ours to appeal');
+    if (item.kind !== 'denial') throw new WorkItemError('invalid', 'only a payer\'s denial (835) can be appealed; a rejection or a held claim is corrected instead');
+    const [f] = await this.ds.query<{ provider: string | null; npi: string | null; paddr: Record<string, string> | null; payer: string | null; payer_id: string | null; yaddr: Record<string, string> | null;
+      patient: string | null; dob: string | null; member: string | null; icn: string | null; sent_on: string | null; batch_file: string | null; isa13: string | null; ack999: string | null; ack277: string | null; denied_on: string | null; today: string }[]>(
+      `SELECT bp.name AS provider, bp.npi, bp.address AS paddr, py.name AS payer, py.payer_id, py.address AS yaddr,
+              nullif(concat_ws(' ', pt.given_name, pt.middle_name, pt.family_name), '') AS patient, to_char(pt.birth_date, 'YYYY-MM-DD') AS dob, cv.member_id AS member,
+              c.payer_claim_control_number AS icn,
+              (SELECT to_char(min(e.at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM claim_event e WHERE e.claim_id = c.id AND e.to_status = 'submitted') AS sent_on,
+              b.file_name AS batch_file, b.interchange_control_number::text AS isa13,
+              (SELECT 'accepted on ' || to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM claim_response r WHERE r.claim_id = c.id AND r.kind = '999' AND r.outcome = 'accepted' ORDER BY r.id LIMIT 1) AS ack999,
+              (SELECT 'accepted on ' || to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM claim_response r WHERE r.claim_id = c.id AND r.kind = '277CA' AND r.outcome = 'accepted' ORDER BY r.id LIMIT 1) AS ack277,
+              (SELECT to_char(d.denied_on, 'YYYY-MM-DD') FROM denial d WHERE d.id = w.denial_id) AS denied_on, to_char(current_date, 'YYYY-MM-DD') AS today
+         FROM work_item w JOIN claim c ON c.id = w.claim_id
+         LEFT JOIN practice_billing_provider bp ON bp.id = c.billing_provider_id LEFT JOIN practice_payer py ON py.id = c.payer_id
+         LEFT JOIN patient pt ON pt.id = c.patient_id LEFT JOIN coverage cv ON cv.id = c.coverage_id LEFT JOIN claim_batch b ON b.id = c.batch_id
+        WHERE w.id = $1`,
+      [id],
+    );
+    if (f === undefined) throw new WorkItemError('not_found', `no work item ${id}`);
+    const address = (a: Record<string, string> | null): string[] => {
+      if (a === null) return [];
+      const street = [a.line1 ?? a.street ?? a.address1, a.line2 ?? a.address2].filter((x): x is string => typeof x === 'string' && x !== '');
+      const city = [a.city, [a.state, a.zip ?? a.postalCode].filter((x) => typeof x === 'string' && x !== '').join(' ')].filter((x) => typeof x === 'string' && x !== '').join(', ');
+      return [...street, ...(city !== '' ? [city] : [])];
+    };
+    const codes = await this.queries.describeCodes(item.carcs, item.rarcs);
+    const pdf = pdfDocument(appealLetter({
+      today: f.today,
+      provider: { name: f.provider ?? 'the provider', npi: f.npi ?? '', address: address(f.paddr) },
+      payer: { name: f.payer ?? item.payerName ?? 'the payer', payerId: f.payer_id ?? '', address: address(f.yaddr) },
+      patient: { name: f.patient ?? item.patientName ?? '', birthDate: f.dob, memberId: f.member },
+      claim: { patientControlNumber: item.patientControlNumber ?? '', payerClaimNumber: f.icn, serviceDate: item.serviceDate, billed: item.billed ?? '', line: item.lineNumber !== null ? `${item.lineNumber} (${item.procedureCode ?? ''})` : null },
+      denial: { amount: item.amount, category: item.category as Category, carcs: codes.carcs.map((c) => ({ group: c.group, reason: c.reason, text: c.text })), rarcs: codes.rarcs, deniedOn: f.denied_on },
+      filing: { sentOn: f.sent_on, batchFile: f.batch_file, interchangeControlNumber: f.isa13, ack999: f.ack999, ack277: f.ack277 },
+      signer: actor.name,
+    }), `Appeal of claim ${item.patientControlNumber ?? ''}`);
+    return this.ds.transaction(async (m) => {
+      const [row] = await this.lock(m, [id], version);
+      const [letter] = await m.query<{ id: string }[]>(`INSERT INTO appeal_letter (work_item_id, claim_id, user_id, actor, pdf) VALUES ($1, $2, $3, $4, $5) RETURNING id::text AS id`, [id, item.claimId, actor.userId, actor.name, pdf]);
+      await m.query(`UPDATE work_item SET status = 'appealed', follow_up_on = NULL, closed_at = NULL, closed_reason = NULL, updated_at = now(), version = version + 1 WHERE id = $1`, [id]);
+      await m.query(`INSERT INTO work_item_event (work_item_id, user_id, actor, action, from_status, to_status, note, detail) VALUES ($1, $2, $3, 'status', $4, 'appealed', $5, $6)`, [
+        id, actor.userId, actor.name, row?.status ?? null, `appeal letter ${letter?.id ?? ''} generated`, JSON.stringify({ letterId: letter?.id }),
+      ]);
+      await this.audit.record(actor, { action: 'work.appeal', objectType: 'work_item', objectId: id, detail: { letterId: letter?.id, claimId: item.claimId } }, m);
+      return { letterId: letter?.id ?? '', bytes: pdf.length };
+    });
+  }
+
+  async letter(itemId: string, letterId: string): Promise<Buffer | null> {
+    if (!/^\d{1,18}$/.test(itemId) || !/^\d{1,18}$/.test(letterId)) return null;
+    const [row] = await this.ds.query<{ pdf: Buffer }[]>(`SELECT pdf FROM appeal_letter WHERE id = $1 AND work_item_id = $2`, [letterId, itemId]);
+    return row?.pdf ?? null;
   }
 
   /** Opens no-response items for claims sent and not answered within their payer's days. */
