@@ -14,7 +14,7 @@ export function checkPdf(pdf: Buffer): { objects: number; text: string } {
     expect(s.slice(offset, offset + `${id} 0 obj`.length)).toBe(`${id} 0 obj`);
   }
   for (const stream of s.matchAll(/<< \/Length (\d+) >>\nstream\n/g)) {
-    const start = (stream.index ?? 0) + stream[0].length;
+    const start = stream.index + stream[0].length;
     expect(s.slice(start + Number(stream[1]), start + Number(stream[1]) + '\nendstream'.length)).toBe('\nendstream');
   }
   expect(s).toMatch(/trailer\n<< \/Size \d+ \/Root 1 0 R/);
