@@ -61,8 +61,9 @@ Usage:
                                                 a staff account for the web app; the password is read from stdin's first line
                                                 (asked twice on a terminal), or generated and printed once (--generate)
   hl7-claims users list | disable EMAIL | enable EMAIL | password EMAIL [--generate]
-  hl7-claims demo [--out DIR]                   on a throw-away embedded database: ingest fixtures/demo/feed.hl7, build claims,
-                                                deliver the 837 files to DIR (./out), post the payers' 835, bill the secondary, explain
+  hl7-claims demo [--out DIR] [--keep]          on a throw-away embedded database: ingest fixtures/demo/feed.hl7, build claims,
+                                                deliver the 837 files to DIR (./out), post the payers' 835, bill the secondary, explain;
+                                                --keep: into the database \`npm start\` uses, to open the work queue in the web app
 
 Configuration comes from the environment (see README). Without DATABASE_URL an embedded
 PostgreSQL under DATA_DIR (./data) is used.`;
@@ -221,7 +222,7 @@ export async function main(argv: string[]): Promise<number> {
       const args2 = [sub, ...rest].filter((a): a is string => a !== undefined);
       const outAt = args2.indexOf('--out');
       const dir = resolve(outAt >= 0 ? (args2[outAt + 1] ?? 'out') : 'out');
-      const demo = await runDemo(dir, withApp);
+      const demo = await runDemo(dir, withApp, { keep: args2.includes('--keep') });
       out(json, demo.summary, demo.text);
       return 0;
     }

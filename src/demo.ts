@@ -8,8 +8,9 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { parse, stringify } from 'yaml';
 import { rootLogger } from './common/logger';
 import { loadConfig } from './config/config';
@@ -97,19 +98,24 @@ export function demoRemittance(claims: DemoClaim[], at = new Date('2024-01-31T09
 }
 
 /** The demo: everything from HL7 in to money posted, explained. */
-export async function runDemo(dir: string, withApp: <T>(config: ReturnType<typeof loadConfig>, fn: (app: INestApplicationContext) => Promise<T>) => Promise<T>): Promise<{ summary: unknown; text: string }> {
+export async function runDemo(dir: string, withApp: <T>(config: ReturnType<typeof loadConfig>, fn: (app: INestApplicationContext) => Promise<T>) => Promise<T>, opts: { keep?: boolean } = {}): Promise<{ summary: unknown; text: string }> {
   const root = join(__dirname, '..');
   const feed = join(root, 'fixtures', 'demo', 'feed.hl7');
   // The demo explains what it did; its progress logs would only get in the way.
   rootLogger().level = 'warn';
-  const dataDir = mkdtempSync(join(tmpdir(), 'hl7-claims-demo-'));
+  // --keep: the database `npm start` uses (DATABASE_URL, or the embedded one under DATA_DIR), so
+  // that the web app opens on the demo's work queue; otherwise a throw-away embedded database.
+  const keep = opts.keep === true;
+  const base = loadConfig();
+  const dataDir = keep ? resolve(base.DATA_DIR) : mkdtempSync(join(tmpdir(), 'hl7-claims-demo-'));
+  mkdirSync(dataDir, { recursive: true });
   // The example practice, its clearinghouse delivering to the demo's folder (responses in responses/).
   const setup = parse(readFileSync(EXAMPLE_PRACTICE_FILE, 'utf8')) as { clearinghouses: { delivery: unknown }[] };
   for (const ch of setup.clearinghouses) ch.delivery = { type: 'directory', outbox: dir, responses: join(dir, 'responses') };
-  const practice = join(dataDir, 'practice.yaml');
+  const practice = join(dataDir, keep ? 'demo-practice.yaml' : 'practice.yaml');
   writeFileSync(practice, stringify(setup));
   // The feed's services are in January 2024: the demo scrubs as of then, or every claim would be past timely filing.
-  const config = loadConfig({ DATA_DIR: dataDir, PRACTICE_FILE: practice, LOG_LEVEL: 'warn', MLLP_PORT: '0', HTTP_PORT: '0', SCRUB_AS_OF: '2024-01-10' });
+  const config = loadConfig({ ...(keep && base.DATABASE_URL !== undefined ? { DATABASE_URL: base.DATABASE_URL } : {}), DATA_DIR: dataDir, PRACTICE_FILE: practice, LOG_LEVEL: 'warn', MLLP_PORT: '0', HTTP_PORT: '0', SCRUB_AS_OF: '2024-01-10' });
   return withApp(config, async (app) => {
     const claimsRepo = app.get(ClaimsRepository);
     const submission = app.get(SubmissionService);
@@ -137,9 +143,13 @@ export async function runDemo(dir: string, withApp: <T>(config: ReturnType<typeo
     const secondaryBatches = await batchesService.create({ actor: 'demo' });
     for (const b of secondaryBatches) await submission.deliver(b.id, { replay: false, actor: 'demo' });
 
+    const work = await app.get(DataSource).query<{ kind: string; category: string; amount: string; pcn: string | null; deadline: string }[]>(
+      `SELECT w.kind, w.category, w.amount::text, c.patient_control_number AS pcn, to_char(w.deadline, 'YYYY-MM-DD') AS deadline
+         FROM work_item w LEFT JOIN claim c ON c.id = w.claim_id WHERE w.closed_at IS NULL ORDER BY w.deadline, w.id`,
+    );
     const rel = (path: string): string => (path.startsWith(root + '/') ? path.slice(root.length + 1) : path);
     const lines = [
-      `hl7-claims demo (a throw-away embedded database; practice setup ${rel(EXAMPLE_PRACTICE_FILE)}, delivering to ${dir}; claims scrubbed as of ${config.SCRUB_AS_OF ?? ''})`,
+      `hl7-claims demo (${keep ? (config.DATABASE_URL !== undefined ? 'kept in the DATABASE_URL database' : `kept in the embedded database under ${dataDir}`) : 'a throw-away embedded database'}; practice setup ${rel(EXAMPLE_PRACTICE_FILE)}, delivering to ${dir}; claims scrubbed as of ${config.SCRUB_AS_OF ?? ''})`,
       '',
       `1. Came in: ${rel(feed)}: ${ingest.summary.messages} DFT^P03 messages, ${ingest.summary.processed} processed, ${ingest.summary.errors} in error.`,
       `2. Claims built from ${built.encounters} encounters: ${built.ready} ready, ${built.held} held.`,
@@ -160,11 +170,15 @@ export async function runDemo(dir: string, withApp: <T>(config: ReturnType<typeo
       `5. Secondary claims from the balances the payments left: ${secondaries.length}`,
       ...secondaries.map((c) => `   - ${c.patientControlNumber}: ${c.claimType} claim to ${c.payerName ?? ''} after the primary's payment, ${c.totalCharge} billed, ${c.status}`),
       ...secondaryBatches.map((b) => `   - ${b.fileName}: ${b.claims} ${b.claimType} claim(s) delivered, ISA13 ${b.interchangeControlNumber}, ${b.bytes} bytes`),
+      `6. The work queue: ${work.length} open item(s), made as the claims were held and the 835 was posted:`,
+      ...work.map((w) => `   - ${w.pcn ?? 'payment'}: ${w.kind.replace('_', ' ')}, ${w.category.replace(/_/g, ' ')}, ${w.amount} at stake, deadline ${w.deadline}`),
       '',
-      'Next: look at the files, fix the held claim (add the payer to the practice setup), or run `npm start` and open http://127.0.0.1:3000/docs.',
+      keep
+        ? 'Next: add yourself (`hl7-claims users add you@example.org --role admin`), run `npm start` and open http://127.0.0.1:3000/ for the work queue.'
+        : 'Next: look at the files, fix the held claim (add the payer to the practice setup), or run `npm start` and open http://127.0.0.1:3000/docs. `hl7-claims demo --keep` keeps the data for the web app.',
     ];
     return {
-      summary: { ingest: ingest.summary, claims: built, batches, out: dir, remittance, balances: after.map((a) => ({ claimId: a.claim?.id, status: a.claim?.status, balance: a.money.balance })), secondaries: secondaries.map((c) => c.id), secondaryBatches },
+      summary: { kept: keep, workItems: work, ingest: ingest.summary, claims: built, batches, out: dir, remittance, balances: after.map((a) => ({ claimId: a.claim?.id, status: a.claim?.status, balance: a.money.balance })), secondaries: secondaries.map((c) => c.id), secondaryBatches },
       text: lines.join('\n'),
     };
   });

@@ -306,6 +306,26 @@ describe('hl7-claims CLI', () => {
     expect(audit).toEqual([{ action: 'user.add', actor: 'cli' }, { action: 'user.add', actor: 'cli' }, { action: 'user.disable', actor: 'cli' }]);
   });
 
+  it('demo --keep fills the database `npm start` uses, work queue included', async () => {
+    const outDir = join(dir, 'demo-keep-out');
+    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'cli.ts'), 'demo', '--keep', '--out', outDir], { env: { ...process.env, DATABASE_URL: db.url }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        resolve({ code, out });
+      });
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('kept in the DATABASE_URL database');
+    expect(r.out).toMatch(/6\. The work queue: \d+ open item\(s\)/);
+    expect(r.out).toMatch(/: denial, bundling, 48\.25 at stake/);
+    expect(r.out).toContain('hl7-claims users add you@example.org --role admin');
+    const kept = await db.query<{ kind: string }>(`SELECT kind FROM work_item WHERE closed_at IS NULL AND kind IN ('denial', 'held') AND amount IN (48.25, 125.00)`);
+    expect(kept.map((k) => k.kind).sort()).toEqual(expect.arrayContaining(['denial', 'held']));
+  });
+
   it('leaves no intake row without its parent', async () => {
     expect(await orphans(db)).toEqual([]);
   });

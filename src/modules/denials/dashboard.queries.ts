@@ -102,8 +102,8 @@ export class DashboardQueries {
                 count(*)::int AS claims, sum(m.outstanding)::text AS amount
            FROM money m LEFT JOIN practice_payer p ON p.id = m.payer_id WHERE m.outstanding <> 0
           GROUP BY 1, 2, 3`),
-      q<{ amount: string; count: number }>(`SELECT coalesce(sum(amount), 0)::text AS amount, count(*)::int AS count FROM denial WHERE status = 'resolved'`),
-      q<{ amount: string; count: number }>(`SELECT coalesce(sum(amount), 0)::text AS amount, count(DISTINCT work_item_id)::int AS count FROM write_off`),
+      q<{ amount: string; count: number }>(`SELECT coalesce(sum(amount), 0)::numeric(14,2)::text AS amount, count(*)::int AS count FROM denial WHERE status = 'resolved'`),
+      q<{ amount: string; count: number }>(`SELECT coalesce(sum(amount), 0)::numeric(14,2)::text AS amount, count(DISTINCT work_item_id)::int AS count FROM write_off`),
       q<{ average: string | null; resolved: number }>(
         `SELECT round(avg(closed_at::date - opened_on), 1)::text AS average, count(*)::int AS resolved FROM work_item WHERE kind = 'denial' AND closed_at IS NOT NULL`),
       q<{ payerName: string | null; procedure: string | null; carc: string; count: number; amount: string }>(
