@@ -5,6 +5,7 @@ import { benchSerialize } from './x12';
 import { benchBatch } from './batch';
 import { benchScrub } from './scrub';
 import { benchRemit } from './remit';
+import { benchQueue } from './queue';
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -81,6 +82,16 @@ async function main(): Promise<void> {
       `${posted.matched} matched, ${posted.servicePayments} service payments, ${posted.adjustments} adjustments, ${posted.denials} open denials, claims ${Object.entries(posted.statuses).map(([k, v]) => `${k} ${v}`).join(', ')}, ` +
       `${posted.balanced ? 'every balance holds' : 'BALANCE FAILURES'}\n  (required: <= 60 s and <= 384 MB -> ${ok ? 'met' : 'NOT met'}; aim: 20 s)\n`,
   );
+
+  const queueItems = Number(process.env.BENCH_QUEUE_ITEMS ?? 50_000);
+  process.stdout.write(`\n== Work queue pages over HTTP, signed in: ${queueItems} open work items on 5-line claims; each page requested 40 times after 3 warm-ups\n`);
+  const queue = await benchQueue(server, queueItems, 40);
+  process.stdout.write('  page                                               p50 ms   p95 ms   shown\n');
+  for (const p of queue.pages) process.stdout.write(`  ${p.name.padEnd(50)} ${p.p50.toFixed(1).padStart(7)} ${p.p95.toFixed(1).padStart(8)}   ${p.rows}\n`);
+  const lists = queue.pages.filter((p) => p.path !== '/dashboard');
+  const dash = queue.pages.find((p) => p.path === '/dashboard');
+  const listOk = lists.every((p) => p.p95 < 150);
+  process.stdout.write(`  (required: list pages p95 < 150 ms -> ${listOk ? 'met' : 'NOT met'}; dashboard < 500 ms -> ${dash !== undefined && dash.p95 < 500 ? 'met' : 'NOT met'} at p95)\n`);
 }
 
 main().then(

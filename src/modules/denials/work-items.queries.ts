@@ -62,14 +62,14 @@ const ROW_SELECT = `
   to_char(w.deadline, 'YYYY-MM-DD') AS deadline, (w.deadline - current_date) AS "daysLeft", w.owner_id::text AS "ownerId", u.email AS "ownerEmail",
   w.status, to_char(w.follow_up_on, 'YYYY-MM-DD') AS "followUpOn", ${PRIORITY_SQL}::text AS priority, bp.name AS "providerName"`;
 
-const ROW_FROM = `
-  FROM work_item w
+const ROW_JOINS = `
   LEFT JOIN claim c ON c.id = w.claim_id
   LEFT JOIN patient pt ON pt.id = c.patient_id
   LEFT JOIN claim_line cl ON cl.id = w.claim_line_id
   LEFT JOIN practice_payer py ON py.id = w.payer_row_id
   LEFT JOIN practice_billing_provider bp ON bp.id = c.billing_provider_id
   LEFT JOIN staff_user u ON u.id = w.owner_id`;
+const ROW_FROM = `FROM work_item w ${ROW_JOINS}`;
 
 const AGE_SQL: Record<AgeBucket, string> = {
   '0-30': 'current_date - w.opened_on BETWEEN 0 AND 30',
@@ -101,7 +101,11 @@ export class WorkItemsQueries {
       return `$${params.length}`;
     };
     const w: string[] = [];
-    if (without !== 'status') w.push(`w.status = ANY(${p(f.status.length > 0 ? f.status : OPEN_STATUSES)}::text[])`);
+    if (without !== 'status') {
+      w.push(`w.status = ANY(${p(f.status.length > 0 ? f.status : OPEN_STATUSES)}::text[])`);
+      // Open items only: the partial index on open items (deadline, amount) serves the default order.
+      if (f.status.length === 0 || f.status.every((x) => (OPEN_STATUSES as readonly string[]).includes(x))) w.push('w.closed_at IS NULL');
+    }
     if (without !== 'category' && f.category.length > 0) w.push(`w.category = ANY(${p(f.category)}::text[])`);
     if (f.kind.length > 0) w.push(`w.kind = ANY(${p(f.kind)}::text[])`);
     if (f.payer !== undefined) w.push(`w.payer_row_id IN (SELECT id FROM practice_payer WHERE payer_id = ${p(f.payer)} OR key = ${p(f.payer)})`);
@@ -151,8 +155,17 @@ export class WorkItemsQueries {
   async list(f: WorkFilter, userId: string, limit: number): Promise<{ items: WorkRow[]; total: number }> {
     const { sql, params } = this.where(f, userId);
     const needsClaim = /\bc\./.test(sql);
+    // The page's ids first, from work_item alone (and claim when a filter needs it), then their rows
+    // joined: a deep page joins 50 rows, not every row before it.
     const [items, count] = await Promise.all([
-      this.ds.query<WorkRow[]>(`SELECT ${ROW_SELECT} ${ROW_FROM} ${sql} ORDER BY ${this.order(f)} LIMIT ${limit} OFFSET ${(f.page - 1) * limit}`, params),
+      this.ds.query<WorkRow[]>(
+        `SELECT ${ROW_SELECT}
+           FROM unnest(ARRAY(SELECT w.id FROM work_item w ${needsClaim ? 'LEFT JOIN claim c ON c.id = w.claim_id' : ''} ${sql} ORDER BY ${this.order(f)} LIMIT ${limit} OFFSET ${(f.page - 1) * limit}))
+                WITH ORDINALITY AS pg(id, n)
+           JOIN work_item w ON w.id = pg.id ${ROW_JOINS}
+          ORDER BY pg.n`,
+        params,
+      ),
       this.ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM work_item w ${needsClaim ? 'LEFT JOIN claim c ON c.id = w.claim_id' : ''} ${sql}`, params),
     ]);
     return { items, total: count[0]?.n ?? 0 };
