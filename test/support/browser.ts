@@ -11,8 +11,8 @@ export const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/b
 if (CHROMIUM === undefined && process.env.HL7C_REQUIRE_BROWSER === '1') throw new Error('HL7C_REQUIRE_BROWSER=1 but Chromium is missing (apt-get install chromium)');
 if (CHROMIUM === undefined) process.stderr.write('browser suites skipped: no Chromium at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM_PATH)\n');
 
-/** `describe` when Chromium is there, `describe.skip` otherwise. */
-export const describeBrowser = CHROMIUM !== undefined ? describe : describe.skip;
+/** `describe` when Chromium is there, `describe.skip` otherwise (outside jest, nothing). */
+export const describeBrowser: jest.Describe = typeof describe === 'undefined' ? ((() => undefined) as unknown as jest.Describe) : CHROMIUM !== undefined ? describe : describe.skip;
 
 export async function launch(): Promise<Browser> {
   if (CHROMIUM === undefined) throw new Error('no Chromium');
