@@ -355,6 +355,30 @@ describe('the denials work queue: items made live from their causes, worked in t
     expect((await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action IN ('work.appeal', 'work.letter') ORDER BY id`)).map((a) => a.action)).toEqual(['work.appeal', 'work.letter']);
   });
 
+  it('lets an admin add a category rule and set a payer\'s deadlines, which new denials follow; a biller cannot', async () => {
+    const staff = svc.app.get(StaffService);
+    await staff.addUser('admin@example.org', 'admin', PASSWORD, { mustChange: false, actor: CLI });
+    const admin = new WebClient(base);
+    const csrf = await admin.signIn('admin@example.org', PASSWORD);
+    const bad = await admin.post('/admin/rules', { _csrf: csrf, carc: '253', category: 'coding', recoverability: '1.5', nextStep: 'Check the sequestration' });
+    expect(decodeURIComponent(bad.location ?? '')).toContain('recoverability is a number from 0 to 1');
+    const saved = await admin.post('/admin/rules', { _csrf: csrf, carc: '253', group: 'OA', category: 'pricing', recoverability: '0.10', nextStep: 'Sequestration: accept the reduction.' });
+    expect(saved.status).toBe(303);
+    const [payer] = await db.query<{ id: string }>(`SELECT id::text FROM practice_payer WHERE payer_id = '00621'`);
+    expect((await admin.post('/admin/deadlines', { _csrf: csrf, payer: payer?.id ?? '', appeal: '60', filing: '180', noResponse: '21' })).status).toBe(303);
+    const pageOf = await admin.get('/admin/rules');
+    expect(pageOf.text).toContain('Sequestration: accept the reduction.');
+    const c = await billed([{ code: 'CHG99214' }]);
+    await postEra(svc.httpPort, write835(era([payment('EFT-W60', [claimPayment(c, () => ({ paid: '0', adjustments: [{ group: 'OA', reason: '253', amount: '185.00' }] }))])], 9160)));
+    // The 835 is dated 2024-02-01: the payer's 60 days.
+    expect((await items(`claim_id = $1`, [c.id]))[0]).toMatchObject({ category: 'pricing', deadline: '2024-04-01' });
+    const biller = new WebClient(base);
+    const bcsrf = await biller.signIn('biller@example.org', PASSWORD);
+    expect((await biller.get('/admin/rules')).status).toBe(403);
+    expect((await biller.post('/admin/rules', { _csrf: bcsrf, carc: '1', category: 'other', recoverability: '0.5', nextStep: 'nothing at all' })).status).toBe(403);
+    expect((await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action IN ('rule.save', 'deadlines.save') ORDER BY id`)).map((a) => a.action)).toEqual(['rule.save', 'deadlines.save']);
+  });
+
   it('leaves no item without its denial and no event without its item', async () => {
     expect(await orphans(db)).toEqual([]);
   });
