@@ -1,9 +1,9 @@
 import { Controller, Get, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
 import { AGING_BUCKETS, DashboardQueries, type AgingBucket } from '../modules/denials/dashboard.queries';
+import { QueueSetupRepository } from '../modules/denials/queue-setup.repository';
 import { CATEGORY_WORDS, type Category } from '../modules/denials/work-filter';
 import { AuditService } from '../modules/staff/audit.service';
 import type { StaffSession } from '../modules/staff/staff.service';
@@ -36,7 +36,7 @@ export class DashboardController {
   constructor(
     private readonly dashboard: DashboardQueries,
     private readonly audit: AuditService,
-    private readonly ds: DataSource,
+    private readonly setup: QueueSetupRepository,
   ) {}
 
   @Get('dashboard')
@@ -106,21 +106,7 @@ export class DashboardController {
     const age = typeof q.age === 'string' && (AGING_BUCKETS as readonly string[]).includes(q.age) ? (q.age as AgingBucket) : undefined;
     const range: Record<AgingBucket, [number, number]> = { '0-30': [0, 30], '31-60': [31, 60], '61-90': [61, 90], '91-120': [91, 120], '120+': [121, 1_000_000] };
     const [lo, hi] = age !== undefined ? range[age] : [0, 1_000_000];
-    const rows = await this.ds.query<{ id: string; pcn: string; status: string; payer: string | null; billed: string; outstanding: string; sent_on: string; days: number; patient: string | null }[]>(
-      `WITH c AS (
-         SELECT c.id, c.patient_control_number AS pcn, c.status, p.name AS payer, c.total_charge, c.patient_id,
-                (SELECT min(e.at)::date FROM claim_event e WHERE e.claim_id = c.id AND e.to_status = 'submitted') AS sent_on
-           FROM claim c LEFT JOIN practice_payer p ON p.id = c.payer_id
-          WHERE c.status IN ('submitted', 'accepted', 'payer_accepted', 'partially_paid', 'denied', 'reversed') AND ($1::text IS NULL OR p.payer_id = $1))
-       SELECT c.id::text, c.pcn, c.status, c.payer, c.total_charge::text AS billed, to_char(c.sent_on, 'YYYY-MM-DD') AS sent_on, current_date - c.sent_on AS days,
-              nullif(concat_ws(', ', pt.family_name, pt.given_name), '') AS patient,
-              (c.total_charge - coalesce((SELECT sum(cp.paid) FROM claim_payment cp WHERE cp.claim_id = c.id AND cp.match_status = 'matched' AND cp.own_payer), 0)
-                              - coalesce((SELECT sum(a.amount) FROM payment_adjustment a JOIN claim_payment cp ON cp.id = a.claim_payment_id WHERE cp.claim_id = c.id AND cp.match_status = 'matched' AND cp.own_payer), 0))::text AS outstanding
-         FROM c LEFT JOIN patient pt ON pt.id = c.patient_id
-        WHERE c.sent_on IS NOT NULL AND current_date - c.sent_on BETWEEN $2 AND $3
-        ORDER BY c.sent_on, c.id LIMIT 500`,
-      [payer ?? null, lo, hi],
-    );
+    const rows = await this.setup.claimsOwed(payer, lo, hi);
     const owed = rows.filter((r) => Number(r.outstanding) !== 0);
     await this.audit.record(actorOf(req), { action: 'claims.list', detail: { payer, age, shown: owed.length, claims: owed.map((r) => r.id) } });
     res.type('html').send(page({

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
 import { CATEGORIES, CATEGORY_WORDS, KIND_WORDS, STATUS_WORDS, deadlineWords, priority, type Category, type WorkKind, type WorkStatus } from '../modules/denials/work-filter';
+import { QueueSetupRepository } from '../modules/denials/queue-setup.repository';
 import { WorkItemsQueries, type WorkItemDetail } from '../modules/denials/work-items.queries';
 import { SETTABLE_STATUSES, WorkItemError, WorkItemsService } from '../modules/denials/work-items.service';
 import { AuditService } from '../modules/staff/audit.service';
@@ -31,7 +31,7 @@ export class ItemController {
     private readonly queries: WorkItemsQueries,
     private readonly work: WorkItemsService,
     private readonly audit: AuditService,
-    private readonly ds: DataSource,
+    private readonly setup: QueueSetupRepository,
   ) {}
 
   @Get(':id')
@@ -48,8 +48,8 @@ export class ItemController {
     const [timeline, codes, workers, letters] = await Promise.all([
       this.queries.timeline(item),
       this.queries.describeCodes(item.carcs, item.rarcs),
-      this.ds.query<{ id: string; email: string }[]>(`SELECT id::text AS id, email FROM staff_user WHERE disabled_at IS NULL AND role IN ('admin', 'biller') ORDER BY email`),
-      this.ds.query<{ id: string; created: string; actor: string }[]>(`SELECT id::text AS id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS created, actor FROM appeal_letter WHERE work_item_id = $1 ORDER BY id`, [id]),
+      this.setup.workers(),
+      this.setup.letters(id),
     ]);
     await this.audit.record(actorOf(req), { action: 'work.view', objectType: 'work_item', objectId: item.id, detail: { claimId: item.claimId } });
     res.status(status).type('html').send(page({ title: `Work item ${item.id}`, session, section: 'queue', body: this.body(session, item, timeline, codes, workers, letters, message, error) }));

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
 import {
   CATEGORIES, CATEGORY_WORDS, DUE_BUCKETS, DUE_WORDS, KIND_WORDS, KINDS, AGE_BUCKETS, SORTS, STATUS_WORDS, WORK_STATUSES, deadlineWords, parseWorkFilter, workFilterParams,
   type Category, type WorkFilter, type WorkKind, type WorkStatus,
 } from '../modules/denials/work-filter';
+import { QueueSetupRepository } from '../modules/denials/queue-setup.repository';
 import { WorkItemsQueries, type WorkRow } from '../modules/denials/work-items.queries';
 import { SETTABLE_STATUSES, WorkItemError, WorkItemsService } from '../modules/denials/work-items.service';
 import { AuditService } from '../modules/staff/audit.service';
@@ -45,26 +45,14 @@ export class QueueController {
     private readonly queries: WorkItemsQueries,
     private readonly work: WorkItemsService,
     private readonly audit: AuditService,
-    private readonly ds: DataSource,
+    private readonly setup: QueueSetupRepository,
   ) {}
-
-  private async workers(): Promise<{ id: string; email: string }[]> {
-    return this.ds.query(`SELECT id::text AS id, email FROM staff_user WHERE disabled_at IS NULL AND role IN ('admin', 'biller') ORDER BY email`);
-  }
-
-  private async payers(): Promise<{ payerId: string; name: string }[]> {
-    return this.ds.query(`SELECT DISTINCT payer_id AS "payerId", name FROM practice_payer ORDER BY name`);
-  }
-
-  private async views(userId: string): Promise<{ id: string; name: string; query: string; shared: boolean; mine: boolean }[]> {
-    return this.ds.query(`SELECT id::text AS id, name, query, shared, owner_id = $1 AS mine FROM saved_view WHERE owner_id = $1 OR shared ORDER BY lower(name)`, [userId]);
-  }
 
   @Get()
   async list(@Req() req: Request, @Res() res: Response, @Staff() session: StaffSession, @Query() q: Record<string, unknown>): Promise<void> {
     const { filter: f, ignored } = parseWorkFilter(q);
     const [r, counts, workers, payers, views] = await Promise.all([
-      this.queries.list(f, session.userId, PAGE_SIZE), this.queries.counts(f, session.userId), this.workers(), this.payers(), this.views(session.userId),
+      this.queries.list(f, session.userId, PAGE_SIZE), this.queries.counts(f, session.userId), this.setup.workers(), this.setup.payers(), this.setup.views(session.userId),
     ]);
     await this.audit.record(actorOf(req), { action: 'work.list', detail: { query: query(workFilterParams(f)), shown: r.items.length, total: r.total, items: r.items.map((i) => i.id) } });
     res.setHeader('Vary', 'HX-Request');
@@ -73,9 +61,11 @@ export class QueueController {
 
   private listBody(
     session: StaffSession, f: WorkFilter, r: { items: WorkRow[]; total: number }, counts: Awaited<ReturnType<WorkItemsQueries['counts']>>,
-    workers: { id: string; email: string }[], payers: { payerId: string; name: string }[], views: { id: string; name: string; query: string; shared: boolean; mine: boolean }[], ignored: string[], done: string | null,
+    workers: { id: string; email: string }[], payerRows: { payerId: string; name: string }[], views: { id: string; name: string; query: string; shared: boolean; mine: boolean }[], ignored: string[], done: string | null,
   ): Html {
     const canWork = session.role !== 'viewer';
+    // One option per X12 payer id (several setup entries may share one).
+    const payers = [...new Map(payerRows.map((p) => [p.payerId, p])).values()];
     const params = workFilterParams(f);
     const pages = Math.max(1, Math.ceil(r.total / PAGE_SIZE));
     const link = (over: Partial<WorkFilter>): string => `/${query(workFilterParams(f, { page: 1, ...over }))}`;
@@ -243,10 +233,8 @@ export class QueueController {
       res.redirect(303, `/${saved}${saved === '' ? '?' : '&'}done=${encodeURIComponent('A view needs a name.')}`);
       return;
     }
-    await this.ds.transaction(async (m) => {
-      await m.query(`INSERT INTO saved_view (owner_id, name, query, shared) VALUES ($1, $2, $3, $4) ON CONFLICT (owner_id, lower(name)) DO UPDATE SET query = EXCLUDED.query, shared = EXCLUDED.shared`, [
-        session.userId, name, saved, body.shared === '1',
-      ]);
+    await this.setup.transaction(async (m) => {
+      await this.setup.saveView(m, session.userId, name, saved, body.shared === '1');
       await this.audit.record(actorOf(req), { action: 'view.save', detail: { name, query: saved, shared: body.shared === '1' } }, m);
     });
     res.redirect(303, `/${saved}${saved === '' ? '?' : '&'}done=${encodeURIComponent(`View "${name}" saved.`)}`);

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import { Public } from '../common/auth.guard';
+import { QueueSetupRepository } from '../modules/denials/queue-setup.repository';
 import { CATEGORIES, CATEGORY_WORDS, type Category } from '../modules/denials/work-filter';
 import { AuditService } from '../modules/staff/audit.service';
 import type { StaffSession } from '../modules/staff/staff.service';
@@ -10,17 +10,6 @@ import { html, raw } from './html';
 import { page } from './layout';
 import { actorOf, Roles, Staff, StaffPageFilter, StaffSessionGuard } from './session.guard';
 
-interface RuleRow {
-  id: string;
-  carc: string;
-  group_code: string | null;
-  rarc: string | null;
-  category: Category;
-  recoverability: string;
-  next_step: string;
-  source: string;
-  updated_by: string;
-}
 
 /**
  * Admin pages for what the queue is built on: the CARC (+ group, + RARC) → category rules and the
@@ -35,20 +24,13 @@ interface RuleRow {
 @Controller('admin')
 export class RulesController {
   constructor(
-    private readonly ds: DataSource,
+    private readonly setup: QueueSetupRepository,
     private readonly audit: AuditService,
   ) {}
 
   @Get('rules')
   async rules(@Res() res: Response, @Staff() session: StaffSession, @Query('done') done?: string, @Query('error') error?: string): Promise<void> {
-    const [rules, settings, payers] = await Promise.all([
-      this.ds.query<RuleRow[]>(`SELECT id::text, carc, group_code, rarc, category, recoverability::text, next_step, source, updated_by FROM denial_category_rule ORDER BY length(carc), carc, rarc NULLS FIRST, group_code NULLS FIRST`),
-      this.ds.query<{ payer: string | null; name: string | null; appeal: number; filing: number; noResponse: number }[]>(
-        `SELECT p.payer_id AS payer, p.name, s.appeal_days AS appeal, s.timely_filing_days AS filing, s.no_response_days AS "noResponse"
-           FROM work_setting s LEFT JOIN practice_payer p ON p.id = s.payer_row_id ORDER BY s.payer_row_id NULLS FIRST`,
-      ),
-      this.ds.query<{ id: string; payerId: string; name: string }[]>(`SELECT id::text, payer_id AS "payerId", name FROM practice_payer ORDER BY name`),
-    ]);
+    const [rules, settings, payers] = await Promise.all([this.setup.rules(), this.setup.deadlines(), this.setup.payers()]);
     const csrf = html`<input type="hidden" name="_csrf" value="${session.csrfToken}">`;
     const categoryOptions = (selected: string): ReturnType<typeof html> =>
       html`${CATEGORIES.filter((c) => c !== 'uncategorised').map((c) => html`<option value="${c}"${c === selected ? raw(' selected') : ''}>${CATEGORY_WORDS[c]}</option>`)}`;
@@ -110,12 +92,8 @@ export class RulesController {
       return;
     }
     const actor = actorOf(req);
-    await this.ds.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO denial_category_rule (carc, group_code, rarc, category, recoverability, next_step, source, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'admin', $7, now())
-         ON CONFLICT (carc, group_code, rarc) DO UPDATE SET category = EXCLUDED.category, recoverability = EXCLUDED.recoverability, next_step = EXCLUDED.next_step, source = 'admin', updated_by = EXCLUDED.updated_by, updated_at = now()`,
-        [carc, group, rarc, category, recoverability, nextStep, actor.name],
-      );
+    await this.setup.transaction(async (m) => {
+      await this.setup.saveRule(m, { carc, group, rarc, category, recoverability, nextStep }, actor.name);
       await this.audit.record(actor, { action: 'rule.save', objectType: 'denial_category_rule', objectId: `${carc}/${group ?? '*'}/${rarc ?? '*'}`, detail: { category, recoverability } }, m);
     });
     res.redirect(303, `/admin/rules?done=${encodeURIComponent(`Rule for CARC ${carc}${rarc !== null ? ` with ${rarc}` : ''} saved: ${CATEGORY_WORDS[category as Category]}.`)}`);
@@ -129,10 +107,10 @@ export class RulesController {
       return;
     }
     const actor = actorOf(req);
-    const deleted = await this.ds.transaction(async (m) => {
-      const rows = await m.query<{ carc: string }[]>(`WITH d AS (DELETE FROM denial_category_rule WHERE id = $1 RETURNING carc) SELECT carc FROM d`, [id]);
-      if (rows.length > 0) await this.audit.record(actor, { action: 'rule.delete', objectType: 'denial_category_rule', objectId: id, detail: { carc: rows[0]?.carc } }, m);
-      return rows.length > 0;
+    const deleted = await this.setup.transaction(async (m) => {
+      const carc = await this.setup.deleteRule(m, id);
+      if (carc !== null) await this.audit.record(actor, { action: 'rule.delete', objectType: 'denial_category_rule', objectId: id, detail: { carc } }, m);
+      return carc !== null;
     });
     res.redirect(303, deleted ? '/admin/rules?done=Rule%20deleted.' : '/admin/rules?error=No%20such%20rule.');
   }
@@ -148,12 +126,8 @@ export class RulesController {
       return;
     }
     const actor = actorOf(req);
-    await this.ds.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO work_setting (payer_row_id, appeal_days, timely_filing_days, no_response_days, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, now())
-         ON CONFLICT (payer_row_id) DO UPDATE SET appeal_days = EXCLUDED.appeal_days, timely_filing_days = EXCLUDED.timely_filing_days, no_response_days = EXCLUDED.no_response_days, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-        [payer, appeal, filing, noResponse, actor.name],
-      );
+    await this.setup.transaction(async (m) => {
+      await this.setup.saveDeadlines(m, payer, { appeal, filing, noResponse }, actor.name);
       await this.audit.record(actor, { action: 'deadlines.save', objectType: 'work_setting', objectId: payer ?? 'default', detail: { appeal, filing, noResponse } }, m);
     });
     res.redirect(303, '/admin/rules?done=' + encodeURIComponent('Deadlines saved; they apply to items made or updated from now on.'));

@@ -4,6 +4,7 @@ import { RemittanceModule } from '../remittance/remittance.module';
 import { ScrubberModule } from '../scrubber/scrubber.module';
 import { StaffModule } from '../staff/staff.module';
 import { DashboardQueries } from './dashboard.queries';
+import { QueueSetupRepository } from './queue-setup.repository';
 import { DenialsController, WorkController } from './denials.controller';
 import { WorkItemsQueries } from './work-items.queries';
 import { WorkItemsService } from './work-items.service';
@@ -13,5 +14,5 @@ import { WorkItemsService } from './work-items.service';
  * made by triggers in the transaction of their cause (migrations/…-WorkQueue.ts); this module
  * reads them and carries out what people do with them.
  */
-@Module({ imports: [ClaimsModule, RemittanceModule, ScrubberModule, StaffModule], controllers: [DenialsController, WorkController], providers: [WorkItemsQueries, WorkItemsService, DashboardQueries], exports: [WorkItemsQueries, WorkItemsService, DashboardQueries] })
+@Module({ imports: [ClaimsModule, RemittanceModule, ScrubberModule, StaffModule], controllers: [DenialsController, WorkController], providers: [WorkItemsQueries, WorkItemsService, DashboardQueries, QueueSetupRepository], exports: [WorkItemsQueries, WorkItemsService, DashboardQueries, QueueSetupRepository] })
 export class DenialsModule {}
