@@ -2,23 +2,16 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilte
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../common/auth.guard';
-import { CATEGORIES, CATEGORY_WORDS, KIND_WORDS, STATUS_WORDS, deadlineWords, priority, type Category, type WorkKind, type WorkStatus } from '../modules/denials/work-filter';
+import { CATEGORIES, CATEGORY_WORDS, CLOSED_STATUSES, KIND_WORDS, STATUS_WORDS, deadlineWords, priority, type Category, type WorkKind, type WorkStatus } from '../modules/denials/work-filter';
 import { QueueSetupRepository } from '../modules/denials/queue-setup.repository';
 import { WorkItemsQueries, type WorkItemDetail } from '../modules/denials/work-items.queries';
 import { SETTABLE_STATUSES, WorkItemError, WorkItemsService } from '../modules/denials/work-items.service';
+import { GROUP_WORDS } from '../modules/remittance/remittance.queries';
 import { AuditService } from '../modules/staff/audit.service';
 import type { StaffSession } from '../modules/staff/staff.service';
 import { html, raw, type Html } from './html';
 import { messagePage, page } from './layout';
 import { actorOf, Roles, Staff, StaffPageFilter, StaffSessionGuard } from './session.guard';
-
-const GROUP_WORDS: Record<string, string> = {
-  CO: 'Contractual obligation: the provider writes it off, the patient is not billed',
-  PR: 'Patient responsibility: the patient may be billed',
-  OA: 'Other adjustment',
-  PI: 'Payer-initiated reduction: the patient is not billed',
-  CR: 'Correction or reversal',
-};
 
 /** One work item: what happened, why it matters (priority explained), what to do next, and the actions. */
 @ApiExcludeController()
@@ -62,7 +55,7 @@ export class ItemController {
     const canWork = session.role !== 'viewer';
     const p = priority(i.amount, i.recoverability, i.daysLeft);
     const csrf = html`<input type="hidden" name="_csrf" value="${session.csrfToken}"><input type="hidden" name="version" value="${i.version}">`;
-    const closed = i.status === 'resolved' || i.status === 'written_off';
+    const closed = (CLOSED_STATUSES as readonly string[]).includes(i.status);
     return html`<p><a href="/">← Work queue</a></p>
       <h1>${KIND_WORDS[i.kind as WorkKind]}: ${i.patientControlNumber ?? `payment ${i.claimPaymentId ?? ''}`}${i.lineNumber !== null ? ` line ${i.lineNumber}` : ''}</h1>
       ${message !== null ? html`<div class="notice" role="status">${message}</div>` : ''}

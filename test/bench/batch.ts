@@ -6,8 +6,8 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { Client } from 'pg';
 import pino from 'pino';
+import { benchDatabase } from './bench-db';
 import { setRootLogger } from '../../src/common/logger';
 import { type DataSource } from 'typeorm';
 import { createDataSource } from '../../src/database/data-source';
@@ -29,13 +29,7 @@ export interface BatchBenchResult {
 
 export async function benchBatch(serverUrl: string, claims: number): Promise<BatchBenchResult> {
   setRootLogger(pino({ level: 'silent' }));
-  const name = `hl7c_bench_batch_${Date.now().toString(36)}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  const url = u.toString();
+  const { url, drop } = await benchDatabase(serverUrl, 'batch');
   const ds: DataSource = createDataSource(url, 4);
   try {
     await ds.initialize();
@@ -80,7 +74,6 @@ export async function benchBatch(serverUrl: string, claims: number): Promise<Bat
     return { claims, seconds: r.seconds, peakRssMb: r.peakRssMb, files: r.batches.length, bytes: r.batches.reduce((n, b) => n + b.bytes, 0), claimsInFiles };
   } finally {
     if (ds.isInitialized) await ds.destroy();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await drop();
   }
 }

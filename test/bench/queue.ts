@@ -9,8 +9,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import pino from 'pino';
+import { benchDatabase } from './bench-db';
 import { setRootLogger } from '../../src/common/logger';
 import { loadConfig } from '../../src/config/config';
 import { createDataSource } from '../../src/database/data-source';
@@ -30,13 +30,7 @@ const PASSWORD = 'correct horse battery staple';
 
 export async function benchQueue(serverUrl: string, items: number, runs: number): Promise<QueueBenchResult> {
   setRootLogger(pino({ level: 'silent' }));
-  const name = `hl7c_bench_queue_${Date.now().toString(36)}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  const url = u.toString();
+  const { url, drop } = await benchDatabase(serverUrl, 'queue');
   const ds = createDataSource(url, 4);
   let svc: Awaited<ReturnType<typeof startService>> | undefined;
   try {
@@ -94,8 +88,7 @@ export async function benchQueue(serverUrl: string, items: number, runs: number)
   } finally {
     if (svc !== undefined) await svc.stop();
     if (ds.isInitialized) await ds.destroy();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await drop();
   }
 }
 

@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import pino from 'pino';
+import { benchDatabase } from './bench-db';
 import { type DataSource } from 'typeorm';
 import { setRootLogger } from '../../src/common/logger';
 import { createDataSource } from '../../src/database/data-source';
@@ -71,13 +71,7 @@ async function parseOnly(path: string, bytes: number): Promise<RemitBenchResult[
 
 export async function benchRemit(serverUrl: string, n: number): Promise<RemitBenchResult> {
   setRootLogger(pino({ level: 'silent' }));
-  const name = `hl7c_bench_remit_${Date.now().toString(36)}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  const url = u.toString();
+  const { url, drop, keep } = await benchDatabase(serverUrl, 'remit');
   const dir = mkdtempSync(join(tmpdir(), 'hl7c-bench-835-'));
   const file = join(dir, 'bench.835');
   const ds: DataSource = createDataSource(url, 4);
@@ -123,12 +117,13 @@ export async function benchRemit(serverUrl: string, n: number): Promise<RemitBen
   } finally {
     if (ds.isInitialized) await ds.destroy();
     // BENCH_REMIT_KEEP=1 keeps the database (as it was after the import) and the file, for tuning.
-    if (process.env.BENCH_REMIT_KEEP === '1') process.stderr.write(`kept: ${url} ${file}\n`);
-    else {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    if (process.env.BENCH_REMIT_KEEP === '1') {
+      process.stderr.write(`kept: ${url} ${file}\n`);
+      await keep();
+    } else {
+      await drop();
       rmSync(dir, { recursive: true, force: true });
     }
-    await admin.end();
   }
 }
 

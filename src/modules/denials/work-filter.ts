@@ -1,3 +1,5 @@
+import { fromCents, toCents } from '../../lib/decimal';
+
 /**
  * The work queue's filters as they travel in a URL (`?status=new&category=coding&sort=amount`),
  * parsed leniently: a value that is not understood is dropped (and reported), never an error page.
@@ -179,29 +181,15 @@ export const PRIORITY_SQL = `round(w.amount * w.recoverability * ${URGENCY_SQL},
 /** amount (decimal string) x recoverability (0.00-1.00) x urgency factor, rounded half up to cents. */
 export function priority(amount: string, recoverability: string, daysLeft: number): { value: string; explanation: string } {
   const u = urgency(daysLeft);
-  const cents = toScaled(amount, 2);
-  const rec = toScaled(recoverability, 2);
-  const urg = toScaled(u.factor, 1);
-  // cents x rec/100 x urg/10, to cents: divide by 1000 rounding half away from zero.
-  const raw = cents * rec * urg;
+  const cents = toCents(amount);
+  // Recoverability (0.00-1.00) and the urgency factor (0.8-1.5) in hundredths, as cents are.
+  const rec = toCents(recoverability);
+  const urg = toCents(u.factor);
+  if (cents === undefined || rec === undefined || urg === undefined) throw new Error(`not amounts: ${amount}, ${recoverability}`);
+  // cents x rec/100 x urg/100, to cents: divide by 10,000 rounding half away from zero (in BigInt: no product is ever inexact).
+  const raw = BigInt(cents) * BigInt(rec) * BigInt(urg);
   const sign = raw < 0n ? -1n : 1n;
-  const abs = raw * sign;
-  const rounded = ((abs + 500n) / 1000n) * sign;
-  const value = fromScaled(rounded, 2);
+  const rounded = (((raw * sign) + 5000n) / 10000n) * sign;
+  const value = fromCents(Number(rounded));
   return { value, explanation: `${amount} at stake × ${recoverability} recoverable × ${u.factor} (${u.why}) = ${value}` };
-}
-
-function toScaled(s: string, scale: number): bigint {
-  const m = /^(-)?(\d+)(?:\.(\d+))?$/.exec(s.trim());
-  if (m === null) throw new Error(`not a decimal: ${s}`);
-  const frac = (m[3] ?? '').padEnd(scale, '0');
-  if (frac.length > scale && /[1-9]/.test(frac.slice(scale))) throw new Error(`${s} has more than ${scale} decimals`);
-  const v = BigInt((m[2] ?? '0') + frac.slice(0, scale));
-  return m[1] === '-' ? -v : v;
-}
-
-function fromScaled(v: bigint, scale: number): string {
-  const neg = v < 0n;
-  const digits = (neg ? -v : v).toString().padStart(scale + 1, '0');
-  return `${neg ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }

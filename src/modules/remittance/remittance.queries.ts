@@ -6,7 +6,8 @@ import { adjudicate, type BalanceCents, type LineStatus, type PaymentClaimStatus
 import { RemittanceRepository } from './remittance.repository';
 import { CLAIM_STATUS_WORDS } from './remittance.service';
 
-const GROUP_WORDS: Record<string, string> = {
+/** Claim adjustment group codes in words (X12 CARC groups). */
+export const GROUP_WORDS: Record<string, string> = {
   CO: 'contractual obligation (the provider writes it off; not billed to the patient)',
   PR: 'patient responsibility',
   OA: 'other adjustment',
