@@ -89,11 +89,12 @@ export class DashboardController {
               <td class="num"><a href="${aging(r.payerId)}">${r.total}</a></td></tr>`)}</tbody>
           </table>
         </section>
-        <section aria-labelledby="h-patterns"><h2 id="h-patterns">Top denial patterns (180 days up to the latest denial)</h2>
-          <table><caption>Payer, procedure and CARC denied at least twice: candidates for the payer-history scrubber rule</caption>
-            <thead><tr><th scope="col">Payer</th><th scope="col">Procedure</th><th scope="col">CARC</th><th scope="col" class="num">Denials</th><th scope="col" class="num">Amount</th></tr></thead>
-            <tbody>${d.patterns.length === 0 ? html`<tr><td colspan="5">No repeated pattern yet.</td></tr>` : ''}
-            ${d.patterns.map((p) => html`<tr><td>${p.payerName ?? ''}</td><td>${p.procedure ?? 'claim level'}</td><td><a href="${denied({ carc: p.carc })}">${p.carc}</a></td><td class="num">${p.count}</td><td class="num">${p.amount}</td></tr>`)}</tbody>
+        <section aria-labelledby="h-patterns"><h2 id="h-patterns">Top denial patterns (180 days up to the latest 835 answer)</h2>
+          <table><caption>Lines a payer denied at least twice, by procedure, modifiers and diagnosis category: what the payer-history scrubber rule warns about on new claims (by default at 5 denials and 50%)</caption>
+            <thead><tr><th scope="col">Payer</th><th scope="col">Procedure</th><th scope="col">Modifiers</th><th scope="col">Diagnoses</th><th scope="col">Usual CARC</th><th scope="col" class="num">Denied</th><th scope="col" class="num">Of lines answered</th><th scope="col" class="num">Amount</th></tr></thead>
+            <tbody>${d.patterns.length === 0 ? html`<tr><td colspan="8">No repeated pattern yet.</td></tr>` : ''}
+            ${d.patterns.map((p) => html`<tr><td>${p.payerName ?? ''}</td><td>${p.procedure}</td><td>${p.modifiers.replace(/:/g, ', ')}</td><td>${p.dxCategory}</td>
+              <td><a href="${denied({ carc: p.carc, payer: p.payerId ?? undefined })}">${p.carc}</a></td><td class="num">${p.denied} (${p.percent}%)</td><td class="num">${p.answered}</td><td class="num">${p.amount}</td></tr>`)}</tbody>
           </table>
         </section>`,
     }));

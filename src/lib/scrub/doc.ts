@@ -34,13 +34,17 @@ export function scrubberDoc(codes: CodeSets): string {
     '|---|---|---|---|---|---|',
   ];
   for (const r of RULES) {
-    lines.push(`| \`${r.id}\` | ${r.severity} | ${r.level} (${r.claimTypes.join(', ')}) | ${cellText(r.location)} | ${r.carc}: ${cellText(codes.carc(r.carc) ?? '')} | ${cellText(r.source)} |`);
+    lines.push(`| \`${r.id}\` | ${r.severity} | ${r.level} (${r.claimTypes.join(', ')}) | ${cellText(r.location)} | ${r.carc === '' ? 'the payer\'s usual one (named in each finding)' : `${r.carc}: ${cellText(codes.carc(r.carc) ?? '')}`} | ${cellText(r.source)} |`);
   }
   lines.push('');
   for (const r of RULES) {
     lines.push(`### \`${r.id}\`: ${r.title}`, '', r.description, '');
     const params = Object.entries(r.params);
-    if (params.length > 0) lines.push(`Parameters (defaults): ${params.map(([k, v]) => `\`${k}\` = \`${JSON.stringify(v)}\``).join(', ')}.`, '');
+    const range = (k: string): string => {
+      const l = r.limits?.[k];
+      return l ? ` (${l[0]} to ${l[1]})` : '';
+    };
+    if (params.length > 0) lines.push(`Parameters (defaults): ${params.map(([k, v]) => `\`${k}\` = \`${JSON.stringify(v)}\`${range(k)}`).join(', ')}.`, '');
   }
   return lines.join('\n');
 }

@@ -62,6 +62,7 @@ export function scrubClaim(input: ScrubInput, codes: CodeSets, settingsOf: Setti
     claim: c,
     today: input.today,
     otherLines: input.otherLines,
+    history: input.history,
     codes,
     params: {},
     ageOn: (date) => (validBirth === undefined || !ISO_DATE.test(date) ? undefined : ageOn(validBirth, date)),

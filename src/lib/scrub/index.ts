@@ -1,3 +1,3 @@
-export { RULES, RULES_BY_ID, serviceSpan } from './rules';
+export { historyKey, RULES, RULES_BY_ID, serviceSpan } from './rules';
 export { ageOn, CHARGE_RULES, defaultSetting, scrubCharge, scrubClaim, type ChargeToScrub, type SettingsOf } from './engine';
-export type { Finding, OtherLine, Rule, RuleSetting, ScrubInput, Severity } from './types';
+export type { Finding, HistoryRow, OtherLine, Rule, RuleSetting, ScrubInput, Severity } from './types';

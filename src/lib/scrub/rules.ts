@@ -147,6 +147,68 @@ function checkIndicator(ctx: RuleContext, emit: Emit, modifiers: readonly string
   });
 }
 
+/** The key payer-history counts a line under: its procedure, modifiers (sorted) and diagnosis category. */
+export function historyKey(ctx: Pick<RuleContext, 'claim'>, line: ServiceLine): { procedureCode: string; modifiers: string; dxCategory: string } | undefined {
+  if (!line.procedureCode) return undefined;
+  const c = ctx.claim;
+  const pointer = c.type === 'professional' ? (line.diagnosisPointers[0] ?? 1) : 1;
+  const dx = c.diagnoses[pointer - 1] ?? '';
+  const modifiers = line.modifiers.length < 2 ? (line.modifiers[0] ?? '') : [...line.modifiers].sort().join(':');
+  return { procedureCode: line.procedureCode, modifiers, dxCategory: dx.replace('.', '').slice(0, 3).toUpperCase() };
+}
+
+const PAYER_HISTORY: Rule = {
+  id: 'payer-history', location: '2400 SV101-2 / SV202-2 and modifiers; 2300 HI', title: 'Often denied by this payer before', level: 'line', severity: 'warning', carc: '', claimTypes: BOTH,
+  params: { days: 180, minDenials: 5, minPercent: 50, matchModifiers: true, matchDiagnosisCategory: true },
+  limits: { days: [1, 730], minDenials: [1, 1_000_000], minPercent: [0, 100] },
+  source: 'Our own 835s: lines this payer answered in the last days (denial_pattern)',
+  description:
+    'A line whose payer denied the same procedure (with the same modifiers and diagnosis category, unless matchModifiers or matchDiagnosisCategory is false) ' +
+    'at least minDenials times and in at least minPercent% of the lines it answered in the last days (180 by default), counted by the date each line was first answered. ' +
+    'The finding names the CARC the payer usually gave; the work queue\'s dashboard lists the same patterns. Learnt from the 835s imported, so it says nothing until there are some.',
+  check(ctx, emit) {
+    const history = ctx.history;
+    if (history === undefined || history.length === 0) return;
+    const days = num(ctx.params, 'days', 180);
+    const minDenials = Math.max(1, num(ctx.params, 'minDenials', 5));
+    const minPercent = num(ctx.params, 'minPercent', 50);
+    const byModifiers = ctx.params.matchModifiers !== false;
+    const byDiagnosis = ctx.params.matchDiagnosisCategory !== false;
+    const since = dayNumber(ctx.today) - days;
+    const until = dayNumber(ctx.today);
+    eachLine(ctx, (line, n) => {
+      const key = historyKey(ctx, line);
+      if (key === undefined) return;
+      let answered = 0;
+      let denied = 0;
+      const carcs = new Map<string, number>();
+      for (const h of history) {
+        if (h.procedureCode !== key.procedureCode || (byModifiers && h.modifiers !== key.modifiers) || (byDiagnosis && h.dxCategory !== key.dxCategory)) continue;
+        const day = dayNumber(h.answeredOn);
+        if (day < since || day > until) continue;
+        answered += h.lines;
+        if (h.carc !== '') {
+          denied += h.lines;
+          carcs.set(h.carc, (carcs.get(h.carc) ?? 0) + h.lines);
+        }
+      }
+      if (denied < minDenials || denied * 100 < minPercent * answered) return;
+      let carc = '';
+      let most = 0;
+      for (const [code, count] of carcs) if (count > most || (count === most && code < carc)) [carc, most] = [code, count];
+      const what = `${key.procedureCode}${byModifiers && key.modifiers !== '' ? ` with modifier${key.modifiers.includes(':') ? 's' : ''} ${key.modifiers.replace(/:/g, ', ')}` : ''}` +
+        (byDiagnosis && key.dxCategory !== '' ? ` for ${key.dxCategory} diagnoses` : '');
+      const words = ctx.codes.carc(carc);
+      emit({
+        line: n, loop: procElement(ctx), value: key.procedureCode, carc,
+        message: `${ctx.claim.payer.name || 'this payer'} denied ${what} on ${denied} of ${answered} lines (${Math.round((denied * 100) / answered)}%) in the last ${days} days, ` +
+          `most often with CARC ${carc}${words ? ` (${words})` : ''}: check it before sending`,
+      });
+    });
+  },
+};
+
+
 export const RULES: readonly Rule[] = [
   // ---------------- diagnoses ----------------
   {
@@ -520,7 +582,7 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
-    id: 'timely-filing', location: '2300 CLM; 2400 DTP*472', title: 'Within the payer\'s timely-filing limit', level: 'claim', severity: 'error', carc: '29', claimTypes: BOTH, params: { days: 365, warnDays: 30 },
+    id: 'timely-filing', location: '2300 CLM; 2400 DTP*472', title: 'Within the payer\'s timely-filing limit', level: 'claim', severity: 'error', carc: '29', claimTypes: BOTH, params: { days: 365, warnDays: 30 }, limits: { days: [1, 3650], warnDays: [0, 365] },
     source: 'Payer contract (Medicare: 12 months from the date of service, 42 CFR 424.44)',
     description: 'Days from the end of service to today within the payer\'s limit (days parameter, 365 by default); a warning within warnDays of the limit.',
     check(ctx, emit) {
@@ -646,6 +708,7 @@ export const RULES: readonly Rule[] = [
       });
     },
   },
+  PAYER_HISTORY,
 ];
 
 export const RULES_BY_ID: ReadonlyMap<string, Rule> = new Map(RULES.map((r) => [r.id, r]));

@@ -4,7 +4,7 @@ import type { Claim837, ServiceLine } from '../x12';
 import { professionalClaim, professionalLine } from '../../../test/support/claims';
 import { ageOn, scrubCharge, scrubClaim } from './engine';
 import { RULES } from './rules';
-import type { Finding, Rule, RuleSetting } from './types';
+import type { Finding, HistoryRow, Rule, RuleSetting } from './types';
 
 // The real shipped code sets (ICD-10-CM FY2025-FY2027, HCPCS Jan 2026, PFS CY2025, MCE v43.1).
 const codes = CodeSets.shipped();
@@ -43,7 +43,8 @@ describe('scrubber rules on real code sets', () => {
     expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
     for (const r of RULES) {
       expect(r.id).toMatch(/^[a-z0-9-]+$/);
-      expect(codes.carc(r.carc)).toBeDefined();
+      // Only payer-history names no CARC of its own: each finding carries the payer's usual one.
+      if (r.id !== 'payer-history') expect(codes.carc(r.carc)).toBeDefined();
       expect(r.description.length).toBeGreaterThan(20);
       expect(r.source.length).toBeGreaterThan(5);
     }
@@ -361,6 +362,37 @@ describe('scrubber rules on real code sets', () => {
       expect(of(scrub(c, disabled), 'dx-billable')).toEqual([]);
       const lowered = (r: Rule): RuleSetting => ({ enabled: true, severity: r.id === 'dx-billable' ? 'warning' : r.severity, params: r.params });
       expect(of(scrub(c, lowered), 'dx-billable')).toEqual([expect.objectContaining({ severity: 'warning' })]);
+    });
+  });
+
+  describe('payer-history: learnt from our own 835s', () => {
+    const row = (procedureCode: string, carc: string, lines: number, over: Partial<HistoryRow> = {}): HistoryRow => ({ procedureCode, modifiers: '', dxCategory: 'E11', answeredOn: '2026-02-01', carc, lines, ...over });
+    const withHistory = (history: HistoryRow[], settings?: (r: Rule) => RuleSetting): Finding[] => of(scrubClaim({ claim: claim(), today: TODAY, history }, codes, settings), 'payer-history');
+    const params = (p: Record<string, unknown>) => (r: Rule): RuleSetting => ({ enabled: true, severity: r.severity, params: r.id === 'payer-history' ? { ...r.params, ...p } : r.params });
+
+    it('warns on a line the payer denied at least 5 times and half the time, naming its usual CARC', () => {
+      const f = withHistory([row('99213', '197', 4), row('99213', '50', 2, { answeredOn: '2026-03-01' }), row('99213', '', 4)]);
+      expect(f).toEqual([expect.objectContaining({ severity: 'warning', line: 1, value: '99213', carc: '197', loop: '2400 SV101-2' })]);
+      expect(f[0]?.message).toMatch(/denied 99213 for E11 diagnoses on 6 of 10 lines \(60%\) in the last 180 days, most often with CARC 197 \(/);
+    });
+
+    it('stays quiet under the thresholds, outside the window, or for another diagnosis category or modifier', () => {
+      expect(withHistory([row('99213', '197', 6), row('99213', '', 7)])).toEqual([]); // 46%
+      expect(withHistory([row('99213', '197', 4)])).toEqual([]); // 4 denials
+      expect(withHistory([row('99213', '197', 9, { answeredOn: '2025-10-02' })])).toEqual([]); // 181 days before 2026-04-01
+      expect(withHistory([row('99213', '197', 9, { answeredOn: '2025-10-03' })])).toHaveLength(1); // 180 days
+      expect(withHistory([row('99213', '197', 9, { dxCategory: 'I10' })])).toEqual([]);
+      expect(withHistory([row('71046', '4', 9, { dxCategory: 'E11' })])).toEqual([]); // billed with 26
+      expect(withHistory([row('71046', '4', 9, { modifiers: '26' })])).toEqual([expect.objectContaining({ line: 2, carc: '4' })]);
+    });
+
+    it('follows the payer\'s settings: thresholds, window, and whether modifiers and diagnoses must match', () => {
+      const h = [row('99213', '197', 6), row('71046', '4', 6, { dxCategory: 'I10' })];
+      expect(withHistory(h, params({ minDenials: 7 }))).toEqual([]);
+      expect(withHistory([...h, row('99213', '', 5)], params({ minPercent: 60 }))).toEqual([]);
+      expect(withHistory([row('99213', '197', 9, { answeredOn: '2026-01-01' })], params({ days: 30 }))).toEqual([]);
+      expect(withHistory(h, params({ matchModifiers: false, matchDiagnosisCategory: false })).map((f) => f.line)).toEqual([1, 2]);
+      expect(withHistory(h, (r) => ({ ...params({})(r), enabled: r.id !== 'payer-history' }))).toEqual([]);
     });
   });
 });

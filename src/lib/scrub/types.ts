@@ -33,11 +33,27 @@ export interface OtherLine {
   modifiers: string[];
 }
 
+/**
+ * What the claim's payer did with lines we billed before (payer-history): lines first answered on
+ * one day, by procedure, modifiers (sorted, joined by ':'), diagnosis category (first three
+ * characters of the line's first diagnosis) and the CARC of their denial ('' for lines not denied).
+ */
+export interface HistoryRow {
+  procedureCode: string;
+  modifiers: string;
+  dxCategory: string;
+  answeredOn: string;
+  carc: string;
+  lines: number;
+}
+
 export interface ScrubInput {
   claim: Claim837;
   /** The date the claim is scrubbed (timely filing): YYYY-MM-DD, injected. */
   today: string;
   otherLines?: OtherLine[];
+  /** The payer's history for the claim's procedure codes (at least the rule's window of days). */
+  history?: readonly HistoryRow[];
 }
 
 export interface RuleContext extends ScrubInput {
@@ -72,6 +88,7 @@ export interface Rule {
   /** What it checks, for docs/SCRUBBER.md and GET /api/rules. */
   description: string;
   severity: Severity;
+  /** The CARC it prevents; '' when each finding names its own (payer-history: the payer's usual one). */
   carc: string;
   level: 'claim' | 'line';
   /** The 837 loops and elements the rule checks (each finding names its own). */
@@ -81,5 +98,7 @@ export interface Rule {
   claimTypes: readonly ClaimType[];
   /** Default parameters (a payer's settings may change them). */
   params: Record<string, unknown>;
+  /** The range a number parameter may be set to (inclusive); a number without one must be 0 or more. */
+  limits?: Record<string, readonly [number, number]>;
   check(ctx: RuleContext, emit: Emit): void;
 }

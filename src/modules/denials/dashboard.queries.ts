@@ -18,7 +18,8 @@ export interface Dashboard {
   recovered: { amount: string; count: number };
   writtenOff: { amount: string; count: number };
   daysToResolution: { average: string | null; resolved: number };
-  patterns: { payerName: string | null; procedure: string | null; carc: string; count: number; amount: string }[];
+  /** Lines a payer denied again and again (the payer-history rule's counts): by procedure, modifiers and diagnosis category. */
+  patterns: { payerId: string | null; payerName: string | null; procedure: string; modifiers: string; dxCategory: string; carc: string; denied: number; answered: number; percent: string; amount: string }[];
 }
 
 export const AGING_BUCKETS = ['0-30', '31-60', '61-90', '91-120', '120+'] as const;
@@ -33,7 +34,8 @@ const PCT = (num: string, den: string): string => `CASE WHEN ${den} = 0 THEN NUL
  * something, by count and by dollars) and the clean claim rate (claims sent that were never
  * rejected by a 999/277CA nor denied); A/R aging by payer (what is still owed on claims sent, by
  * days since first sent); recovered and written off; days from denial to resolution; and the
- * top denial patterns (payer, procedure, CARC) of the 180 days up to the latest denial.
+ * top denial patterns (payer, procedure, modifiers, diagnosis category: denied of answered, the
+ * usual CARC) of the 180 days up to the latest 835 answer, from the scrubber's payer history.
  */
 @Injectable()
 export class DashboardQueries {
@@ -106,12 +108,17 @@ export class DashboardQueries {
       q<{ amount: string; count: number }>(`SELECT coalesce(sum(amount), 0)::numeric(14,2)::text AS amount, count(DISTINCT work_item_id)::int AS count FROM write_off`),
       q<{ average: string | null; resolved: number }>(
         `SELECT round(avg(closed_at::date - opened_on), 1)::text AS average, count(*)::int AS resolved FROM work_item WHERE kind = 'denial' AND closed_at IS NOT NULL`),
-      q<{ payerName: string | null; procedure: string | null; carc: string; count: number; amount: string }>(
-        `SELECT p.name AS "payerName", cl.procedure_code AS procedure, c->>'reason' AS carc, count(*)::int AS count, sum((c->>'amount')::numeric)::text AS amount
-           FROM work_item w CROSS JOIN LATERAL jsonb_array_elements(w.carcs) c
-           LEFT JOIN claim_line cl ON cl.id = w.claim_line_id LEFT JOIN practice_payer p ON p.id = w.payer_row_id
-          WHERE w.kind = 'denial' AND w.opened_on > (SELECT max(opened_on) FROM work_item WHERE kind = 'denial') - 180 AND c->>'group' <> 'PR'
-          GROUP BY 1, 2, 3 HAVING count(*) >= 2 ORDER BY count(*) DESC, sum((c->>'amount')::numeric) DESC LIMIT 10`),
+      q<{ payerId: string | null; payerName: string | null; procedure: string; modifiers: string; dxCategory: string; carc: string; denied: number; answered: number; percent: string; amount: string }>(
+        `WITH w AS (SELECT * FROM denial_pattern WHERE answered_on > (SELECT max(answered_on) FROM denial_pattern) - 180),
+              g AS (SELECT payer_row_id, procedure_code, modifiers, dx_category, (sum(lines) FILTER (WHERE carc <> ''))::int AS denied, sum(lines)::int AS answered, sum(denied_amount) AS amount
+                      FROM w GROUP BY 1, 2, 3, 4 HAVING sum(lines) FILTER (WHERE carc <> '') >= 2),
+              usual AS (SELECT DISTINCT ON (payer_row_id, procedure_code, modifiers, dx_category) payer_row_id, procedure_code, modifiers, dx_category, carc
+                          FROM (SELECT payer_row_id, procedure_code, modifiers, dx_category, carc, sum(lines) AS n FROM w WHERE carc <> '' GROUP BY 1, 2, 3, 4, 5) x
+                         ORDER BY payer_row_id, procedure_code, modifiers, dx_category, n DESC, carc)
+         SELECT p.payer_id AS "payerId", p.name AS "payerName", g.procedure_code AS procedure, g.modifiers, g.dx_category AS "dxCategory", u.carc, g.denied, g.answered,
+                round(100.0 * g.denied / g.answered)::text AS percent, g.amount::text AS amount
+           FROM g JOIN usual u USING (payer_row_id, procedure_code, modifiers, dx_category) LEFT JOIN practice_payer p ON p.id = g.payer_row_id
+          ORDER BY g.denied DESC, g.amount DESC LIMIT 10`),
     ]);
     const monthsList: string[] = [];
     const now = new Date(`${endMonth}T00:00:00Z`);

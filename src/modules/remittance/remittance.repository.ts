@@ -118,6 +118,15 @@ export class RemittanceRepository {
     await em.query(`UPDATE remittance_file SET status = $2, summary = $3, error = $4, error_location = $5 WHERE id = $1`, [fileId, status, JSON.stringify(summary), error?.message ?? null, error?.location ?? null]);
   }
 
+  /** The claims a file's payments were posted to. */
+  async claimsOfFile(fileId: string): Promise<string[]> {
+    const rows = await this.dataSource.query<{ claim_id: string }[]>(
+      `SELECT DISTINCT cp.claim_id::text AS claim_id FROM claim_payment cp JOIN remittance_transaction t ON t.id = cp.transaction_id WHERE t.file_id = $1 AND cp.claim_id IS NOT NULL`,
+      [fileId],
+    );
+    return rows.map((r) => r.claim_id);
+  }
+
   async payers(em: EntityManager): Promise<PayerRow[]> {
     return (await qOf(em)<{ id: string; payer_id: string; name: string; remit_ids: string[] }>(`SELECT id, payer_id, name, remit_ids FROM practice_payer ORDER BY id`)).map((p) => ({
       id: p.id, payerId: p.payer_id, name: p.name, remitIds: p.remit_ids,

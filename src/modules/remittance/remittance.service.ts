@@ -7,6 +7,7 @@ import {
 } from '../../lib/x12';
 import type { AdjustmentCodeSets } from '../../lib/codes/codesets';
 import { CodeSetsService } from '../scrubber/codesets.service';
+import { ScrubberService } from '../scrubber/scrubber.service';
 import { adjudicate, isExpectedAdjustment, type PostedPayment, type PostedService } from './adjudication';
 import { matchClaim, matchLines, SENT_STATUSES, type CandidateClaim, type ClaimMatch, type LineMatch } from './matching';
 import { RemittanceRepository, textArray, type ClaimToPost, type DenialRow, type PayerRow } from './remittance.repository';
@@ -70,7 +71,21 @@ export class RemittanceService {
   constructor(
     readonly repository: RemittanceRepository,
     private readonly codeSets: CodeSetsService,
+    private readonly scrubber: ScrubberService,
   ) {}
+
+  /**
+   * After payments are committed: the scrubber's payer history learns what the payers did with
+   * these claims' lines. A failure leaves the history a little behind and is logged; what was
+   * posted stands (the next import or match brings the days up to date).
+   */
+  private async learn(claimIds: () => Promise<readonly string[]> | readonly string[]): Promise<void> {
+    try {
+      await this.scrubber.learnFromPayments(await claimIds());
+    } catch (e) {
+      this.log.error({ event: 'payer_history_refresh_failed', err: e instanceof Error ? e.message : 'unknown' });
+    }
+  }
 
   /** Registers work to do after claims' payments are posted (in the posting's transaction). */
   afterPosting(follower: PostingFollower): void {
@@ -89,6 +104,7 @@ export class RemittanceService {
     for (let attempt = 1; ; attempt++) {
       try {
         const summary = await this.importOnce(source, sha, size, opts.actor);
+        if (!summary.refused && !summary.duplicate && summary.matched > 0) await this.learn(() => this.repository.claimsOfFile(summary.fileId));
         this.log.info({ event: summary.refused ? 'remittance_refused' : 'remittance_imported', fileId: summary.fileId, duplicate: summary.duplicate, transactions: summary.transactions,
           claimPayments: summary.claimPayments, matched: summary.matched, unmatched: summary.unmatched, unbalanced: summary.unbalanced, bytes: size, ms: Date.now() - started });
         return summary;
@@ -136,6 +152,12 @@ export class RemittanceService {
    * is matched once; an unreadable one cannot be posted.
    */
   async matchClaimPayment(paymentId: string, claimId: string, actor: string): Promise<{ claimPaymentId: string; claimId: string; claimStatus: string; linesMatched: number; linesUnmatched: number }> {
+    const out = await this.matchClaimPaymentOnce(paymentId, claimId, actor);
+    await this.learn(() => [claimId]);
+    return out;
+  }
+
+  private async matchClaimPaymentOnce(paymentId: string, claimId: string, actor: string): Promise<{ claimPaymentId: string; claimId: string; claimStatus: string; linesMatched: number; linesUnmatched: number }> {
     return this.repository.transaction(async (em) => {
       await this.repository.lockImports(em);
       const cp = await this.repository.paymentToMatch(em, paymentId);
@@ -168,6 +190,12 @@ export class RemittanceService {
 
   /** Matches a service payment of a matched claim payment to one of that claim's lines, by hand. */
   async matchServicePayment(servicePaymentId: string, claimLineId: string, actor: string): Promise<{ servicePaymentId: string; claimLineId: string; claimId: string; claimStatus: string }> {
+    const out = await this.matchServicePaymentOnce(servicePaymentId, claimLineId, actor);
+    await this.learn(() => [out.claimId]);
+    return out;
+  }
+
+  private async matchServicePaymentOnce(servicePaymentId: string, claimLineId: string, actor: string): Promise<{ servicePaymentId: string; claimLineId: string; claimId: string; claimStatus: string }> {
     return this.repository.transaction(async (em) => {
       await this.repository.lockImports(em);
       const sp = await this.repository.serviceToMatch(em, servicePaymentId);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { Finding, OtherLine, Severity } from '../../lib/scrub';
+import type { Finding, HistoryRow, OtherLine, Severity } from '../../lib/scrub';
 import type { Claim837 } from '../../lib/x12';
 
 export interface RuleSettingRow {
@@ -115,6 +115,33 @@ export class ScrubberRepository {
       [patientId, claimId, DEAD, from, to, payerRowId],
     );
     return rows.map((r) => ({ claimId: r.claim_id, serviceDate: r.service_date, procedureCode: r.procedure_code, modifiers: r.modifiers }));
+  }
+
+  /** The payers' history (payer-history) for some procedure codes, lines first answered on or after a date, by payer row. */
+  async history(em: EntityManager, payerRowIds: readonly string[], procedureCodes: readonly string[], since: string): Promise<Map<string, HistoryRow[]>> {
+    const out = new Map<string, HistoryRow[]>();
+    if (payerRowIds.length === 0 || procedureCodes.length === 0) return out;
+    const rows = await em.query<{ payer_row_id: string; procedure_code: string; modifiers: string; dx_category: string; answered_on: string; carc: string; lines: number }[]>(
+      `SELECT payer_row_id::text, procedure_code, modifiers, dx_category, to_char(answered_on, 'YYYY-MM-DD') AS answered_on, carc, lines
+         FROM denial_pattern WHERE payer_row_id = ANY($1::bigint[]) AND procedure_code = ANY($2::text[]) AND answered_on >= $3::date`,
+      [payerRowIds, procedureCodes, since],
+    );
+    for (const r of rows) {
+      let list = out.get(r.payer_row_id);
+      if (list === undefined) out.set(r.payer_row_id, (list = []));
+      list.push({ procedureCode: r.procedure_code, modifiers: r.modifiers, dxCategory: r.dx_category, answeredOn: r.answered_on, carc: r.carc, lines: r.lines });
+    }
+    return out;
+  }
+
+  /**
+   * Brings the payers' history up to date for the days these claims were answered on (all of it
+   * when null), in its own transaction (migrations/…-DenialPatterns.ts).
+   */
+  async refreshHistory(claimIds: readonly string[] | null): Promise<{ rows: number; milliseconds: number }> {
+    const started = Date.now();
+    const [r] = await this.dataSource.query<{ rows: number }[]>(`SELECT hl7c_denial_pattern_refresh($1::bigint[]) AS rows`, [claimIds]);
+    return { rows: r?.rows ?? 0, milliseconds: Date.now() - started };
   }
 
   async overrides(em: EntityManager | undefined, claimIds: readonly string[]): Promise<Map<string, OverrideRow[]>> {

@@ -4,10 +4,13 @@ import { logger } from '../../common/logger';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { CodeSets } from '../../lib/codes/codesets';
-import { defaultSetting, RULES, RULES_BY_ID, scrubClaim, serviceSpan, type Finding, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
+import { defaultSetting, RULES, RULES_BY_ID, scrubClaim, serviceSpan, type Finding, type HistoryRow, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
 import type { Claim837 } from '../../lib/x12';
 import { CodeSetsService } from './codesets.service';
 import { ScrubberRepository, type OverrideRow, type RuleSettingRow, type StoredFinding } from './scrubber.repository';
+
+/** The rule that learns from our own denials. */
+const PAYER_HISTORY = 'payer-history';
 
 export class ScrubError extends Error {
   constructor(
@@ -98,11 +101,45 @@ export class ScrubberService {
     return resolveSettings(await this.repository.settings(em));
   }
 
-  /** Findings for one claim's content (nothing stored). `claimId` null: a draft not saved yet. */
-  async evaluate(em: EntityManager, claim: Claim837, ref: { claimId: string | null; patientId: string; payerRowId: string | null }, settings: PayerSettings, codes: CodeSets): Promise<Finding[]> {
+  /**
+   * Findings for one claim's content (nothing stored). `claimId` null: a draft not saved yet.
+   * `history`: its payer's history as loaded for a batch of claims (else read for this claim).
+   */
+  async evaluate(em: EntityManager, claim: Claim837, ref: { claimId: string | null; patientId: string; payerRowId: string | null }, settings: PayerSettings, codes: CodeSets, history?: readonly HistoryRow[]): Promise<Finding[]> {
     const range = serviceSpan(claim);
     const otherLines = await this.repository.otherLines(em, ref.patientId, ref.claimId, ref.payerRowId, range.from, range.to);
-    return scrubClaim({ claim, today: this.today(), otherLines }, codes, settings(ref.payerRowId));
+    history ??= (await this.history(em, [{ claim, payerRowId: ref.payerRowId }], settings)).get(ref.payerRowId ?? '');
+    return scrubClaim({ claim, today: this.today(), otherLines, ...(history ? { history } : {}) }, codes, settings(ref.payerRowId));
+  }
+
+  /**
+   * What the claims' payers did with their procedure codes before (the payer-history rule), one
+   * query for many claims; nothing for payers whose setting turns the rule off.
+   */
+  async history(em: EntityManager, claims: readonly { claim: Claim837; payerRowId: string | null }[], settings: PayerSettings): Promise<Map<string, HistoryRow[]>> {
+    const rule = RULES_BY_ID.get(PAYER_HISTORY) as Rule;
+    const payers = new Set<string>();
+    const codes = new Set<string>();
+    let days = 0;
+    for (const c of claims) {
+      if (c.payerRowId === null) continue;
+      const st = settings(c.payerRowId)(rule);
+      if (!st.enabled) continue;
+      payers.add(c.payerRowId);
+      const d = st.params.days;
+      days = Math.max(days, typeof d === 'number' && Number.isFinite(d) ? d : 180);
+      for (const l of c.claim.lines) if (l.procedureCode) codes.add(l.procedureCode);
+    }
+    if (payers.size === 0 || codes.size === 0) return new Map();
+    const since = new Date(Date.parse(`${this.today()}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
+    return this.repository.history(em, [...payers], [...codes], since);
+  }
+
+  /** Brings the payers' history up to date after payments were posted for these claims (all claims: null). */
+  async learnFromPayments(claimIds: readonly string[] | null): Promise<void> {
+    if (claimIds !== null && claimIds.length === 0) return;
+    const r = await this.repository.refreshHistory(claimIds);
+    this.log.info({ event: 'payer_history_refreshed', claims: claimIds?.length ?? 'all', rows: r.rows, ms: r.milliseconds });
   }
 
   /**
@@ -117,9 +154,10 @@ export class ScrubberService {
     const settings = await this.settings(em);
     const claims = (await this.repository.claims(em, claimIds, true)).filter((c) => c.status === 'held' || c.status === 'ready');
     const overrides = await this.repository.overrides(em, claims.map((c) => c.id));
+    const history = await this.history(em, claims.map((c) => ({ claim: c.payload, payerRowId: c.payerId })), settings);
     const out: ScrubOutcome[] = [];
     for (const c of claims) {
-      const found = await this.evaluate(em, c.payload, { claimId: c.id, patientId: c.patientId, payerRowId: c.payerId }, settings, codes);
+      const found = await this.evaluate(em, c.payload, { claimId: c.id, patientId: c.patientId, payerRowId: c.payerId }, settings, codes, history.get(c.payerId ?? '') ?? []);
       const mine = overrides.get(c.id) ?? [];
       const findings: StoredFinding[] = found.map((f) => ({ ...f, overrideId: f.severity === 'error' ? (overrideFor(f, mine)?.id ?? null) : null }));
       await this.repository.storeFindings(em, c.id, c.version, findings);
@@ -152,9 +190,10 @@ export class ScrubberService {
     return this.repository.transaction(async (em) => {
       const claims = await this.repository.claims(em, claimIds, false);
       const overrides = await this.repository.overrides(em, claims.map((c) => c.id));
+      const history = await this.history(em, claims.map((c) => ({ claim: c.payload, payerRowId: c.payerId })), settings);
       const out = [];
       for (const c of claims) {
-        const found = await this.evaluate(em, c.payload, { claimId: c.id, patientId: c.patientId, payerRowId: c.payerId }, settings, codes);
+        const found = await this.evaluate(em, c.payload, { claimId: c.id, patientId: c.patientId, payerRowId: c.payerId }, settings, codes, history.get(c.payerId ?? '') ?? []);
         const findings = found.map((f) => ({ ...f, overridden: f.severity === 'error' && overrideFor(f, overrides.get(c.id) ?? []) !== undefined }));
         const blocked = c.problems.length > 0 || findings.some((f) => f.severity === 'error' && !f.overridden);
         out.push({ claimId: c.id, status: c.status, wouldBe: blocked ? 'held' : 'ready', findings });
@@ -199,6 +238,10 @@ export class ScrubberService {
       const d = rule.params[k];
       if (d === undefined) throw new ScrubError('bad_request', `rule ${ruleId} has no parameter "${k}" (it has: ${Object.keys(rule.params).join(', ') || 'none'})`);
       if (Array.isArray(d) ? !Array.isArray(v) || v.some((x) => typeof x !== 'string') : typeof v !== typeof d) throw new ScrubError('bad_request', `parameter "${k}" of rule ${ruleId} must be ${Array.isArray(d) ? 'a list of strings' : `a ${typeof d}`}`);
+      if (typeof v === 'number') {
+        const [min, max] = rule.limits?.[k] ?? [0, Number.MAX_SAFE_INTEGER];
+        if (!Number.isFinite(v) || v < min || v > max) throw new ScrubError('bad_request', `parameter "${k}" of rule ${ruleId} must be a number from ${min} to ${max}`);
+      }
     }
     await this.repository.saveSetting(ruleId, payerRowId, s, actor);
     const ids = await this.repository.unbatched(payerRowId, 100_000);
