@@ -379,6 +379,40 @@ describe('the denials work queue: items made live from their causes, worked in t
     expect((await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action IN ('rule.save', 'deadlines.save') ORDER BY id`)).map((a) => a.action)).toEqual(['rule.save', 'deadlines.save']);
   });
 
+  it('lets an admin write a category\'s appeal template with placeholders, which new letters use; reset brings back the shipped text', async () => {
+    const admin = new WebClient(base);
+    const csrf = await admin.signIn('admin@example.org', PASSWORD);
+    const bad = await admin.post('/admin/letters/medical_necessity', { _csrf: csrf, body: 'Please pay {amount} to {nobody} for this visit.' });
+    expect(decodeURIComponent(bad.location ?? '')).toContain('{nobody} is not a placeholder');
+    expect(decodeURIComponent((await admin.post('/admin/letters/medical_necessity', { _csrf: csrf, body: 'Too short' })).location ?? '')).toContain('20 to 4,000 characters');
+    const body = 'Our physician documented why {patient} needed this test on {serviceDate}.\r\n\r\nWe ask {payer} to pay the {amount} denied with {carcs}.';
+    expect((await admin.post('/admin/letters/medical_necessity', { _csrf: csrf, body })).status).toBe(303);
+    const listed = await admin.get('/admin/letters');
+    expect(listed.text).toContain('Edited by admin@example.org');
+    expect(listed.text).toContain('We ask {payer} to pay the {amount} denied with {carcs}.');
+    const biller = new WebClient(base);
+    const bcsrf = await biller.signIn('biller@example.org', PASSWORD);
+    expect((await biller.get('/admin/letters')).status).toBe(403);
+    expect((await biller.post('/admin/letters/coding', { _csrf: bcsrf, body: 'A biller may not write the templates.' })).status).toBe(403);
+
+    const letterText = async (trace: string, control: number): Promise<string> => {
+      const c = await billed([{ code: 'CHG99214' }, { code: 'CHG93000' }]);
+      await postEra(svc.httpPort, write835(era([payment(trace, [claimPayment(c, (l) => (l.procedureCode === '93000' ? { paid: '0', adjustments: [{ group: 'CO', reason: '50', amount: '62.50' }] } : {}))])], control)));
+      const [item] = await items(`claim_id = $1`, [c.id]);
+      const r = await biller.post(`/items/${item?.id ?? ''}/appeal`, { _csrf: bcsrf });
+      const href = /href="(\/items\/\d+\/letters\/\d+\.pdf)"/.exec((await biller.get(r.location ?? '')).text)?.[1];
+      const res = await fetch(base + (href ?? ''), { headers: { cookie: `hl7c_session=${biller.cookie('hl7c_session') ?? ''}` } });
+      return checkPdf(Buffer.from(await res.arrayBuffer())).text.replace(/\n/g, ' ');
+    };
+    const custom = await letterText('EFT-W70', 9170);
+    expect(custom).toContain('Our physician documented why JANE Q ZÖLLNER needed this test on 2024-01-05.');
+    expect(custom).toContain('We ask BLUE CROSS BLUE SHIELD OF ILLINOIS to pay the 62.50 denied with CO-50.');
+    expect(custom).not.toContain('medically necessary for this patient');
+    expect((await admin.post('/admin/letters/medical_necessity/reset', { _csrf: csrf })).status).toBe(303);
+    expect(await letterText('EFT-W71', 9171)).toContain('The service was medically necessary for this patient.');
+    expect((await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action LIKE 'letter_template.%' ORDER BY id`)).map((a) => a.action)).toEqual(['letter_template.save', 'letter_template.reset']);
+  });
+
   it('leaves no item without its denial and no event without its item', async () => {
     expect(await orphans(db)).toEqual([]);
   });

@@ -29,7 +29,7 @@ ${s !== null ? html`<meta name="csrf-token" content="${s.csrfToken}">` : ''}
 <header class="top">
   <span class="brand">hl7-claims</span>
   ${s !== null && !s.mustChangePassword
-    ? html`<nav aria-label="Main"><ul>${nav('/', 'Work queue', 'queue')}${nav('/dashboard', 'Dashboard', 'dashboard')}${s.role === 'admin' ? [nav('/admin/users', 'Users', 'admin'), nav('/admin/rules', 'Denial rules', 'admin'), nav('/admin/audit', 'Audit trail', 'admin')] : ''}</ul></nav>`
+    ? html`<nav aria-label="Main"><ul>${nav('/', 'Work queue', 'queue')}${nav('/dashboard', 'Dashboard', 'dashboard')}${s.role === 'admin' ? [nav('/admin/users', 'Users', 'admin'), nav('/admin/rules', 'Denial rules', 'admin'), nav('/admin/letters', 'Appeal letters', 'admin'), nav('/admin/audit', 'Audit trail', 'admin')] : ''}</ul></nav>`
     : ''}
   ${s !== null
     ? html`<div class="who"><span>${s.email} <span class="role">(${s.role})</span></span>

@@ -6,10 +6,11 @@ import { AssetsController } from './assets.controller';
 import { DashboardController } from './dashboard.controller';
 import { ItemController } from './item.controller';
 import { QueueController } from './queue.controller';
+import { LettersController } from './letters.controller';
 import { RulesController } from './rules.controller';
 import { StaffSessionGuard } from './session.guard';
 import { SignInController } from './signin.controller';
 
 /** The staff web app: server-rendered pages over the same services the API uses. */
-@Module({ imports: [StaffModule, DenialsModule], controllers: [AssetsController, SignInController, QueueController, ItemController, DashboardController, AdminController, RulesController], providers: [StaffSessionGuard] })
+@Module({ imports: [StaffModule, DenialsModule], controllers: [AssetsController, SignInController, QueueController, ItemController, DashboardController, AdminController, RulesController, LettersController], providers: [StaffSessionGuard] })
 export class WebModule {}

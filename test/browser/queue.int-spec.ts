@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { StaffService } from '../../src/modules/staff/staff.service';
 import { apiOf } from '../support/api';
 import { axeSerious, describeBrowser, launch } from '../support/browser';
+import { checkPdf } from '../support/pdf';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { visitDft } from '../support/hl7';
 import { MllpClient } from '../support/mllp-client';
@@ -122,6 +123,55 @@ describeBrowser('a biller\'s morning in a real Chromium: filter the queue, open 
     await page.locator('svg[aria-label="Denied amount by category"] a').first().click();
     await page.waitForURL(/kind=denial.*category=/);
     expect(await page.locator('table.queue tbody tr').count()).toBeGreaterThanOrEqual(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('takes denials to their end: CSV of the whole view, an appeal with its PDF letter, a write-off, a corrected claim', async () => {
+    const itemOf = async (carc: string): Promise<string> =>
+      (await db.query<{ id: string }>(`SELECT id::text FROM work_item WHERE kind = 'denial' AND category_carc = $1`, [carc]))[0]?.id ?? '';
+    const download = async (click: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> => {
+      const [d] = await Promise.all([page.waitForEvent('download'), click()]);
+      return { name: d.suggestedFilename(), bytes: readFileSync((await d.path()) as string) };
+    };
+
+    // Every open item, whoever owns it: the CSV holds the whole filtered set, one row per item.
+    await page.goto(`${base}/?owner=any`);
+    const csv = await download(() => page.getByRole('link', { name: /Export all 3 as CSV/ }).click());
+    expect(csv.name).toBe('work-queue.csv');
+    const rows = csv.bytes.toString('utf8').replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toMatch(/^item,kind,claim,line,procedure,patient,payer,payer_id,category,carcs,/);
+    expect(rows.slice(1).map((r) => /,(CO-\d+) 62\.50,/.exec(r)?.[1]).sort()).toEqual(['CO-197', 'CO-4', 'CO-97']);
+
+    // Appeal the authorization denial; its letter downloads as a valid PDF with the argument.
+    await page.goto(`${base}/items/${await itemOf('197')}`);
+    await page.getByRole('button', { name: 'Appeal (letter as PDF)' }).click();
+    await page.getByRole('status').filter({ hasText: /Appeal letter \d+ made/ }).waitFor();
+    const letter = await download(() => page.getByRole('link', { name: /by biller@example\.org/ }).click());
+    expect(letter.name).toMatch(/^appeal-\d+\.pdf$/);
+    const text = checkPdf(letter.bytes).text.replace(/\n/g, ' ');
+    expect(text).toContain('Adjustment CO-197');
+    expect(text).toContain('Proof of timely filing');
+
+    // Write off part of the bundling denial, within the biller's limit.
+    const bundling = await itemOf('97');
+    await page.goto(`${base}/items/${bundling}`);
+    await page.getByLabel('Write off').fill('62.50');
+    await page.getByLabel('reason').fill('Bundled by contract; not worth appealing');
+    await page.getByRole('button', { name: 'Write off' }).click();
+    await page.getByRole('status').waitFor();
+    const [wo] = await db.query<{ amount: string; status: string }>(`SELECT o.amount::text AS amount, w.status FROM write_off o JOIN work_item w ON w.id = o.work_item_id WHERE w.id = $1`, [bundling]);
+    expect(wo).toEqual({ amount: '62.50', status: 'written_off' });
+
+    // Correct and resubmit the coding denial: a replacement claim (frequency 7) and the item resubmitted.
+    const coding = await itemOf('4');
+    await page.goto(`${base}/items/${coding}`);
+    await page.getByRole('button', { name: 'Correct and resubmit' }).click();
+    await page.getByRole('status').filter({ hasText: /Replacement claim \d+ made/ }).waitFor();
+    const [replacement] = await db.query<{ frequency: string; status: string }>(
+      `SELECT c.frequency, w.status FROM work_item w JOIN claim o ON o.id = w.claim_id JOIN claim c ON c.replaces_claim_id = o.id WHERE w.id = $1`, [coding]);
+    expect(replacement).toEqual({ frequency: '7', status: 'resubmitted' });
+    expect(await axeSerious(page)).toEqual([]);
     expect(errors).toEqual([]);
   });
 });

@@ -88,7 +88,7 @@ describeBrowser('the staff app in a real Chromium: sign-in, a forced password ch
     expect(consoleErrors.splice(0)).toEqual(['Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
   });
 
-  it('has no serious or critical accessibility violations on the sign-in, queue, audit and rules pages', async () => {
+  it('has no serious or critical accessibility violations on the sign-in, queue, audit, rules and appeal-letter pages', async () => {
     const page = await newPage();
     await page.goto(`${base}/signin`);
     expect(await axeSerious(page)).toEqual([]);
@@ -100,6 +100,8 @@ describeBrowser('the staff app in a real Chromium: sign-in, a forced password ch
     await page.goto(`${base}/admin/audit`);
     expect(await axeSerious(page)).toEqual([]);
     await page.goto(`${base}/admin/rules`);
+    expect(await axeSerious(page)).toEqual([]);
+    await page.goto(`${base}/admin/letters`);
     expect(await axeSerious(page)).toEqual([]);
     expect(consoleErrors).toEqual([]);
   });

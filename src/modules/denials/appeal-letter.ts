@@ -13,8 +13,8 @@ export interface AppealFacts {
   signer: string;
 }
 
-/** The argument of each category's letter (the shipped default; the request and the proof follow). */
-const ARGUMENT: Record<Category, string> = {
+/** The argument of each category's letter as shipped (admins may replace it); the request and the proof follow. */
+export const DEFAULT_ARGUMENTS: Readonly<Record<Category, string>> = {
   registration_eligibility: 'The patient was covered on the date of service. The enclosed registration and eligibility information show active coverage with your plan; we ask that the claim be processed under it.',
   coding: 'The services were coded as documented. Where a code or modifier needed correction, the corrected claim accompanies this request; otherwise the enclosed documentation supports the codes billed.',
   authorization: 'The service was authorized or did not require authorization under the patient\'s plan. The enclosed authorization details and records support payment.',
@@ -29,8 +29,41 @@ const ARGUMENT: Record<Category, string> = {
   uncategorised: 'We believe this claim was denied in error and ask that it be reconsidered.',
 };
 
-/** The letter's blocks (PDF), from the facts and the category's argument. */
-export function appealLetter(f: AppealFacts): PdfBlock[] {
+/** What a template may say in braces, and the fact each stands for. */
+export const PLACEHOLDERS: Readonly<Record<string, { says: string; value: (f: AppealFacts) => string }>> = {
+  payer: { says: 'the payer\'s name', value: (f) => f.payer.name },
+  provider: { says: 'the billing provider\'s name', value: (f) => f.provider.name },
+  patient: { says: 'the patient\'s name', value: (f) => f.patient.name },
+  claim: { says: 'our claim number (patient control number)', value: (f) => f.claim.patientControlNumber },
+  payerClaimNumber: { says: 'the payer\'s claim number', value: (f) => f.claim.payerClaimNumber ?? 'not given' },
+  serviceDate: { says: 'the date of service', value: (f) => f.claim.serviceDate ?? 'see claim' },
+  amount: { says: 'the amount denied', value: (f) => f.denial.amount },
+  billed: { says: 'the amount billed', value: (f) => f.claim.billed },
+  carcs: { says: 'the adjustment codes, e.g. CO-197', value: (f) => f.denial.carcs.map((c) => `${c.group}-${c.reason}`).join(', ') },
+  deniedOn: { says: 'the date of the remittance that denied it', value: (f) => f.denial.deniedOn ?? 'see remittance' },
+  sentOn: { says: 'the date we first sent the claim', value: (f) => f.filing.sentOn ?? 'not recorded' },
+};
+
+const PLACEHOLDER = /\{([A-Za-z]*)\}/g;
+
+/** Why a template cannot be saved (unknown placeholder, stray brace, length), or null. */
+export function templateProblem(body: string): string | null {
+  const text = body.trim();
+  if (text.length < 20 || text.length > 4000) return 'a template needs 20 to 4,000 characters';
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    if (!Object.hasOwn(PLACEHOLDERS, m[1] as string)) return `{${m[1] as string}} is not a placeholder (known: ${Object.keys(PLACEHOLDERS).map((k) => `{${k}}`).join(', ')})`;
+  }
+  if (/[{}]/.test(text.replace(PLACEHOLDER, ''))) return 'a brace that is not part of a placeholder';
+  return null;
+}
+
+/** A template with its placeholders filled in: paragraphs split on blank lines. */
+export function fillTemplate(body: string, f: AppealFacts): string[] {
+  return body.trim().replace(/\r\n?/g, '\n').split(/\n\s*\n/).map((p) => p.replace(/\s*\n\s*/g, ' ').replace(PLACEHOLDER, (_, k: string) => (Object.hasOwn(PLACEHOLDERS, k) ? (PLACEHOLDERS[k] as (typeof PLACEHOLDERS)[string]).value(f) : `{${k}}`)));
+}
+
+/** The letter's blocks (PDF), from the facts and the category's argument (an admin's template, else the shipped one). */
+export function appealLetter(f: AppealFacts, template?: string): PdfBlock[] {
   const blocks: PdfBlock[] = [];
   const line = (text: string, o: Partial<PdfBlock> = {}): void => {
     blocks.push({ text, ...o });
@@ -49,7 +82,7 @@ export function appealLetter(f: AppealFacts): PdfBlock[] {
   for (const c of f.denial.carcs) line(`Adjustment ${c.group}-${c.reason}: ${c.text}`);
   for (const r of f.denial.rarcs) line(`Remark ${r.code}: ${r.text}`);
   line('To whom it may concern,', { before: 14 });
-  line(ARGUMENT[f.denial.category], { before: 6 });
+  for (const p of fillTemplate(template ?? DEFAULT_ARGUMENTS[f.denial.category], f)) line(p, { before: 6 });
   line(`We ask that you reconsider the claim and pay the amount denied (${f.denial.amount}), or tell us what else you need.`, { before: 6 });
   line('Proof of timely filing', { bold: true, before: 14 });
   line(f.filing.sentOn !== null

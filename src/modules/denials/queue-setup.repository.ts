@@ -113,4 +113,30 @@ export class QueueSetupRepository {
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     return this.ds.transaction(fn);
   }
+
+  /** Appeal templates admins have written (categories without one use the shipped default). */
+  async templates(): Promise<Map<Category, { body: string; updatedBy: string; updatedAt: string }>> {
+    const rows = await this.ds.query<{ category: Category; body: string; updated_by: string; updated_at: string }[]>(
+      `SELECT category, body, updated_by, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS updated_at FROM appeal_template`,
+    );
+    return new Map(rows.map((r) => [r.category, { body: r.body, updatedBy: r.updated_by, updatedAt: r.updated_at }]));
+  }
+
+  async template(category: Category): Promise<string | undefined> {
+    const [row] = await this.ds.query<{ body: string }[]>(`SELECT body FROM appeal_template WHERE category = $1`, [category]);
+    return row?.body;
+  }
+
+  async saveTemplate(m: EntityManager, category: Category, body: string, actor: string): Promise<void> {
+    await m.query(
+      `INSERT INTO appeal_template (category, body, updated_by) VALUES ($1, $2, $3) ON CONFLICT (category) DO UPDATE SET body = EXCLUDED.body, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+      [category, body, actor],
+    );
+  }
+
+  /** Back to the shipped default; whether there was a template to remove. */
+  async resetTemplate(m: EntityManager, category: Category): Promise<boolean> {
+    const rows = await m.query<{ category: string }[]>(`DELETE FROM appeal_template WHERE category = $1 RETURNING category`, [category]);
+    return rows.length > 0;
+  }
 }

@@ -10,6 +10,7 @@ import { CorrectionError } from '../claims/claims.repository';
 import type { Role } from '../staff/staff.service';
 import { pdfDocument } from '../../lib/pdf';
 import { appealLetter } from './appeal-letter';
+import { QueueSetupRepository } from './queue-setup.repository';
 import { CATEGORIES, CLOSED_STATUSES, type Category, type WorkStatus } from './work-filter';
 import { WorkItemsQueries } from './work-items.queries';
 
@@ -53,6 +54,7 @@ export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
     private readonly claims: ClaimsService,
     private readonly queries: WorkItemsQueries,
+    private readonly setup: QueueSetupRepository,
   ) {}
 
   /** The service sweeps for unanswered claims every WORK_SWEEP_MINUTES (each instance tries; one sweeps at a time). */
@@ -274,6 +276,7 @@ export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy
       return [...street, ...(city !== '' ? [city] : [])];
     };
     const codes = await this.queries.describeCodes(item.carcs, item.rarcs);
+    const template = await this.setup.template(item.category as Category);
     const pdf = pdfDocument(appealLetter({
       today: f.today,
       provider: { name: f.provider ?? 'the provider', npi: f.npi ?? '', address: address(f.paddr) },
@@ -283,7 +286,7 @@ export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy
       denial: { amount: item.amount, category: item.category as Category, carcs: codes.carcs.map((c) => ({ group: c.group, reason: c.reason, text: c.text })), rarcs: codes.rarcs, deniedOn: f.denied_on },
       filing: { sentOn: f.sent_on, batchFile: f.batch_file, interchangeControlNumber: f.isa13, ack999: f.ack999, ack277: f.ack277 },
       signer: actor.name,
-    }), `Appeal of claim ${item.patientControlNumber ?? ''}`);
+    }, template), `Appeal of claim ${item.patientControlNumber ?? ''}`);
     return this.ds.transaction(async (m) => {
       const [row] = await this.lock(m, [id], version);
       const [letter] = await m.query<{ id: string }[]>(`INSERT INTO appeal_letter (work_item_id, claim_id, user_id, actor, pdf) VALUES ($1, $2, $3, $4, $5) RETURNING id::text AS id`, [id, item.claimId, actor.userId, actor.name, pdf]);
