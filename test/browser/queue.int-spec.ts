@@ -131,7 +131,7 @@ describeBrowser('a biller\'s morning in a real Chromium: filter the queue, open 
       (await db.query<{ id: string }>(`SELECT id::text FROM work_item WHERE kind = 'denial' AND category_carc = $1`, [carc]))[0]?.id ?? '';
     const download = async (click: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> => {
       const [d] = await Promise.all([page.waitForEvent('download'), click()]);
-      return { name: d.suggestedFilename(), bytes: readFileSync((await d.path()) as string) };
+      return { name: d.suggestedFilename(), bytes: readFileSync((await d.path())) };
     };
 
     // Every open item, whoever owns it: the CSV holds the whole filtered set, one row per item.
