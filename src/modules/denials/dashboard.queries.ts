@@ -61,9 +61,11 @@ export class DashboardQueries {
         `SELECT w.category, count(*)::int AS count, sum(w.amount)::text AS amount FROM work_item w WHERE w.kind = 'denial' AND w.opened_on >= ${since}
           GROUP BY 1 ORDER BY sum(w.amount) DESC`),
       q<{ carc: string; count: number; amount: string }>(
-        `SELECT c->>'reason' AS carc, count(DISTINCT w.id)::int AS count, sum((c->>'amount')::numeric)::text AS amount
-           FROM work_item w CROSS JOIN LATERAL jsonb_array_elements(w.carcs) c
-          WHERE w.kind = 'denial' AND w.opened_on >= ${since} AND c->>'group' <> 'PR' GROUP BY 1 ORDER BY sum((c->>'amount')::numeric) DESC LIMIT 15`),
+        // Each item's CARCs summed within the item first: an item counts once per CARC (a count of
+        // distinct items over the whole set sorted 50,000 rows on disk: 226-500 ms against 34-37 ms).
+        `SELECT r.carc, count(*)::int AS count, sum(r.amount)::text AS amount
+           FROM work_item w CROSS JOIN LATERAL (SELECT c->>'reason' AS carc, sum((c->>'amount')::numeric) AS amount FROM jsonb_array_elements(w.carcs) c WHERE c->>'group' <> 'PR' GROUP BY 1) r
+          WHERE w.kind = 'denial' AND w.opened_on >= ${since} GROUP BY 1 ORDER BY sum(r.amount) DESC LIMIT 15`),
       // Initial denial rate: of the claims answered by an 835 (their first payment, not a reversal),
       // how many had a denial made by that first payment; by dollars: denied amount over billed.
       q<{ claims: number; denied: number; billed: string; denied_amount: string; by_count: string | null; by_dollars: string | null }>(

@@ -102,9 +102,11 @@ export class WorkItemsQueries {
     };
     const w: string[] = [];
     if (without !== 'status') {
-      w.push(`w.status = ANY(${p(f.status.length > 0 ? f.status : OPEN_STATUSES)}::text[])`);
-      // Open items only: the partial index on open items (deadline, amount) serves the default order.
-      if (f.status.length === 0 || f.status.every((x) => (OPEN_STATUSES as readonly string[]).includes(x))) w.push('w.closed_at IS NULL');
+      const open = f.status.length === 0 || f.status.every((x) => (OPEN_STATUSES as readonly string[]).includes(x));
+      // Every open status is what closed_at IS NULL means (a check constraint ties them): then the
+      // partial indexes on open items answer alone, without reading each row for its status.
+      if (!open || (f.status.length > 0 && OPEN_STATUSES.some((x) => !f.status.includes(x)))) w.push(`w.status = ANY(${p(f.status.length > 0 ? f.status : OPEN_STATUSES)}::text[])`);
+      if (open) w.push('w.closed_at IS NULL');
     }
     if (without !== 'category' && f.category.length > 0) w.push(`w.category = ANY(${p(f.category)}::text[])`);
     if (f.kind.length > 0) w.push(`w.kind = ANY(${p(f.kind)}::text[])`);
