@@ -24,6 +24,22 @@ async function run(args: string[]): Promise<{ code: number; out: string }> {
   }
 }
 
+/** The CLI in its own process (the embedded database cannot start inside a jest worker; stdin is a pipe, not a terminal). */
+function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'cli.ts'), ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      resolve({ code, out, err });
+    });
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
 const multiFile = (): string => join(dirOf, 'feed.hl7');
 let dirOf = '';
 
@@ -183,18 +199,10 @@ describe('hl7-claims CLI', () => {
 
   it('runs the demo on a throw-away embedded database and explains what it did', async () => {
     const outDir = join(dir, 'demo-out');
-    // Its own process: the embedded database (PGlite) cannot start inside a jest worker.
-    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const env = { ...process.env };
-      delete env.DATABASE_URL;
-      const child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'cli.ts'), 'demo', '--out', outDir], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.once('error', reject);
-      child.once('exit', (code) => {
-        resolve({ code, out });
-      });
-    });
+    // Without DATABASE_URL: the embedded database (PGlite).
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    const r = await spawnCli(['demo', '--out', outDir], { env });
     expect(r.code).toBe(0);
     expect(r.out).toContain('5 DFT^P03 messages, 5 processed, 0 in error.');
     expect(r.out).toContain('Claims built from 5 encounters: 4 ready, 1 held.');
@@ -262,19 +270,7 @@ describe('hl7-claims CLI', () => {
   });
 
   it('users add reads the password from stdin, --generate prints a one-time one; list and disable; refusals say why', async () => {
-    const cli = (args: string[], stdin: string): Promise<{ code: number | null; out: string; err: string }> =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'cli.ts'), ...args], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.once('error', reject);
-        child.once('exit', (code) => {
-          resolve({ code, out, err });
-        });
-        child.stdin.end(stdin);
-      });
+    const cli = (args: string[], stdin: string): ReturnType<typeof spawnCli> => spawnCli(args, { env: { ...process.env, LOG_LEVEL: 'warn' }, stdin });
     const added = await cli(['users', 'add', 'Staff.Admin@Example.org', '--role', 'admin', '--json'], 'correct horse battery staple\nignored second line\n');
     expect(added.code).toBe(0);
     expect(JSON.parse(added.out.trim().split('\n').pop() ?? '')).toMatchObject({ email: 'staff.admin@example.org', role: 'admin', mustChangePassword: false });
@@ -308,15 +304,7 @@ describe('hl7-claims CLI', () => {
 
   it('demo --keep fills the database `npm start` uses, work queue included', async () => {
     const outDir = join(dir, 'demo-keep-out');
-    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'cli.ts'), 'demo', '--keep', '--out', outDir], { env: { ...process.env, DATABASE_URL: db.url }, stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.once('error', reject);
-      child.once('exit', (code) => {
-        resolve({ code, out });
-      });
-    });
+    const r = await spawnCli(['demo', '--keep', '--out', outDir], { env: { ...process.env, DATABASE_URL: db.url } });
     expect(r.code).toBe(0);
     expect(r.out).toContain('kept in the DATABASE_URL database');
     expect(r.out).toMatch(/6\. The work queue: \d+ open item\(s\)/);

@@ -448,6 +448,12 @@ export class AdjustmentCodeSets {
     return this.rarcs.get(code);
   }
 
+  /** A CARC or RARC as pages show it: its wording and X12 status, or 'unknown code'. */
+  words(kind: 'carc' | 'rarc', code: string): { text: string; status: string } {
+    const info = kind === 'carc' ? this.carcs.get(code) : this.rarcs.get(code);
+    return info ? { text: info.description, status: info.status } : { text: 'unknown code', status: 'unknown' };
+  }
+
   add(set: Pick<ParsedCodeSet, 'kind' | 'rows'>): void {
     const into = set.kind === 'carc' ? this.carcs : set.kind === 'rarc' ? this.rarcs : undefined;
     if (!into) throw new CodeSetFileError(`${set.kind} is not a CARC or RARC list`);

@@ -225,16 +225,7 @@ export class WorkItemsQueries {
   /** Words for the codes of an item (CMS/X12 wording, status), as the remittance pages show them. */
   async describeCodes(carcs: { group: string; reason: string; amount: string }[], rarcs: string[]): Promise<{ carcs: { group: string; reason: string; amount: string; text: string; status: string }[]; rarcs: { code: string; text: string; status: string }[] }> {
     const codes = await this.codeSets.adjustmentCodes();
-    return {
-      carcs: carcs.map((a) => {
-        const d = codes.carcInfo(a.reason);
-        return { ...a, text: d?.description ?? 'unknown code', status: d?.status ?? 'unknown' };
-      }),
-      rarcs: rarcs.map((code) => {
-        const d = codes.rarcInfo(code);
-        return { code, text: d?.description ?? 'unknown code', status: d?.status ?? 'unknown' };
-      }),
-    };
+    return { carcs: carcs.map((a) => ({ ...a, ...codes.words('carc', a.reason) })), rarcs: rarcs.map((code) => ({ code, ...codes.words('rarc', code) })) };
   }
 
   /** The whole story of the item's claim, oldest first: messages, claim versions and findings, batches, responses, payments, the item's own events. */

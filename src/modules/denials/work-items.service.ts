@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { IntervalJob } from '../../common/interval-job';
 import { logger } from '../../common/logger';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG, PROCESS_ROLE, type ProcessRole } from '../../config/config.module';
@@ -44,8 +45,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 @Injectable()
 export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = logger('work');
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<unknown> | undefined;
+  private readonly sweeper = new IntervalJob('work_sweep', this.log, () => this.sweep());
 
   constructor(
     private readonly ds: DataSource,
@@ -59,23 +59,11 @@ export class WorkItemsService implements OnApplicationBootstrap, OnModuleDestroy
 
   /** The service sweeps for unanswered claims every WORK_SWEEP_MINUTES (each instance tries; one sweeps at a time). */
   onApplicationBootstrap(): void {
-    if (this.role !== 'service' || this.config.WORK_SWEEP_MINUTES <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.sweeping !== undefined) return;
-      this.sweeping = this.sweep()
-        .catch((e: unknown) => {
-          this.log.error({ event: 'work_sweep_failed', err: e instanceof Error ? e.name : 'unknown' });
-        })
-        .finally(() => {
-          this.sweeping = undefined;
-        });
-    }, this.config.WORK_SWEEP_MINUTES * 60_000);
-    this.timer.unref();
+    if (this.role === 'service') this.sweeper.start(this.config.WORK_SWEEP_MINUTES * 60_000);
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    await this.sweeping;
+    await this.sweeper.stop();
   }
 
   private static ids(ids: string[]): string[] {

@@ -62,8 +62,7 @@ export class RemittanceQueries {
 
   private async describe(): Promise<{ carc: (code: string) => { text: string; status: string }; rarc: (code: string) => { text: string; status: string } }> {
     const codes = await this.codeSets.adjustmentCodes();
-    const of = (info: { description: string; status: string } | undefined): { text: string; status: string } => (info ? { text: info.description, status: info.status } : { text: 'unknown code', status: 'unknown' });
-    return { carc: (c) => of(codes.carcInfo(c)), rarc: (c) => of(codes.rarcInfo(c)) };
+    return { carc: (c) => codes.words('carc', c), rarc: (c) => codes.words('rarc', c) };
   }
 
   async list(f: { payerId?: string; from?: string; to?: string; limit: number; offset: number }): Promise<{ items: unknown[]; total: number }> {

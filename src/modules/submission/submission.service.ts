@@ -1,6 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { IntervalJob } from '../../common/interval-job';
 import { logger } from '../../common/logger';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config';
@@ -57,8 +58,7 @@ export interface SubmissionRun {
 @Injectable()
 export class SubmissionService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = logger('submission');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly job = new IntervalJob('submission', this.log, () => this.runOnce('job'));
 
   constructor(
     private readonly dataSource: DataSource,
@@ -70,24 +70,11 @@ export class SubmissionService implements OnApplicationBootstrap, OnModuleDestro
   ) {}
 
   onApplicationBootstrap(): void {
-    const every = this.config.SUBMISSION_INTERVAL_SECONDS;
-    if (every <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.runOnce('job')
-        .catch((e: unknown) => {
-          this.log.error({ event: 'submission_failed', err: e instanceof Error ? e.name : 'unknown' });
-        })
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, every * 1000);
-    this.timer.unref();
+    this.job.start(this.config.SUBMISSION_INTERVAL_SECONDS * 1000);
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.job.stop();
   }
 
   /** One run of the job, unless another instance is running it (then `ran` is false). */
