@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { generatePassword, passwordProblem } from './lib/password';
+import { ApiTokensService } from './modules/staff/api-tokens.service';
 import { ROLES, StaffError, StaffService } from './modules/staff/staff.service';
 import type { Actor } from './modules/staff/audit.service';
 
@@ -50,10 +51,11 @@ function ask(prompt: string): Promise<string> {
 }
 
 /**
- * `hl7-claims users add|list|disable|enable|password`. A password comes from stdin's first line
+ * `hl7-claims users add|list|disable|enable|password|token|tokens|revoke-token`. A password comes from stdin's first line
  * when stdin is not a terminal, is asked twice on a terminal, or is generated (`--generate`) and
  * printed once, to be changed at first sign-in. Passwords are never taken as arguments (they would
- * stay in the shell's history and the process list).
+ * stay in the shell's history and the process list). A personal API token (`token EMAIL --name
+ * WHAT [--expires-days N]`) is printed once and acts with that person's role.
  */
 export async function usersCommand(withApp: <T>(fn: (app: INestApplicationContext) => Promise<T>) => Promise<T>, json: boolean, sub: string | undefined, rest: string[]): Promise<number> {
   const out = (value: unknown, text: string): void => {
@@ -63,7 +65,7 @@ export async function usersCommand(withApp: <T>(fn: (app: INestApplicationContex
     const at = rest.indexOf(name);
     return at >= 0 ? rest[at + 1] : undefined;
   };
-  const positional = rest.filter((a, i) => !a.startsWith('--') && !(i > 0 && (rest[i - 1] === '--role')));
+  const positional = rest.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--role', '--name', '--expires-days'].includes(rest[i - 1] as string)));
   const password = async (): Promise<{ password: string; generated: boolean }> => {
     if (rest.includes('--generate')) return { password: generatePassword(), generated: true };
     if (!process.stdin.isTTY) return { password: await firstLine(), generated: false };
@@ -123,9 +125,37 @@ export async function usersCommand(withApp: <T>(fn: (app: INestApplicationContex
         out(user, `${user.email} ${sub === 'disable' ? 'disabled (its sessions ended)' : 'enabled'}`);
         return 0;
       }
+      case 'token': {
+        const email = positional[0];
+        const name = flag('--name');
+        const days = flag('--expires-days');
+        if (email === undefined || name === undefined || (days !== undefined && !/^\d+$/.test(days))) {
+          process.stderr.write('users token needs EMAIL --name WHAT-USES-IT [--expires-days N]\n');
+          return 2;
+        }
+        const t = await withApp((app) => app.get(ApiTokensService).create(email, { name, expiresDays: days === undefined ? null : Number(days), actor: CLI }));
+        out(t, `token ${t.id} for ${t.email} (${t.role}), "${t.name}"${t.expiresAt !== null ? `, expires ${t.expiresAt}` : ''} (shown once; send it as Authorization: Bearer <token>):\n${t.token}`);
+        return 0;
+      }
+      case 'tokens': {
+        const tokens = await withApp((app) => app.get(ApiTokensService).list(positional[0]));
+        out(tokens, tokens.length === 0 ? 'no API tokens' : tokens
+          .map((t) => `${t.id}: ${t.email} (${t.role}) "${t.name}"${t.revoked ? ' REVOKED' : ''}${t.expiresAt !== null ? ` expires ${t.expiresAt}` : ''}, made ${t.createdAt} by ${t.createdBy}, last used ${t.lastUsedAt ?? 'never'}`).join('\n'));
+        return 0;
+      }
+      case 'revoke-token': {
+        const id = positional[0];
+        if (id === undefined) {
+          process.stderr.write('users revoke-token needs the token\'s ID (see users tokens)\n');
+          return 2;
+        }
+        const t = await withApp((app) => app.get(ApiTokensService).revoke(id, CLI));
+        out(t, `token ${t.id} of ${t.email} revoked`);
+        return 0;
+      }
       case undefined:
       default:
-        process.stderr.write(`users needs add, list, password, disable or enable\n`);
+        process.stderr.write(`users needs add, list, password, disable, enable, token, tokens or revoke-token\n`);
         return 2;
     }
   } catch (e) {

@@ -61,6 +61,9 @@ Usage:
                                                 a staff account for the web app; the password is read from stdin's first line
                                                 (asked twice on a terminal), or generated and printed once (--generate)
   hl7-claims users list | disable EMAIL | enable EMAIL | password EMAIL [--generate]
+  hl7-claims users token EMAIL --name WHAT [--expires-days N]
+                                                a personal API token (printed once) acting with that person's role, audited
+  hl7-claims users tokens [EMAIL] | revoke-token ID
   hl7-claims demo [--out DIR] [--keep]          on a throw-away embedded database: ingest fixtures/demo/feed.hl7, build claims,
                                                 deliver the 837 files to DIR (./out), post the payers' 835, bill the secondary, explain;
                                                 --keep: into the database \`npm start\` uses, to open the work queue in the web app

@@ -41,7 +41,7 @@ export async function startService(config: AppConfig): Promise<RunningService> {
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   const doc = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder().setTitle('hl7-claims').setDescription('HL7 v2 intake, encounters and charges for billing').setVersion('0.1.0').addBearerAuth().build(),
+    new DocumentBuilder().setTitle('hl7-claims').setDescription('HL7 v2 intake, encounters and charges for billing').setVersion('0.1.0').addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API_TOKEN (machine clients: every route), or a personal token from `hl7-claims users token EMAIL --name WHAT` acting with that person\'s role (viewer: reads; biller: work; admin: settings), each request audited' }).build(),
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/json' });
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);

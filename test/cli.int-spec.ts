@@ -300,6 +300,19 @@ describe('hl7-claims CLI', () => {
     ]);
     const audit = await db.query<{ action: string; actor: string }>(`SELECT action, actor FROM audit_event WHERE action LIKE 'user.%' ORDER BY id`);
     expect(audit).toEqual([{ action: 'user.add', actor: 'cli' }, { action: 'user.add', actor: 'cli' }, { action: 'user.disable', actor: 'cli' }]);
+
+    // A personal API token: printed once, listed without it, revoked by id.
+    const made = await run(['users', 'token', 'staff.admin@example.org', '--name', 'nightly export', '--expires-days', '7', '--json']);
+    expect(made.code).toBe(0);
+    const token = JSON.parse(made.out) as { id: string; token: string; role: string; expiresAt: string };
+    expect(token).toMatchObject({ role: 'admin', token: expect.stringMatching(/^hl7c_/) as string });
+    const listed = await run(['users', 'tokens', '--json']);
+    expect(listed.out).not.toContain(token.token);
+    expect(JSON.parse(listed.out)).toEqual([expect.objectContaining({ id: token.id, name: 'nightly export', revoked: false })]);
+    expect((await run(['users', 'token', 'staff.admin@example.org'])).code).toBe(2);
+    expect((await run(['users', 'revoke-token', token.id, '--json'])).code).toBe(0);
+    expect(JSON.parse((await run(['users', 'tokens', 'staff.admin@example.org', '--json'])).out)[0]).toMatchObject({ revoked: true });
+    expect((await run(['users', 'revoke-token', '999999'])).code).toBe(1);
   });
 
   it('demo --keep fills the database `npm start` uses, work queue included', async () => {

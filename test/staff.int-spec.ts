@@ -1,3 +1,4 @@
+import { ApiTokensService } from '../src/modules/staff/api-tokens.service';
 import { StaffService } from '../src/modules/staff/staff.service';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { startTestService } from './support/service';
@@ -217,5 +218,60 @@ describe('staff sign-in, sessions, roles and the audit trail (real HTTP, real Po
     await expect(db.query(`UPDATE audit_event SET actor = 'someone else'`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM audit_event`)).rejects.toThrow(/append-only/);
     await expect(db.query(`TRUNCATE audit_event CASCADE`)).rejects.toThrow(/append-only/);
+  });
+
+  it('gives a person an API token with their role: reads for a viewer, work for a biller, settings for an admin; each request audited; revoked, expired or disabled is refused', async () => {
+    const tokens = svc.app.get(ApiTokensService);
+    for (const [email, role] of [['t.viewer@example.org', 'viewer'], ['t.biller@example.org', 'biller'], ['t.admin@example.org', 'admin']] as const) {
+      await staff.addUser(email, role, PASSWORD, { mustChange: false, actor: CLI });
+    }
+    const viewer = await tokens.create('t.viewer@example.org', { name: 'report script', expiresDays: null, actor: CLI });
+    const biller = await tokens.create('T.Biller@example.org', { name: 'denials sync', expiresDays: 30, actor: CLI });
+    const admin = await tokens.create('t.admin@example.org', { name: 'setup tool', expiresDays: null, actor: CLI });
+    expect(viewer.token).toMatch(/^hl7c_[A-Za-z0-9_-]{43}$/);
+    expect(biller.expiresAt).not.toBeNull();
+    // Only the hash is kept.
+    const [stored] = await db.query<{ sha: Buffer }>(`SELECT token_sha256 AS sha FROM staff_api_token WHERE id = $1`, [viewer.id]);
+    expect(stored?.sha.length).toBe(32);
+    expect(JSON.stringify(await db.query(`SELECT * FROM staff_api_token`))).not.toContain(viewer.token.slice(5));
+
+    const call = async (token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+      const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, json: text === '' ? null : JSON.parse(text) };
+    };
+    expect((await call(viewer.token, 'GET', '/api/claims')).status).toBe(200);
+    expect((await call(viewer.token, 'POST', '/api/scrub', { claimIds: [] })).status).not.toBe(403); // a dry run changes nothing
+    const refused = await call(viewer.token, 'POST', '/api/claims/build', { encounterIds: [] });
+    expect(refused).toMatchObject({ status: 403, json: { error: 'forbidden' } });
+    expect(refused.json.message).toMatch(/a viewer's token may not do this/);
+    expect((await call(biller.token, 'POST', '/api/claims/build', { encounterIds: [] })).status).toBe(200);
+    expect((await call(biller.token, 'PATCH', '/api/rules/timely-filing', { params: { days: 300 } })).status).toBe(403);
+    expect((await call(admin.token, 'PATCH', '/api/rules/timely-filing', { params: { days: 300 } })).status).toBe(200);
+    // What the admin changed is recorded under their name.
+    const [setting] = await db.query<{ updated_by: string }>(`SELECT updated_by FROM scrub_rule_setting WHERE rule_id = 'timely-filing'`);
+    expect(setting?.updated_by).toBe('api:t.admin@example.org');
+    const audit = await db.query<{ action: string; actor: string; object_id: string }>(`SELECT action, actor, object_id FROM audit_event WHERE action LIKE 'api.%' ORDER BY id`);
+    expect(audit).toEqual([
+      { action: 'api.request', actor: 't.viewer@example.org', object_id: 'GET /api/claims' },
+      { action: 'api.request', actor: 't.viewer@example.org', object_id: 'POST /api/scrub' },
+      { action: 'api.refused', actor: 't.viewer@example.org', object_id: 'POST /api/claims/build' },
+      { action: 'api.request', actor: 't.biller@example.org', object_id: 'POST /api/claims/build' },
+      { action: 'api.refused', actor: 't.biller@example.org', object_id: 'PATCH /api/rules/timely-filing' },
+      { action: 'api.request', actor: 't.admin@example.org', object_id: 'PATCH /api/rules/timely-filing' },
+    ]);
+    expect((await tokens.list('t.viewer@example.org'))[0]?.lastUsedAt).not.toBeNull();
+
+    // Refused: a made-up token, a revoked one, an expired one, one whose account is disabled.
+    expect((await call(`hl7c_${'A'.repeat(43)}`, 'GET', '/api/claims')).status).toBe(401);
+    await tokens.revoke(viewer.id, CLI);
+    expect((await call(viewer.token, 'GET', '/api/claims')).status).toBe(401);
+    await db.query(`UPDATE staff_api_token SET expires_at = now() - interval '1 second' WHERE id = $1`, [biller.id]);
+    expect((await call(biller.token, 'GET', '/api/claims')).status).toBe(401);
+    await staff.setDisabled('t.admin@example.org', true, CLI);
+    expect((await call(admin.token, 'GET', '/api/claims')).status).toBe(401);
+    await expect(tokens.create('t.admin@example.org', { name: 'again', expiresDays: null, actor: CLI })).rejects.toThrow(/disabled/);
+    expect((await db.query<{ action: string }>(`SELECT action FROM audit_event WHERE action LIKE 'api_token.%' ORDER BY id`)).map((a) => a.action))
+      .toEqual(['api_token.create', 'api_token.create', 'api_token.create', 'api_token.revoke']);
   });
 });

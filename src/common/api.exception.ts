@@ -8,6 +8,7 @@ export enum ApiErrorCode {
   Conflict = 'conflict',
   BadRequest = 'bad_request',
   Unauthorized = 'unauthorized',
+  Forbidden = 'forbidden',
   Unavailable = 'unavailable',
 }
 
@@ -16,6 +17,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   [ApiErrorCode.Conflict]: 409,
   [ApiErrorCode.BadRequest]: 400,
   [ApiErrorCode.Unauthorized]: 401,
+  [ApiErrorCode.Forbidden]: 403,
   [ApiErrorCode.Unavailable]: 503,
 };
 

@@ -1,3 +1,4 @@
+import { ApiActor } from '../../common/auth.guard';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorCode, ApiException, domainApiException } from '../../common/api.exception';
@@ -23,8 +24,8 @@ export class ClaimsController {
   @Post('build')
   @HttpCode(200)
   @ApiOperation({ summary: 'Build claims from encounters with unbilled charges: {created, updated, ready, held, ...}' })
-  build(@Body() body: BuildClaimsBody) {
-    return this.claims.build({ encounterIds: body.encounterIds, actor: 'api' });
+  build(@Body() body: BuildClaimsBody, @ApiActor() actor: string) {
+    return this.claims.build({ encounterIds: body.encounterIds, actor });
   }
 
   @Get()
@@ -60,10 +61,10 @@ export class ClaimsController {
   @Post(':id/overrides')
   @HttpCode(200)
   @ApiOperation({ summary: 'Override a scrubber error on an unbatched claim (rule, optionally line and value) with a reason; the claim is scrubbed again' })
-  async override(@Param('id') id: string, @Body() body: OverrideBody) {
+  async override(@Param('id') id: string, @Body() body: OverrideBody, @ApiActor() actor: string) {
     if (!/^\d{1,18}$/.test(id)) throw new ApiException(ApiErrorCode.BadRequest, 'id must be a number');
     try {
-      const o = await this.scrubber.override(id, { ruleId: body.ruleId, line: body.line, value: body.value, reason: body.reason }, 'api');
+      const o = await this.scrubber.override(id, { ruleId: body.ruleId, line: body.line, value: body.value, reason: body.reason }, actor);
       return { claimId: o.claimId, status: o.status, errors: o.errors, warnings: o.warnings, overridden: o.overridden };
     } catch (e) {
       scrubApiError(e);
@@ -73,10 +74,10 @@ export class ClaimsController {
   @Post(':id/corrections')
   @HttpCode(200)
   @ApiOperation({ summary: 'Replace (frequency 7) or void (8) a claim the payer has: a new claim with REF*F8, the original becomes replaced' })
-  async correct(@Param('id') id: string, @Body() body: CorrectClaimBody) {
+  async correct(@Param('id') id: string, @Body() body: CorrectClaimBody, @ApiActor() actor: string) {
     if (!/^\d{1,18}$/.test(id)) throw new ApiException(ApiErrorCode.BadRequest, 'id must be a number');
     try {
-      return await this.claims.correct(id, body.frequency, 'api');
+      return await this.claims.correct(id, body.frequency, actor);
     } catch (e) {
       if (e instanceof CorrectionError) throw domainApiException(e.code, e.message);
       throw e;

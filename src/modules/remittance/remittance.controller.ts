@@ -1,3 +1,4 @@
+import { ApiActor } from '../../common/auth.guard';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -39,11 +40,11 @@ export class RemittanceController {
   @ApiConsumes('application/edi-x12', 'text/plain', 'application/octet-stream')
   @ApiBody({ schema: { type: 'string' } })
   @ApiQuery({ name: 'fileName', required: false })
-  async import(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Query('fileName') fileName?: string) {
+  async import(@Req() req: Request, @Res({ passthrough: true }) res: Response, @ApiActor() actor: string, @Query('fileName') fileName?: string) {
     const file = await spool(req, fileName ?? null);
     try {
       if (file.size === 0) throw new ApiException(ApiErrorCode.BadRequest, 'send the 835 file as the request body (content-type application/edi-x12, text/plain or application/octet-stream)');
-      const summary = await this.remittances.import(file.source, { actor: 'api' });
+      const summary = await this.remittances.import(file.source, { actor });
       if (summary.refused) res.status(422);
       return summary;
     } finally {
@@ -66,15 +67,15 @@ export class RemittanceController {
   @Post('unmatched/:id/match')
   @HttpCode(200)
   @ApiOperation({ summary: 'Match an unmatched claim payment to a claim by hand: it is posted, its lines matched, the claim\'s status and denials follow' })
-  matchClaim(@Param('id') paymentId: string, @Body() body: MatchClaimBody) {
-    return this.remittances.matchClaimPayment(id(paymentId), body.claimId, 'api').catch(matchError);
+  matchClaim(@Param('id') paymentId: string, @Body() body: MatchClaimBody, @ApiActor() actor: string) {
+    return this.remittances.matchClaimPayment(id(paymentId), body.claimId, actor).catch(matchError);
   }
 
   @Post('unmatched-lines/:id/match')
   @HttpCode(200)
   @ApiOperation({ summary: 'Match an unmatched service payment (of a matched claim payment) to a line of its claim by hand' })
-  matchLine(@Param('id') servicePaymentId: string, @Body() body: MatchLineBody) {
-    return this.remittances.matchServicePayment(id(servicePaymentId), body.claimLineId, 'api').catch(matchError);
+  matchLine(@Param('id') servicePaymentId: string, @Body() body: MatchLineBody, @ApiActor() actor: string) {
+    return this.remittances.matchServicePayment(id(servicePaymentId), body.claimLineId, actor).catch(matchError);
   }
 
   @Get('files/:id')

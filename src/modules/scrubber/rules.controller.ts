@@ -1,3 +1,4 @@
+import { ApiActor, ApiRoles } from '../../common/auth.guard';
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { domainApiException } from '../../common/api.exception';
@@ -26,10 +27,11 @@ export class RulesController {
   }
 
   @Patch('rules/:id')
+  @ApiRoles('admin')
   @ApiOperation({ summary: 'Enable/disable a rule, change its severity or parameters, for one payer or all; unbatched claims are scrubbed again' })
-  async patch(@Param('id') id: string, @Body() body: PatchRuleBody) {
+  async patch(@Param('id') id: string, @Body() body: PatchRuleBody, @ApiActor() actor: string) {
     try {
-      return await this.scrubber.configure(id, { payer: body.payerId, enabled: body.enabled, severity: body.severity, params: body.params }, 'api');
+      return await this.scrubber.configure(id, { payer: body.payerId, enabled: body.enabled, severity: body.severity, params: body.params }, actor);
     } catch (e) {
       scrubApiError(e);
     }

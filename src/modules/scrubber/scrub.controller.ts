@@ -1,3 +1,4 @@
+import { ApiRoles } from '../../common/auth.guard';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorCode, ApiException } from '../../common/api.exception';
@@ -15,6 +16,8 @@ export class ScrubController {
   ) {}
 
   @Post()
+  // Changes nothing: a viewer's token may run it.
+  @ApiRoles('viewer', 'biller', 'admin')
   @HttpCode(200)
   @ApiOperation({ summary: 'Dry run: scrub stored claims and/or the claims encounters would build now; nothing is changed' })
   async scrub(@Body() body: ScrubBody) {

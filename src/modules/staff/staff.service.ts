@@ -33,7 +33,7 @@ export interface StaffSession {
 
 export class StaffError extends Error {
   constructor(
-    readonly code: 'exists' | 'not_found' | 'bad_password' | 'bad_email' | 'bad_role' | 'last_admin',
+    readonly code: 'exists' | 'not_found' | 'bad_password' | 'bad_email' | 'bad_role' | 'last_admin' | 'disabled' | 'bad_name' | 'bad_expiry',
     message: string,
   ) {
     super(message);

@@ -1,3 +1,4 @@
+import { ApiActor } from '../../common/auth.guard';
 import { Body, Controller, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiErrorCode, ApiException } from '../../common/api.exception';
@@ -16,12 +17,12 @@ export class AcknowledgementsController {
   @ApiConsumes('application/edi-x12', 'text/plain')
   @ApiBody({ schema: { type: 'string' } })
   @ApiQuery({ name: 'fileName', required: false })
-  async import(@Body() body: unknown, @Query('fileName') fileName?: string) {
+  async import(@Body() body: unknown, @ApiActor() actor: string, @Query('fileName') fileName?: string) {
     if (typeof body !== 'string' || body.trim() === '') {
       throw new ApiException(ApiErrorCode.BadRequest, 'send the X12 file as the request body with content-type application/edi-x12 or text/plain');
     }
     try {
-      return await this.acks.import(Buffer.from(body, 'latin1'), { fileName, actor: 'api' });
+      return await this.acks.import(Buffer.from(body, 'latin1'), { fileName, actor });
     } catch (e) {
       if (e instanceof X12ReadError || e instanceof AckMismatchError) throw new ApiException(ApiErrorCode.BadRequest, e.message);
       throw e;

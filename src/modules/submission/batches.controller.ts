@@ -1,3 +1,4 @@
+import { ApiActor } from '../../common/auth.guard';
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString } from 'class-validator';
@@ -29,8 +30,8 @@ export class BatchesController {
   @Post()
   @HttpCode(200)
   @ApiOperation({ summary: 'Batch every ready claim: one 837 file per clearinghouse and claim type' })
-  async create(@Body() body: CreateBatchesBody) {
-    return { batches: await this.batches.create({ actor: 'api', clearinghouse: body.clearinghouse, claimType: body.claimType }) };
+  async create(@Body() body: CreateBatchesBody, @ApiActor() actor: string) {
+    return { batches: await this.batches.create({ actor, clearinghouse: body.clearinghouse, claimType: body.claimType }) };
   }
 
   @Get(':id')

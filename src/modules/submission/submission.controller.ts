@@ -1,3 +1,4 @@
+import { ApiActor } from '../../common/auth.guard';
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
@@ -19,10 +20,10 @@ export class SubmissionController {
   @Post('batches/:id/deliver')
   @HttpCode(200)
   @ApiOperation({ summary: 'Deliver a batch to its clearinghouse (replay: the same bytes again, nothing created twice)' })
-  async deliver(@Param('id') id: string, @Body() body: DeliverBody) {
+  async deliver(@Param('id') id: string, @Body() body: DeliverBody, @ApiActor() actor: string) {
     if (!/^\d{1,18}$/.test(id)) throw new ApiException(ApiErrorCode.BadRequest, 'id must be a number');
     try {
-      return await this.submission.deliver(id, { replay: body.replay === true, actor: 'api' });
+      return await this.submission.deliver(id, { replay: body.replay === true, actor });
     } catch (e) {
       if (e instanceof DeliveryError) throw new ApiException(ApiErrorCode.NotFound, e.message);
       throw e;
@@ -32,7 +33,7 @@ export class SubmissionController {
   @Post('submission/run')
   @HttpCode(200)
   @ApiOperation({ summary: 'Run the submission job once: build, batch, deliver, fetch responses (ran: false when another instance is running it)' })
-  run() {
-    return this.submission.runOnce('api');
+  run(@ApiActor() actor: string) {
+    return this.submission.runOnce(actor);
   }
 }
