@@ -174,4 +174,52 @@ describeBrowser('a biller\'s morning in a real Chromium: filter the queue, open 
     expect(await axeSerious(page)).toEqual([]);
     expect(errors).toEqual([]);
   });
+
+  it('refuses a viewer\'s action, a signed-out request and a form without its CSRF token, and audits what people did', async () => {
+    const id = (await db.query<{ id: string }>(`SELECT id::text FROM work_item WHERE kind = 'denial' ORDER BY id LIMIT 1`))[0]?.id ?? '';
+    const before = await db.query(`SELECT status, owner_id, version FROM work_item WHERE id = $1`, [id]);
+    // A viewer reads the item but has no buttons, and a hand-made request with their own CSRF token is refused.
+    await svc.app.get(StaffService).addUser('viewer@example.org', 'viewer', PASSWORD, { mustChange: false, actor: CLI });
+    const viewerContext = await browser.newContext();
+    const viewer = await viewerContext.newPage();
+    await viewer.goto(`${base}/signin`);
+    await viewer.getByLabel('Email').fill('viewer@example.org');
+    await viewer.getByLabel('Password').fill(PASSWORD);
+    await viewer.getByRole('button', { name: 'Sign in' }).click();
+    await viewer.getByRole('heading', { name: 'Work queue' }).waitFor();
+    await viewer.goto(`${base}/items/${id}`);
+    await viewer.getByRole('heading', { name: 'The story' }).waitFor();
+    expect(await viewer.getByRole('button', { name: 'Take it' }).count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: 'Write off' }).count()).toBe(0);
+    const viewerPost = await viewer.evaluate(async (itemId) => {
+      const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+      const r = await fetch(`/items/${itemId}/assign`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, owner: 'me' }).toString(), redirect: 'manual' });
+      return r.status;
+    }, id);
+    expect(viewerPost).toBe(403);
+    await viewerContext.close();
+
+    // Signed out: the page leads to the sign-in page, and a form post is not acted on.
+    const anonymousContext = await browser.newContext();
+    const anonymous = await anonymousContext.newPage();
+    await anonymous.goto(`${base}/items/${id}`);
+    expect(new URL(anonymous.url()).pathname).toBe('/signin');
+    const anonymousPost = await anonymous.evaluate(async (itemId) => (await fetch(`/items/${itemId}/note`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'note=sneaky', redirect: 'manual' })).type, id);
+    expect(anonymousPost).toBe('opaqueredirect');
+    await anonymousContext.close();
+
+    // The biller's own session, but a form without the CSRF token: refused.
+    const noToken = await page.evaluate(async (itemId) => (await fetch(`/items/${itemId}/note`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'note=forged', redirect: 'manual' })).status, id);
+    expect(noToken).toBe(403);
+    expect(await db.query(`SELECT status, owner_id, version FROM work_item WHERE id = $1`, [id])).toEqual(before);
+    expect((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM work_item_event WHERE work_item_id = $1 AND note IN ('sneaky', 'forged')`, [id]))[0]?.n).toBe('0');
+
+    // What people did in this browser is in the audit trail, under their names.
+    const audit = await db.query<{ actor: string; action: string }>(`SELECT DISTINCT actor, action FROM audit_event WHERE action LIKE 'work.%' OR action = 'sign_in' ORDER BY actor, action`);
+    expect(audit).toEqual(expect.arrayContaining([
+      { actor: 'biller@example.org', action: 'work.view' }, { actor: 'biller@example.org', action: 'work.note' }, { actor: 'biller@example.org', action: 'work.appeal' },
+      { actor: 'biller@example.org', action: 'work.write_off' }, { actor: 'biller@example.org', action: 'work.resubmit' }, { actor: 'viewer@example.org', action: 'work.view' },
+    ]));
+    expect(audit.filter((a) => a.actor === 'viewer@example.org').map((a) => a.action)).not.toContain('work.status');
+  });
 });
