@@ -191,11 +191,11 @@ describeBrowser('a biller\'s morning in a real Chromium: filter the queue, open 
     await viewer.getByRole('heading', { name: 'The story' }).waitFor();
     expect(await viewer.getByRole('button', { name: 'Take it' }).count()).toBe(0);
     expect(await viewer.getByRole('button', { name: 'Write off' }).count()).toBe(0);
-    const viewerPost = await viewer.evaluate(async (itemId) => {
-      const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
-      const r = await fetch(`/items/${itemId}/assign`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, owner: 'me' }).toString(), redirect: 'manual' });
+    const csrf = (await viewer.locator('meta[name="csrf-token"]').getAttribute('content')) ?? '';
+    const viewerPost = await viewer.evaluate(async ([itemId, token]) => {
+      const r = await fetch(`/items/${itemId}/assign`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: token, owner: 'me' }).toString(), redirect: 'manual' });
       return r.status;
-    }, id);
+    }, [id, csrf] as const);
     expect(viewerPost).toBe(403);
     await viewerContext.close();
 
