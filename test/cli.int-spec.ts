@@ -253,6 +253,44 @@ describe('hl7-claims CLI', () => {
     }
   });
 
+  it('is scriptable: --json prints exactly one JSON document, logs go to stderr, exit codes 0/1/2/3, a closed pipe ends quietly', async () => {
+    const env = { ...process.env, PRACTICE_FILE: EXAMPLE_PRACTICE_FILE };
+    delete env.LOG_LEVEL;
+    const good = join(dir, 'script-good.hl7');
+    writeFileSync(good, dft({ controlId: 'S-1', visit: 'VS1' }));
+    const bad = join(dir, 'script-bad.hl7');
+    writeFileSync(bad, dft({ controlId: 'S-2', visit: 'VS2', charges: [{ amount: 'x' }] }));
+    const ok = await spawnCli(['ingest', good, '--json'], { env });
+    expect(ok.code).toBe(0);
+    expect(ok.out.endsWith('\n')).toBe(true);
+    expect(JSON.parse(ok.out)).toEqual({ messages: 1, processed: 1, duplicates: 0, errors: 0, rejected: 0, ignored: 0 });
+    // A one-shot command logs warnings and errors only (there are none here), and only on stderr.
+    expect(ok.err).toBe('');
+    // --verbose: the logs, on stderr; stdout is still the one document.
+    const verbose = await spawnCli(['ingest', good, '--json', '--verbose'], { env });
+    expect(JSON.parse(verbose.out)).toMatchObject({ duplicates: 1 });
+    expect(verbose.err).toMatch(/"event":"database_ready"/);
+    const failed = await spawnCli(['ingest', bad, '--json'], { env });
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.out)).toMatchObject({ errors: 1 });
+    expect((await spawnCli(['ingest'], { env })).code).toBe(2);
+    expect((await spawnCli(['no-such-command'], { env })).code).toBe(2);
+    const down = await spawnCli(['claims', 'build', '--json'], { env: { ...env, DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/nowhere' } });
+    expect(down).toMatchObject({ code: 3, out: '' });
+    expect(down.err).toContain('database unreachable (127.0.0.1:1/nowhere)');
+    expect(down.err).not.toContain('secret');
+    // The reader goes away before the result is written (`... | head -0`): no EPIPE trace, exit 0.
+    const closed = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-r', join(__dirname, 'support', 'ts-register.js'), join(__dirname, '..', 'src', 'cli.ts'), 'ingest', good, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => resolve({ code, err }));
+    });
+    expect(closed).toEqual({ code: 0, err: '' });
+  });
+
   it('refuses a bad configuration with a sentence', async () => {
     process.env.MLLP_PORT = 'abc';
     let err = '';
@@ -273,7 +311,7 @@ describe('hl7-claims CLI', () => {
     const cli = (args: string[], stdin: string): ReturnType<typeof spawnCli> => spawnCli(args, { env: { ...process.env, LOG_LEVEL: 'warn' }, stdin });
     const added = await cli(['users', 'add', 'Staff.Admin@Example.org', '--role', 'admin', '--json'], 'correct horse battery staple\nignored second line\n');
     expect(added.code).toBe(0);
-    expect(JSON.parse(added.out.trim().split('\n').pop() ?? '')).toMatchObject({ email: 'staff.admin@example.org', role: 'admin', mustChangePassword: false });
+    expect(JSON.parse(added.out)).toMatchObject({ email: 'staff.admin@example.org', role: 'admin', mustChangePassword: false });
     const [row] = await db.query<{ hash: string }>(`SELECT password_hash AS hash FROM staff_user WHERE email = 'staff.admin@example.org'`);
     expect(row?.hash).toMatch(/^scrypt\$32768\$8\$3\$/);
     expect(row?.hash).not.toContain('correct horse');

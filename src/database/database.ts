@@ -18,6 +18,24 @@ const MIGRATION_LOCK = 727_001;
  * Connects to DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR, and (by default)
  * runs pending migrations under an advisory lock so that instances starting together do not race.
  */
+/** The database server could not be reached or refused the connection (the CLI exits 3). */
+export class DatabaseUnreachableError extends Error {
+  constructor(where: string, cause: unknown) {
+    super(`database unreachable (${where}): ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+/** host:port/database of a URL, without its user or password. */
+function whereOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
 export async function openDatabase(config: AppConfig, opts: { migrate?: boolean } = {}): Promise<OpenDatabase> {
   const log = logger('database');
   let embedded: EmbeddedDatabase | undefined;
@@ -28,7 +46,11 @@ export async function openDatabase(config: AppConfig, opts: { migrate?: boolean 
   }
   const dataSource = createDataSource(url, config.DB_POOL_SIZE);
   try {
-    await dataSource.initialize();
+    try {
+      await dataSource.initialize();
+    } catch (e) {
+      throw new DatabaseUnreachableError(embedded !== undefined ? 'embedded' : whereOf(url), e);
+    }
     if (opts.migrate !== false) await migrate(dataSource);
   } catch (e) {
     if (dataSource.isInitialized) await dataSource.destroy();

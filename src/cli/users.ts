@@ -1,8 +1,8 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { generatePassword, passwordProblem } from './lib/password';
-import { ApiTokensService } from './modules/staff/api-tokens.service';
-import { ROLES, StaffError, StaffService } from './modules/staff/staff.service';
-import type { Actor } from './modules/staff/audit.service';
+import { generatePassword, passwordProblem } from '../lib/password';
+import { EXIT, type Command } from './context';
+import { ApiTokensService } from '../modules/staff/api-tokens.service';
+import { ROLES, StaffError, StaffService } from '../modules/staff/staff.service';
+import type { Actor } from '../modules/staff/audit.service';
 
 const CLI: Actor = { userId: null, name: 'cli', ip: null };
 
@@ -57,10 +57,9 @@ function ask(prompt: string): Promise<string> {
  * stay in the shell's history and the process list). A personal API token (`token EMAIL --name
  * WHAT [--expires-days N]`) is printed once and acts with that person's role.
  */
-export async function usersCommand(withApp: <T>(fn: (app: INestApplicationContext) => Promise<T>) => Promise<T>, json: boolean, sub: string | undefined, rest: string[]): Promise<number> {
-  const out = (value: unknown, text: string): void => {
-    process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n');
-  };
+export const users: Command = async (ctx, sub, rest) => {
+  const out = ctx.out;
+  const withApp = ctx.withApp;
   const flag = (name: string): string | undefined => {
     const at = rest.indexOf(name);
     return at >= 0 ? rest[at + 1] : undefined;
@@ -81,20 +80,18 @@ export async function usersCommand(withApp: <T>(fn: (app: INestApplicationContex
         const email = positional[0];
         const role = flag('--role');
         if (email === undefined || role === undefined) {
-          process.stderr.write(`users add needs EMAIL --role ${ROLES.join('|')} [--generate]\n`);
-          return 2;
+          return ctx.usage(`users add needs EMAIL --role ${ROLES.join('|')} [--generate]`);
         }
         const p = await password();
         const user = await withApp((app) => app.get(StaffService).addUser(email, role, p.password, { mustChange: p.generated, actor: CLI }));
         out({ ...user, ...(p.generated ? { oneTimePassword: p.password } : {}) },
           `${user.email} added as ${user.role}${p.generated ? `\none-time password (shown once; to be changed at first sign-in): ${p.password}` : ''}`);
-        return 0;
+        return EXIT.done;
       }
       case 'password': {
         const email = positional[0];
         if (email === undefined) {
-          process.stderr.write('users password needs EMAIL [--generate]\n');
-          return 2;
+          return ctx.usage('users password needs EMAIL [--generate]');
         }
         const p = await password();
         const user = await withApp(async (app) => {
@@ -106,61 +103,57 @@ export async function usersCommand(withApp: <T>(fn: (app: INestApplicationContex
         });
         out({ id: user.id, email: user.email, ...(p.generated ? { oneTimePassword: p.password } : {}) },
           `${user.email}: password set, other sessions signed out${p.generated ? `\none-time password (shown once; to be changed at first sign-in): ${p.password}` : ''}`);
-        return 0;
+        return EXIT.done;
       }
       case 'list': {
         const users = await withApp((app) => app.get(StaffService).listUsers());
         out(users, users.length === 0 ? 'no staff accounts (add one: hl7-claims users add EMAIL --role admin)' : users
           .map((u) => `${u.id}: ${u.email} ${u.role}${u.disabled ? ' DISABLED' : ''}${u.lockedUntil !== null ? ` locked until ${u.lockedUntil}` : ''}${u.mustChangePassword ? ' (one-time password)' : ''}, last sign-in ${u.lastSignInAt ?? 'never'}`).join('\n'));
-        return 0;
+        return EXIT.done;
       }
       case 'disable':
       case 'enable': {
         const email = positional[0];
         if (email === undefined) {
-          process.stderr.write(`users ${sub} needs EMAIL\n`);
-          return 2;
+          return ctx.usage(`users ${sub} needs EMAIL`);
         }
         const user = await withApp((app) => app.get(StaffService).setDisabled(email, sub === 'disable', CLI));
         out(user, `${user.email} ${sub === 'disable' ? 'disabled (its sessions ended)' : 'enabled'}`);
-        return 0;
+        return EXIT.done;
       }
       case 'token': {
         const email = positional[0];
         const name = flag('--name');
         const days = flag('--expires-days');
         if (email === undefined || name === undefined || (days !== undefined && !/^\d+$/.test(days))) {
-          process.stderr.write('users token needs EMAIL --name WHAT-USES-IT [--expires-days N]\n');
-          return 2;
+          return ctx.usage('users token needs EMAIL --name WHAT-USES-IT [--expires-days N]');
         }
         const t = await withApp((app) => app.get(ApiTokensService).create(email, { name, expiresDays: days === undefined ? null : Number(days), actor: CLI }));
         out(t, `token ${t.id} for ${t.email} (${t.role}), "${t.name}"${t.expiresAt !== null ? `, expires ${t.expiresAt}` : ''} (shown once; send it as Authorization: Bearer <token>):\n${t.token}`);
-        return 0;
+        return EXIT.done;
       }
       case 'tokens': {
         const tokens = await withApp((app) => app.get(ApiTokensService).list(positional[0]));
         out(tokens, tokens.length === 0 ? 'no API tokens' : tokens
           .map((t) => `${t.id}: ${t.email} (${t.role}) "${t.name}"${t.revoked ? ' REVOKED' : ''}${t.expiresAt !== null ? ` expires ${t.expiresAt}` : ''}, made ${t.createdAt} by ${t.createdBy}, last used ${t.lastUsedAt ?? 'never'}`).join('\n'));
-        return 0;
+        return EXIT.done;
       }
       case 'revoke-token': {
         const id = positional[0];
         if (id === undefined) {
-          process.stderr.write('users revoke-token needs the token\'s ID (see users tokens)\n');
-          return 2;
+          return ctx.usage('users revoke-token needs the token\'s ID (see users tokens)');
         }
         const t = await withApp((app) => app.get(ApiTokensService).revoke(id, CLI));
         out(t, `token ${t.id} of ${t.email} revoked`);
-        return 0;
+        return EXIT.done;
       }
       case undefined:
       default:
-        process.stderr.write(`users needs add, list, password, disable, enable, token, tokens or revoke-token\n`);
-        return 2;
+        return ctx.usage(`users needs add, list, password, disable, enable, token, tokens or revoke-token`);
     }
   } catch (e) {
     if (!(e instanceof StaffError)) throw e;
     process.stderr.write(`${e.message}\n`);
-    return 1;
+    return EXIT.failed;
   }
-}
+};
