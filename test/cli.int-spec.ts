@@ -254,7 +254,7 @@ describe('hl7-claims CLI', () => {
   });
 
   it('is scriptable: --json prints exactly one JSON document, logs go to stderr, exit codes 0/1/2/3, a closed pipe ends quietly', async () => {
-    const env = { ...process.env, PRACTICE_FILE: EXAMPLE_PRACTICE_FILE };
+    const env: NodeJS.ProcessEnv = { ...process.env, PRACTICE_FILE: EXAMPLE_PRACTICE_FILE };
     delete env.LOG_LEVEL;
     const good = join(dir, 'script-good.hl7');
     writeFileSync(good, dft({ controlId: 'S-1', visit: 'VS1' }));
@@ -286,7 +286,7 @@ describe('hl7-claims CLI', () => {
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.once('error', reject);
-      child.once('exit', (code) => resolve({ code, err }));
+      child.once('exit', (code) => { resolve({ code, err }); });
     });
     expect(closed).toEqual({ code: 0, err: '' });
   });
