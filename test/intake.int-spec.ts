@@ -212,6 +212,28 @@ describe('MLLP intake against real PostgreSQL over real TCP', () => {
     expect(none).toHaveLength(0);
   });
 
+  it('takes a message without MSH-11 as production with a warning, and refuses it when the header checks are strict', async () => {
+    const bare = dft({ controlId: 'NO-MSH11', visit: 'V950' }).replace(`|NO-MSH11|P|`, '|NO-MSH11||');
+    expect(bare).toContain('|NO-MSH11||2.5.1');
+    const ack = await ackOf(bare);
+    expect(ack.get('MSA-1')).toBe('AA');
+    expect(ack.get('MSH-11')).toBe('P');
+    const [row] = await db.query<{ status: string; warnings: string[] }>(`SELECT status, warnings FROM inbound_message WHERE control_id = 'NO-MSH11'`);
+    expect(row).toEqual({ status: 'processed', warnings: ['MSH-11 processing id is missing: taken as P (production)'] });
+    expect(await db.query(`SELECT 1 FROM encounter WHERE visit_number = 'V950'`)).toHaveLength(1);
+    const strict = await startTestService(db.url, { MLLP_HEADER_CHECKS: 'strict' });
+    const strictClient = await MllpClient.connect(strict.mllpPort);
+    try {
+      const refused = parseMessage(await strictClient.send(bare.replace('NO-MSH11', 'NO-MSH11-S')));
+      expect(refused.get('MSA-1')).toBe('AR');
+      expect(refused.get('ERR-3.1')).toBe('202');
+      expect(refused.getRaw('ERR-2')).toBe('MSH^1^11');
+    } finally {
+      await strictClient.close();
+      await strict.stop();
+    }
+  });
+
   it('answers non-HL7 content with AR and stores it', async () => {
     const ack = await ackOf('hello, this is not HL7');
     expect(ack.get('MSA-1')).toBe('AR');

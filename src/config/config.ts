@@ -24,6 +24,9 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1024) MLLP_MAX_FRAME_BYTES = 1024 * 1024;
   @IsIn(['utf-8', 'iso-8859-1', 'windows-1252'], { message: 'MLLP_CHARSET must be utf-8, iso-8859-1 or windows-1252' })
   MLLP_CHARSET: 'utf-8' | 'iso-8859-1' | 'windows-1252' = 'utf-8';
+  /** `strict`: a message without MSH-11 (processing id) is answered AR; `lenient` (default): taken as P with a warning. */
+  @IsIn(['lenient', 'strict'], { message: 'MLLP_HEADER_CHECKS must be lenient or strict' })
+  MLLP_HEADER_CHECKS: 'lenient' | 'strict' = 'lenient';
   @IsOptional() @Transform(emptyToUndefined) @IsString() MLLP_TLS_CERT?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsString() MLLP_TLS_KEY?: string;
   /** Comma-separated addresses or CIDR blocks allowed to connect; empty = everyone. */

@@ -147,6 +147,9 @@ describe('checkEnvelope', () => {
     expect(checkEnvelope(parseMessage(base.replace('|2.5', '|3.0'))).map((p) => p.kind)).toEqual(['reject']);
     expect(checkEnvelope(parseMessage(base.replace('|2.5', '|2.2^x^x')))[0]?.error.message).toMatch(/VID starts with v2.4/);
     expect(checkEnvelope(parseMessage(base.replace('|P|', '|X|')))[0]?.error.code).toBe('202');
+    // A missing processing id: taken as P unless the checks are strict.
+    expect(checkEnvelope(parseMessage(base.replace('|P|', '||')))).toEqual([]);
+    expect(checkEnvelope(parseMessage(base.replace('|P|', '||')), { strict: true }).map((p) => [p.kind, p.error.code])).toEqual([['reject', '202']]);
     expect(checkEnvelope(parseMessage(base.replace('^~\\&', '^~}')))[0]?.kind).toBe('error');
     expect(checkEnvelope(parseMessage(base.replace('^~\\&', '^~\\')))).toEqual([]);
   });

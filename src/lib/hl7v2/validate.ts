@@ -35,9 +35,10 @@ export interface EnvelopeProblem {
 
 /**
  * Header and structure checks that do not depend on the message type: MSH-2 ambiguity,
- * MSH-12 version, MSH-11 processing id, and segments glued together by a lost separator.
+ * MSH-12 version, MSH-11 processing id (a missing one only when `strict`), and segments glued
+ * together by a lost separator.
  */
-export function checkEnvelope(msg: Message): EnvelopeProblem[] {
+export function checkEnvelope(msg: Message, opts: { strict?: boolean } = {}): EnvelopeProblem[] {
   const problems: EnvelopeProblem[] = [];
   const d = msg.delimiters;
   // A three-character MSH-2 is only unambiguous when its third character is the usual escape
@@ -71,7 +72,9 @@ export function checkEnvelope(msg: Message): EnvelopeProblem[] {
     });
   }
   const processingId = msg.get('MSH-11');
-  if (!SUPPORTED_PROCESSING_IDS.has(processingId)) {
+  // A missing processing id is taken as P (production) unless the checks are strict (the caller
+  // records a warning); a wrong one is always refused.
+  if (!SUPPORTED_PROCESSING_IDS.has(processingId) && !(processingId === '' && opts.strict !== true)) {
     problems.push({
       kind: 'reject',
       error: new Hl7Error(

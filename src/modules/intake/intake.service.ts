@@ -108,7 +108,7 @@ export class IntakeService implements OnModuleDestroy {
       triggerEvent: message.get('MSH-9.2'),
       version: message.get('MSH-12'),
     };
-    const problems = checkEnvelope(message);
+    const problems = checkEnvelope(message, { strict: this.config.MLLP_HEADER_CHECKS === 'strict' });
     const reject = problems.find((p) => p.kind === 'reject');
     const first = reject ?? problems[0];
     if (first) {
@@ -121,6 +121,7 @@ export class IntakeService implements OnModuleDestroy {
     }
     try {
       const mapped = mapMessage(message);
+      if (message.get('MSH-11') === '') mapped.warnings.push('MSH-11 processing id is missing: taken as P (production)');
       if (mapped.action === 'ignore') {
         return { prepared: { ...base, ...header, status: 'ignored', ackCode: 'AA', error: mapped.reason, mapped }, message };
       }
