@@ -33,6 +33,10 @@ export async function startService(config: AppConfig): Promise<RunningService> {
   app.use(securityHeaders(httpsOptions !== undefined));
   // X12 files (999, 277CA) are posted as text; latin1 keeps every byte as sent. 835s are streamed
   // to a temporary file by their controller (they can be 100 MB): the parser leaves that route alone.
+  // Body limits: JSON 5 MB (a claims build names up to some hundred thousand encounter ids), forms
+  // 1 MB; over them, 413. X12 text below; 835s are streamed.
+  app.useBodyParser('json', { limit: '5mb' });
+  app.useBodyParser('urlencoded', { limit: '1mb', extended: true });
   app.useBodyParser('text', {
     type: (req) => /^(application\/edi-x12|text\/plain)\b/i.test(req.headers['content-type'] ?? '') && !/^\/api\/remittances(\?|$)/.test(req.url ?? ''),
     limit: '50mb',

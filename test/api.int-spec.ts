@@ -43,6 +43,19 @@ describe('HTTP API', () => {
     expect((await get('/api/messages')).status).toBe(200);
   });
 
+  it('answers a body over its limit with 413 and a malformed one with 400, not 500', async () => {
+    const post = async (path: string, type: string, body: string, token: string | null = TEST_TOKEN): Promise<{ status: number; body: any }> => {
+      const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': type, ...(token !== null ? { authorization: `Bearer ${token}` } : {}) }, body });
+      return { status: res.status, body: await res.json() };
+    };
+    const huge = JSON.stringify({ encounterIds: ['1'], pad: 'x'.repeat(20_000_000) });
+    expect(await post('/api/claims/build', 'application/json', huge)).toEqual({ status: 413, body: { error: 'payload_too_large', message: 'the request body is larger than this route takes (5242880 bytes)' } });
+    expect((await post('/api/claims/build', 'application/json', '{not json')).status).toBe(400);
+    expect((await post('/signin', 'application/x-www-form-urlencoded', `email=${'x'.repeat(2_000_000)}`, null)).status).toBe(413);
+    // The service is still answering.
+    expect((await get('/api/messages')).status).toBe(200);
+  });
+
   it('serves the OpenAPI document at /docs', async () => {
     const doc = await get('/docs/json', null);
     expect(doc.status).toBe(200);

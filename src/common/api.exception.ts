@@ -9,6 +9,7 @@ export enum ApiErrorCode {
   BadRequest = 'bad_request',
   Unauthorized = 'unauthorized',
   Forbidden = 'forbidden',
+  PayloadTooLarge = 'payload_too_large',
   Unavailable = 'unavailable',
 }
 
@@ -18,6 +19,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   [ApiErrorCode.BadRequest]: 400,
   [ApiErrorCode.Unauthorized]: 401,
   [ApiErrorCode.Forbidden]: 403,
+  [ApiErrorCode.PayloadTooLarge]: 413,
   [ApiErrorCode.Unavailable]: 503,
 };
 
@@ -48,6 +50,17 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const body: unknown = exception.getResponse();
       const message = typeof body === 'object' && body !== null && 'message' in body ? body.message : exception.message;
       res.status(exception.getStatus()).json({ error: exception.getStatus() === 400 ? ApiErrorCode.BadRequest : 'error', message });
+      return;
+    }
+    // The body parsers' own errors (http-errors: status and type): a body over its limit is the
+    // client's mistake, not an internal error.
+    const e = exception as { status?: unknown; type?: unknown; limit?: unknown };
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && typeof e.type === 'string') {
+      if (e.status === 413) {
+        res.status(413).json({ error: ApiErrorCode.PayloadTooLarge, message: `the request body is larger than this route takes${typeof e.limit === 'number' ? ` (${e.limit} bytes)` : ''}` });
+      } else {
+        res.status(e.status).json({ error: e.status === 400 ? ApiErrorCode.BadRequest : 'error', message: `the request body could not be read (${e.type})` });
+      }
       return;
     }
     this.log.error({ event: 'unhandled_error', err: exception instanceof Error ? exception.name : 'unknown' });
