@@ -43,6 +43,22 @@ describe('HTTP API', () => {
     expect((await get('/api/messages')).status).toBe(200);
   });
 
+  it('answers liveness and readiness without a token: ready means database, migrations, code sets and listener', async () => {
+    expect(await get('/api/health/live', null)).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await get('/api/health/ready', null)).toEqual({
+      status: 200, body: { status: 'ready', checks: { database: { ok: true }, migrations: { ok: true }, codeSets: { ok: true }, listener: { ok: true } } },
+    });
+    // A migration recorded as not applied: not ready, and it says why.
+    const [last] = await db.query<{ id: number; timestamp: string; name: string }>(`SELECT id, timestamp::text, name FROM schema_migration ORDER BY id DESC LIMIT 1`);
+    await db.query(`DELETE FROM schema_migration WHERE id = $1`, [last?.id]);
+    try {
+      expect(await get('/api/health/ready', null)).toMatchObject({ status: 503, body: { status: 'not_ready', checks: { migrations: { ok: false, detail: 'migrations pending' } } } });
+    } finally {
+      await db.query(`INSERT INTO schema_migration (id, timestamp, name) VALUES ($1, $2, $3)`, [last?.id, last?.timestamp, last?.name]);
+    }
+    expect((await get('/api/health/ready', null)).status).toBe(200);
+  });
+
   it('answers a body over its limit with 413 and a malformed one with 400, not 500', async () => {
     const post = async (path: string, type: string, body: string, token: string | null = TEST_TOKEN): Promise<{ status: number; body: any }> => {
       const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': type, ...(token !== null ? { authorization: `Bearer ${token}` } : {}) }, body });

@@ -46,6 +46,11 @@ export class CodeSetsService implements OnModuleInit {
     if (this.role === 'service') await this.get();
   }
 
+  /** Whether the code sets are in memory (the service loads them at start: readiness waits for it). */
+  loaded(): boolean {
+    return this.current !== undefined;
+  }
+
   /**
    * CARC and RARC wording and status only (remittance posting needs no more): from the full code
    * sets when they are loaded, else the shipped lists plus imported ones, without the 130 MB of
