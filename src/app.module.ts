@@ -11,6 +11,7 @@ import { EncountersModule } from './modules/encounters/encounters.module';
 import { HealthModule } from './modules/health/health.module';
 import { IntakeModule } from './modules/intake/intake.module';
 import { MessagesModule } from './modules/messages/messages.module';
+import { MetricsModule } from './modules/metrics/metrics.module';
 import { MllpModule } from './modules/mllp/mllp.module';
 import { PracticeModule } from './modules/practice/practice.module';
 import { DenialsModule } from './modules/denials/denials.module';
@@ -24,7 +25,7 @@ export class AppModule {
   static forRoot(config: AppConfig, dataSource: DataSource, apiToken: string, role: ProcessRole = 'service'): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, role), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule, RemittanceModule, DenialsModule, StaffModule, WebModule],
+      imports: [ConfigModule.forRoot(config, role), DatabaseModule.forRoot(dataSource), IntakeModule, MllpModule, MessagesModule, EncountersModule, HealthModule, PracticeModule, ClaimsModule, SubmissionModule, RemittanceModule, DenialsModule, StaffModule, WebModule, MetricsModule],
       providers: [
         { provide: API_TOKEN, useValue: apiToken },
         { provide: APP_GUARD, useClass: BearerAuthGuard },

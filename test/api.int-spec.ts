@@ -3,6 +3,7 @@ import { createDataSource } from '../src/database/data-source';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
+import { MetricsServer } from '../src/modules/metrics/metrics.module';
 import { startTestService, TEST_TOKEN } from './support/service';
 
 describe('HTTP API', () => {
@@ -70,6 +71,33 @@ describe('HTTP API', () => {
     expect((await post('/signin', 'application/x-www-form-urlencoded', `email=${'x'.repeat(2_000_000)}`, null)).status).toBe(413);
     // The service is still answering.
     expect((await get('/api/messages')).status).toBe(200);
+  });
+
+  it('exposes Prometheus metrics with the token (and on METRICS_PORT without one): messages, ACK latency, connections, claims', async () => {
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^hl7c_messages_total\{type="DFT\^P03",status="processed",ack="AA"\} [1-9]/m);
+    expect(text).toMatch(/^hl7c_messages_total\{type="DFT\^P03",status="error",ack="AE"\} [1-9]/m);
+    expect(text).toMatch(/^hl7c_ack_latency_seconds_count [1-9]/m);
+    expect(text).toMatch(/^hl7c_group_commit_size_count [1-9]/m);
+    expect(text).toMatch(/^hl7c_mllp_connections 0$/m);
+    expect(text).toMatch(/^hl7c_messages_in_error [1-9]/m);
+    expect(text).toMatch(/^hl7c_db_pool_connections\{state="total"\} [1-9]/m);
+    expect(text).toMatch(/^hl7c_process_resident_memory_bytes /m);
+    // A scraper on a private network: its own port, no token.
+    const scraped = await startTestService(db.url, { METRICS_PORT: '0' });
+    try {
+      const port = scraped.app.get(MetricsServer).port;
+      const plain = await fetch(`http://127.0.0.1:${port ?? 0}/metrics`);
+      expect(plain.status).toBe(200);
+      expect(await plain.text()).toMatch(/^hl7c_claims|^# HELP hl7c_claims /m);
+      expect((await fetch(`http://127.0.0.1:${port ?? 0}/other`)).status).toBe(404);
+    } finally {
+      await scraped.stop();
+    }
   });
 
   it('serves the OpenAPI document at /docs', async () => {

@@ -54,8 +54,11 @@ describe('the README walk-through, as a newcomer runs it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hl7c-readme-'));
     symlinkSync(join(ROOT, 'fixtures'), join(dir, 'fixtures'));
     process.chdir(dir);
-    for (const k of ['SCRUB_AS_OF', 'PRACTICE_FILE', 'LOG_LEVEL']) delete process.env[k];
-    Object.assign(process.env, env, { DATABASE_URL: db.url, DATA_DIR: join(dir, 'data') });
+    const clean: NodeJS.ProcessEnv = { ...saved };
+    delete clean.SCRUB_AS_OF;
+    delete clean.PRACTICE_FILE;
+    delete clean.LOG_LEVEL;
+    process.env = { ...clean, ...env, DATABASE_URL: db.url, DATA_DIR: join(dir, 'data') };
     for (const step of steps) {
       let out = '';
       const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -71,7 +74,9 @@ describe('the README walk-through, as a newcomer runs it', () => {
       expect({ command: step.args.join(' '), code }).toEqual({ command: step.args.join(' '), code: 0 });
       const lines = out.trimEnd().split('\n');
       expect(lines).toHaveLength(step.expected.length);
-      step.expected.forEach((e, i) => expect(lines[i]).toMatch(pattern(e)));
+      step.expected.forEach((e, i) => {
+        expect(lines[i]).toMatch(pattern(e));
+      });
     }
     expect(readdirSync(join(dir, 'out')).sort()).toEqual([expect.stringMatching(/^837I_/) as string, expect.stringMatching(/^837P_/) as string]);
   });

@@ -34,6 +34,9 @@ export class AppConfig {
   MLLP_ALLOW?: string;
 
   @Transform(toInt) @IsInt() @Min(0) @Max(65535) HTTP_PORT = 3000;
+  /** A separate port serving GET /metrics without a token (for a Prometheus scraper on a private network); unset: only /metrics on HTTP_PORT with the bearer token. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() METRICS_HOST?: string;
   @IsString() HTTP_HOST = '127.0.0.1';
   @IsOptional() @Transform(emptyToUndefined) @IsString() @Matches(/^\S{16,}$/, { message: 'API_TOKEN must be at least 16 characters without spaces' })
   API_TOKEN?: string;
@@ -84,7 +87,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN', 'PRACTICE_FILE', 'HTTP_TLS_CERT', 'HTTP_TLS_KEY', 'WRITE_OFF_LIMIT_ADMIN']);
+const KEYS = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MLLP_TLS_CERT', 'MLLP_TLS_KEY', 'MLLP_ALLOW', 'API_TOKEN', 'PRACTICE_FILE', 'HTTP_TLS_CERT', 'HTTP_TLS_KEY', 'WRITE_OFF_LIMIT_ADMIN', 'METRICS_PORT', 'METRICS_HOST']);
 
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {

@@ -7,6 +7,7 @@ import {
 import { GroupCommitter } from '../../lib/group-commit';
 import { MllpDecoder } from '../../lib/mllp';
 import { logger } from '../../common/logger';
+import { metrics } from '../../common/metrics';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config';
 import { IntakeConnections } from './intake.connections';
@@ -69,7 +70,10 @@ export class IntakeService implements OnModuleDestroy {
     private readonly connections: IntakeConnections,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.committer = new GroupCommitter((items) => this.repository.store(items), {
+    this.committer = new GroupCommitter((items) => {
+      metrics.groupSize.observe(items.length);
+      return this.repository.store(items);
+    }, {
       maxBatch: config.INTAKE_BATCH_MAX,
       concurrency: config.INTAKE_CONCURRENCY,
       fillBatch: config.INTAKE_FILL_BATCH,
@@ -179,11 +183,16 @@ export class IntakeService implements OnModuleDestroy {
       stored = list.length > 1 ? await this.repository.store(list.map((c) => c.prepared)) : await this.committer.submitAll(list.map((c) => c.prepared));
     } catch (e) {
       const transient = e instanceof TransientStoreError;
+      metrics.unavailable.inc(list.length);
+      metrics.dbErrors.inc({ transient: String(transient) });
       this.log.error({ event: 'store_failed', transient, connectionId: ctx.connectionId, controlIds: list.map((c) => c.prepared.controlId), ...describeDbError(transient ? e.cause : e) });
       return { ack: this.unavailableAck(list, batch, batchControlId), stored: [], durable: false };
     }
     for (const [i, s] of stored.entries()) {
       const p = list[i]?.prepared;
+      const type = `${p?.messageType ?? ''}^${p?.triggerEvent ?? ''}`;
+      // Label values from the sender's header are bounded to the shape of a message type.
+      metrics.messages.inc({ type: /^[A-Z][A-Z0-9]{2}\^[A-Z0-9]{2,3}$/.test(type) ? type : 'other', status: s.status, ack: s.ackCode });
       this.log.info({ event: 'message_stored', messageId: s.messageId, controlId: p?.controlId, type: `${p?.messageType ?? ''}^${p?.triggerEvent ?? ''}`, status: s.status, ack: s.ackCode, charges: s.charges, connectionId: ctx.connectionId, reused: s.controlIdReused || undefined });
     }
     if (batch) return { ack: this.batchAck(list, stored, batchControlId), stored, durable: true };

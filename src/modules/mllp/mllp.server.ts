@@ -5,6 +5,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MllpDecoder, encodeFrame } from '../../lib/mllp';
 import { buildAck, encodeHl7Text, Hl7ErrorCode, type Hl7Charset } from '../../lib/hl7v2';
 import { logger } from '../../common/logger';
+import { metrics } from '../../common/metrics';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config';
 import { IntakeService } from '../intake/intake.service';
@@ -95,6 +96,7 @@ export class MllpServer {
     const conn: Connection = { id: `mllp#${this.nextId++}`, socket, tail: Promise.resolve(), inFlight: 0 };
     const connectionId = `${conn.id} ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.connections.add(conn);
+    metrics.connections.inc();
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     if (this.config.MLLP_IDLE_TIMEOUT_MS > 0) socket.setTimeout(this.config.MLLP_IDLE_TIMEOUT_MS);
@@ -104,10 +106,12 @@ export class MllpServer {
 
     const reply = (work: Promise<{ ack: string }>): void => {
       conn.inFlight++;
+      const received = process.hrtime.bigint();
       conn.tail = conn.tail.then(async () => {
         try {
           const r = await work;
           if (!socket.destroyed) socket.write(encodeFrame(encodeHl7Text(r.ack, this.charset)));
+          metrics.ackLatency.observe(Number(process.hrtime.bigint() - received) / 1e9);
         } catch (e) {
           // Never silence: an unexpected failure still gets a negative ACK (nothing was acknowledged as stored).
           this.log.error({ event: 'frame_failed', connection: conn.id, err: e instanceof Error ? e.name : 'unknown' });
@@ -146,6 +150,7 @@ export class MllpServer {
     });
     socket.on('close', () => {
       this.connections.delete(conn);
+      metrics.connections.dec();
       this.log.info({ event: 'connection_closed', connection: conn.id, pendingBytes: decoder.pending });
     });
   }

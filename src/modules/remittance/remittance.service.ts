@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { logger } from '../../common/logger';
+import { metrics } from '../../common/metrics';
 import { addCents, fromCents, toCents } from '../../lib/decimal';
 import {
   read835Batches, X12ReadError, type ClaimPayment835, type Remit835Event, type ServicePayment835, type Transaction835Header, type Transaction835Trailer, type UnreadableClaim835,
@@ -104,6 +105,7 @@ export class RemittanceService {
     for (let attempt = 1; ; attempt++) {
       try {
         const summary = await this.importOnce(source, sha, size, opts.actor);
+        metrics.remittances.inc({ outcome: summary.refused ? 'refused' : summary.duplicate ? 'duplicate' : 'posted' });
         if (!summary.refused && !summary.duplicate && summary.matched > 0) await this.learn(() => this.repository.claimsOfFile(summary.fileId));
         this.log.info({ event: summary.refused ? 'remittance_refused' : 'remittance_imported', fileId: summary.fileId, duplicate: summary.duplicate, transactions: summary.transactions,
           claimPayments: summary.claimPayments, matched: summary.matched, unmatched: summary.unmatched, unbalanced: summary.unbalanced, bytes: size, ms: Date.now() - started });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { logger } from '../../common/logger';
+import { metrics } from '../../common/metrics';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { CodeSets } from '../../lib/codes/codesets';
@@ -161,6 +162,7 @@ export class ScrubberService {
       const mine = overrides.get(c.id) ?? [];
       const findings: StoredFinding[] = found.map((f) => ({ ...f, overrideId: f.severity === 'error' ? (overrideFor(f, mine)?.id ?? null) : null }));
       await this.repository.storeFindings(em, c.id, c.version, findings);
+      for (const f of findings) metrics.findings.inc({ rule: f.ruleId, severity: f.severity });
       const errors = findings.filter((f) => f.severity === 'error' && f.overrideId === null).length;
       const overridden = findings.filter((f) => f.overrideId !== null).length;
       const status = c.problems.length > 0 || errors > 0 ? 'held' : 'ready';

@@ -3,6 +3,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { DataSource } from 'typeorm';
 import { IntervalJob } from '../../common/interval-job';
 import { logger } from '../../common/logger';
+import { metrics } from '../../common/metrics';
 import { APP_CONFIG } from '../../config/config.module';
 import { AppConfig } from '../../config/config';
 import { X12ReadError } from '../../lib/x12';
@@ -83,7 +84,11 @@ export class SubmissionService implements OnApplicationBootstrap, OnModuleDestro
     await runner.connect();
     try {
       const [lock] = (await runner.query('SELECT pg_try_advisory_lock($1) AS ok', [SUBMISSION_LOCK])) as { ok: boolean }[];
-      if (!lock?.ok) return { ran: false, batches: [], deliveries: [], responses: [] };
+      if (!lock?.ok) {
+        metrics.submissionRuns.inc({ ran: 'false' });
+        return { ran: false, batches: [], deliveries: [], responses: [] };
+      }
+      const stopTimer = metrics.submissionSeconds.startTimer();
       try {
         const built = await this.claims.build({ actor, settledMinutes: this.config.CLAIMS_SETTLED_MINUTES });
         const batches = await this.batches.create({ actor });
@@ -94,6 +99,8 @@ export class SubmissionService implements OnApplicationBootstrap, OnModuleDestro
         this.log.info({ event: 'submission_run', built: built.created + built.updated, batches: batches.length, delivered: deliveries.length, responses: responses.length });
         return { ran: true, built, batches, deliveries, responses };
       } finally {
+        stopTimer();
+        metrics.submissionRuns.inc({ ran: 'true' });
         await runner.query('SELECT pg_advisory_unlock($1)', [SUBMISSION_LOCK]);
       }
     } finally {
