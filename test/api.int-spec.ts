@@ -88,7 +88,7 @@ describe('HTTP API', () => {
     expect(text).toMatch(/^hl7c_db_pool_connections\{state="total"\} [1-9]/m);
     expect(text).toMatch(/^hl7c_process_resident_memory_bytes /m);
     // A scraper on a private network: its own port, no token.
-    const scraped = await startTestService(db.url, { METRICS_PORT: '0' });
+    const scraped = await startTestService(db.url, { METRICS_PORT: 0 });
     try {
       const port = scraped.app.get(MetricsServer).port;
       const plain = await fetch(`http://127.0.0.1:${port ?? 0}/metrics`);
