@@ -172,7 +172,12 @@ export class IntakeRepository {
       } catch (e) {
         // Deadlock, a concurrent insert of the same rows, or a resend another instance stored between
         // our look-up and our statement: the next attempt sees the committed rows.
-        if ((pgCode(e) === '40P01' || pgCode(e) === '40001' || pgCode(e) === SEEN_BEFORE) && attempt < 5) continue;
+        if ((pgCode(e) === '40P01' || pgCode(e) === '40001' || pgCode(e) === SEEN_BEFORE) && attempt < 8) {
+          // Groups in flight at once that hold the same message (a sender repeating a frame,
+          // identical junk) collide again when retried in step: a short random wait parts them.
+          if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+          continue;
+        }
         if (isTransient(e)) throw new TransientStoreError('database unavailable', e);
         if (isDataError(e) && items.length > 1) return this.storeOneByOne(items);
         if (isDataError(e) && items.length === 1) {
