@@ -127,8 +127,9 @@ export class ScrubberService {
       const st = settings(c.payerRowId)(rule);
       if (!st.enabled) continue;
       payers.add(c.payerRowId);
+      // The rule's window (its own default when a setting gives none), as the rule reads it.
       const d = st.params.days;
-      days = Math.max(days, typeof d === 'number' && Number.isFinite(d) ? d : 180);
+      days = Math.max(days, typeof d === 'number' && Number.isFinite(d) ? d : (rule.params.days as number));
       for (const l of c.claim.lines) if (l.procedureCode) codes.add(l.procedureCode);
     }
     if (payers.size === 0 || codes.size === 0) return new Map();
