@@ -45,6 +45,9 @@ export interface DeliverySummary {
 
 export interface SubmissionRun {
   ran: boolean;
+  /** When this instance held the job's lock (ISO 8601), for a run that ran: runs never overlap, across instances too. */
+  startedAt?: string;
+  finishedAt?: string;
   built?: BuildSummary;
   batches: BatchSummary[];
   deliveries: DeliverySummary[];
@@ -89,6 +92,7 @@ export class SubmissionService implements OnApplicationBootstrap, OnModuleDestro
         return { ran: false, batches: [], deliveries: [], responses: [] };
       }
       const stopTimer = metrics.submissionSeconds.startTimer();
+      const startedAt = new Date().toISOString();
       try {
         const built = await this.claims.build({ actor, settledMinutes: this.config.CLAIMS_SETTLED_MINUTES });
         const batches = await this.batches.create({ actor });
@@ -97,7 +101,7 @@ export class SubmissionService implements OnApplicationBootstrap, OnModuleDestro
         for (const b of pending) deliveries.push(await this.deliver(b.id, { replay: false, actor }));
         const responses = await this.fetchResponses(actor);
         this.log.info({ event: 'submission_run', built: built.created + built.updated, batches: batches.length, delivered: deliveries.length, responses: responses.length });
-        return { ran: true, built, batches, deliveries, responses };
+        return { ran: true, startedAt, finishedAt: new Date().toISOString(), built, batches, deliveries, responses };
       } finally {
         stopTimer();
         metrics.submissionRuns.inc({ ran: 'true' });
