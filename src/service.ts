@@ -48,6 +48,13 @@ export async function startService(config: AppConfig): Promise<RunningService> {
     new DocumentBuilder().setTitle('hl7-claims').setDescription('HL7 v2 intake, encounters and charges for billing').setVersion('0.1.0').addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API_TOKEN (machine clients: every route), or a personal token from `hl7-claims users token EMAIL --name WHAT` acting with that person\'s role (viewer: reads; biller: work; admin: settings), each request audited' }).build(),
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/json' });
+  // A client has HTTP_REQUEST_TIMEOUT_SECONDS to send a whole request (an 835 upload included)
+  // and at most 20 s of that for its headers: slow senders cannot hold connections open (408).
+  // Node checks those every connectionsCheckingInterval (30 s unless set before listening).
+  const server = app.getHttpServer() as unknown as { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number };
+  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_SECONDS * 1000;
+  server.headersTimeout = Math.min(20_000, server.requestTimeout);
+  server.connectionsCheckingInterval = 1000;
   await app.listen(config.HTTP_PORT, config.HTTP_HOST);
   const httpServer = app.getHttpServer() as { address(): { port: number } | string | null };
   const httpAddr = httpServer.address();

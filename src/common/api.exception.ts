@@ -10,6 +10,7 @@ export enum ApiErrorCode {
   Unauthorized = 'unauthorized',
   Forbidden = 'forbidden',
   PayloadTooLarge = 'payload_too_large',
+  TooManyRequests = 'rate_limited',
   Unavailable = 'unavailable',
 }
 
@@ -20,6 +21,7 @@ const STATUS: Record<ApiErrorCode, number> = {
   [ApiErrorCode.Unauthorized]: 401,
   [ApiErrorCode.Forbidden]: 403,
   [ApiErrorCode.PayloadTooLarge]: 413,
+  [ApiErrorCode.TooManyRequests]: 429,
   [ApiErrorCode.Unavailable]: 503,
 };
 

@@ -44,6 +44,12 @@ export class AppConfig {
   /** HTTPS for the API and the staff app: PEM certificate and key files (both or neither). Session cookies are then Secure. */
   @IsOptional() @Transform(emptyToUndefined) @IsString() HTTP_TLS_CERT?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsString() HTTP_TLS_KEY?: string;
+  /** API requests one caller (a token, a session, else an address) may make a minute, across all instances; 0 = no limit. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000) RATE_LIMIT_API_PER_MINUTE = 1200;
+  /** Sign-in attempts one client address may make in 15 minutes, across all instances (then 429 for 15 minutes); 0 = no limit. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000) RATE_LIMIT_SIGNIN_PER_15_MINUTES = 30;
+  /** Longest a client may take to send a whole request (headers: at most 20 s of it); slower ones are cut off with 408. */
+  @Transform(toInt) @IsInt() @Min(5) @Max(3600) HTTP_REQUEST_TIMEOUT_SECONDS = 300;
   /** A staff session ends after this many minutes without a request... */
   @Transform(toInt) @IsInt() @Min(1) @Max(24 * 60) SESSION_IDLE_MINUTES = 30;
   /** ...and this many hours after sign-in in any case. */

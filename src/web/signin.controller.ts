@@ -10,6 +10,7 @@ import { html } from './html';
 import { clearCookie, clientIp, cookies, safeNext, setCookie } from './http';
 import { page } from './layout';
 import { actorOf, DuringPasswordChange, sameToken, SESSION_COOKIE, Staff, StaffPageFilter, StaffSessionGuard } from './session.guard';
+import { SignInRateLimit } from '../common/rate-limit';
 
 /** The sign-in form's own CSRF token (there is no session yet): a cookie the form must repeat. */
 const SIGNIN_COOKIE = 'hl7c_signin';
@@ -38,6 +39,7 @@ function signInPage(token: string, next: string, email: string, error: string | 
 export class SignInController {
   constructor(
     private readonly staff: StaffService,
+    private readonly rateLimit: SignInRateLimit,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -67,6 +69,13 @@ export class SignInController {
     const expected = cookies(req).get(SIGNIN_COOKIE);
     if (expected === undefined || typeof body._csrf !== 'string' || !sameToken(body._csrf, expected)) {
       res.status(403).type('html').send(signInPage(this.signInToken(req, res), next, email, 'The sign-in form had expired. Try again.'));
+      return;
+    }
+    const wait = await this.rateLimit.attempt(clientIp(req));
+    if (wait > 0) {
+      await this.staff.signInRefused(clientIp(req), 'rate_limited');
+      res.status(429).setHeader('Retry-After', String(wait));
+      res.type('html').send(signInPage(expected, next, email, `Too many sign-in attempts from this address. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`));
       return;
     }
     const r = email === '' || password === '' ? null : await this.staff.signIn(email, password, clientIp(req));

@@ -10,7 +10,8 @@ import { LettersController } from './letters.controller';
 import { RulesController } from './rules.controller';
 import { StaffSessionGuard } from './session.guard';
 import { SignInController } from './signin.controller';
+import { SignInRateLimit } from '../common/rate-limit';
 
 /** The staff web app: server-rendered pages over the same services the API uses. */
-@Module({ imports: [StaffModule, DenialsModule], controllers: [AssetsController, SignInController, QueueController, ItemController, DashboardController, AdminController, RulesController, LettersController], providers: [StaffSessionGuard] })
+@Module({ imports: [StaffModule, DenialsModule], controllers: [AssetsController, SignInController, QueueController, ItemController, DashboardController, AdminController, RulesController, LettersController], providers: [StaffSessionGuard, SignInRateLimit] })
 export class WebModule {}

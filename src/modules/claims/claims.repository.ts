@@ -116,8 +116,11 @@ export class ClaimsRepository {
     const coverages = await q<{ id: string; set_id: number; payer_id: string | null; plan_id: string | null; payer_name: string | null; member_id: string | null; group_number: string | null; group_name: string | null; insured_name: EncounterBundle['coverages'][number]['insuredName']; insured_relationship: string | null; insured_birth_date: string | null; insured_address: EncounterBundle['coverages'][number]['insuredAddress'] }>(
       `SELECT id, set_id, payer_id, plan_id, payer_name, member_id, group_number, group_name, insured_name, insured_relationship,
               to_char(insured_birth_date, 'YYYY-MM-DD') AS insured_birth_date, insured_address
-         FROM coverage
-        WHERE CASE WHEN EXISTS (SELECT 1 FROM coverage WHERE encounter_id = $1) THEN encounter_id = $1 ELSE patient_id = $2 AND encounter_id IS NULL END
+         FROM coverage WHERE encounter_id = $1
+       UNION ALL
+       SELECT id, set_id, payer_id, plan_id, payer_name, member_id, group_number, group_name, insured_name, insured_relationship,
+              to_char(insured_birth_date, 'YYYY-MM-DD') AS insured_birth_date, insured_address
+         FROM coverage WHERE patient_id = $2 AND encounter_id IS NULL AND NOT EXISTS (SELECT 1 FROM coverage WHERE encounter_id = $1)
         ORDER BY set_id`,
       [e.id, e.patient_id],
     );
@@ -276,9 +279,9 @@ export class ClaimsRepository {
          FROM claim c
          LEFT JOIN LATERAL (SELECT id, status FROM claim s WHERE s.primary_claim_id = c.id AND s.status NOT IN ('cancelled', 'replaced') ORDER BY s.id DESC LIMIT 1) f ON true
         WHERE c.id = ANY($1::bigint[]) AND c.payer_sequence IN ('P', 'S')
-          AND (f.id IS NOT NULL OR (SELECT count(*) FROM coverage cv WHERE CASE WHEN EXISTS (SELECT 1 FROM coverage x WHERE x.encounter_id = c.encounter_id)
-                                                                              THEN cv.encounter_id = c.encounter_id ELSE cv.patient_id = c.patient_id AND cv.encounter_id IS NULL END)
-                                    > CASE c.payer_sequence WHEN 'P' THEN 1 ELSE 2 END)
+          AND (f.id IS NOT NULL OR COALESCE(NULLIF((SELECT count(*) FROM coverage cv WHERE cv.encounter_id = c.encounter_id), 0),
+                                            (SELECT count(*) FROM coverage cv WHERE cv.patient_id = c.patient_id AND cv.encounter_id IS NULL))
+                                   > CASE c.payer_sequence WHEN 'P' THEN 1 ELSE 2 END)
         ORDER BY c.id`,
       [claimIds],
     );

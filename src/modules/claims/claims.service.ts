@@ -15,6 +15,9 @@ export interface BuildSummary {
   skipped: number;
 }
 
+/** Encounters built at once by one builder (each its own transaction and pool connection). */
+const BUILD_CONCURRENCY = 4;
+
 /**
  * Claim building: each encounter with unbilled charges in its own transaction (its row locked,
  * so concurrent builders never double-bill it); the rules live in claim-builder.ts.
@@ -34,8 +37,8 @@ export class ClaimsService {
     const practice = await this.repository.practiceView();
     const rebuild = statusesToRebuild(opts.encounterIds !== undefined);
     const candidates = await this.repository.candidateEncounters(opts.encounterIds, opts.limit ?? 10_000, opts.settledMinutes);
-    for (const encounterId of candidates) {
-      await this.repository.transaction(async (em) => {
+    const one = (encounterId: string): Promise<void> =>
+      this.repository.transaction(async (em) => {
         const bundle = await this.repository.bundle(em, encounterId, rebuild);
         if (!bundle) return;
         summary.encounters++;
@@ -54,7 +57,23 @@ export class ClaimsService {
           else summary.ready++;
         }
       });
-    }
+    // A few encounters at once, each in its own transaction (as several instances would): the
+    // round trips of one overlap another's. A failure stops the others taking more and is raised
+    // once they are done.
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const worker = async (): Promise<void> => {
+      while (failure === undefined && next < candidates.length) {
+        const encounterId = candidates[next++] as string;
+        try {
+          await one(encounterId);
+        } catch (e) {
+          failure ??= { error: e };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BUILD_CONCURRENCY, candidates.length) }, worker));
+    if (failure !== undefined) throw failure.error;
     this.log.info({ event: 'claims_built', ...summary, ms: Date.now() - started });
     return summary;
   }

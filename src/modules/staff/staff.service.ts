@@ -155,6 +155,11 @@ export class StaffService {
    * Signs in: a new session's token (for the cookie) or null. Every refusal looks the same to the
    * caller; the audit trail says which it was (unknown email, wrong password, locked, disabled).
    */
+  /** A sign-in refused before any account was looked at (too many attempts from the address): audited, no email kept. */
+  async signInRefused(ip: string | null, reason: 'rate_limited'): Promise<void> {
+    await this.audit.record({ userId: null, name: 'anonymous', ip }, { action: 'sign_in.failed', detail: { reason } });
+  }
+
   async signIn(emailIn: string, password: string, ip: string | null): Promise<{ token: string; session: StaffSession } | null> {
     const email = emailIn.trim().toLowerCase().slice(0, 320);
     const [user] = await this.ds.query<{ id: string; email: string; role: Role; h: string; locked: boolean; disabled: boolean; mustChange: boolean }[]>(

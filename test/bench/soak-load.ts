@@ -1,0 +1,184 @@
+/**
+ * The soak's load generator, a process of its own (forked by soak.ts) so that its event loop is
+ * not the service's nor the orchestrator's. C connections share one schedule of RATE messages a
+ * second: each connection takes the next message when it is due (or at once when behind), sends
+ * it and waits for its ACK. The mix: ADT^A04 registrations and A08 updates, DFT^P03 charges on a
+ * new visit each (a claim each), resends of earlier messages (same bytes), and junk frames.
+ * Every 10 s it reports the window's ACK latencies; at the end it writes which messages were
+ * answered AA (a byte per message number) to the file it was given.
+ */
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { MllpDecoder, encodeFrame } from '../../src/lib/mllp';
+import { adt, dft } from '../support/hl7';
+
+export interface SoakLoadJob {
+  port: number;
+  connections: number;
+  rate: number;
+  seconds: number;
+  /** Where the AA map goes: byte k is 1 when message k was answered AA, 2 when answered otherwise, 0 unanswered. */
+  outFile: string;
+}
+
+export interface SoakWindow {
+  type: 'window';
+  atSeconds: number;
+  sent: number;
+  p50: number;
+  p99: number;
+  max: number;
+  notAa: number;
+}
+
+export interface SoakLoadDone {
+  type: 'done';
+  messages: number;
+  dfts: number;
+  charges: number;
+  resends: number;
+  junk: number;
+  acks: number;
+  unanswered: number;
+  elapsedSeconds: number;
+}
+
+/** mulberry32: deterministic, so a soak can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const percentile = (sorted: number[], p: number): number => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number));
+
+function run(job: SoakLoadJob): void {
+  const r = rng(Number(process.env.SOAK_SEED ?? 17));
+  const capacity = Math.ceil(job.rate * job.seconds * 1.05) + 1000;
+  const answered = new Uint8Array(capacity);
+  const recent: { k: number; bytes: Buffer }[] = [];
+  let next = 0; // scheduled slots taken
+  let k = 0; // message numbers used (resends and junk take a slot, not a number)
+  const counts = { dfts: 0, charges: 0, resends: 0, junk: 0, acks: 0, unanswered: 0 };
+  let window: number[] = [];
+  let windowNotAa = 0;
+  let sentInWindow = 0;
+  const start = process.hrtime.bigint();
+  const elapsedMs = (): number => Number(process.hrtime.bigint() - start) / 1e6;
+  const endMs = job.seconds * 1000;
+
+  /** The next frame to send: [payload, message number or -1 for junk]. */
+  const nextFrame = (): [Buffer, number] => {
+    const x = r();
+    if (x < 0.05 && recent.length > 0) {
+      counts.resends++;
+      const old = recent[Math.floor(r() * recent.length)] as { k: number; bytes: Buffer };
+      return [old.bytes, old.k];
+    }
+    if (x < 0.07) {
+      counts.junk++;
+      const junk = r() < 0.5 ? `MSH|${'x'.repeat(Math.floor(r() * 200))}` : Buffer.from(Array.from({ length: 1 + Math.floor(r() * 300) }, () => 32 + Math.floor(r() * 90))).toString('latin1');
+      return [Buffer.from(junk, 'latin1'), -1];
+    }
+    const n = k++;
+    const id = `SK${n}`;
+    let text: string;
+    if (x < 0.3) text = adt('A04', id, `SKM${n}`, `SKV${n}`);
+    else if (x < 0.37) text = adt('A08', id, `SKM${n - 1}`, `SKV${n - 1}`);
+    else {
+      const lines = 1 + Math.floor(r() * 3);
+      counts.dfts++;
+      counts.charges += lines;
+      text = dft({ controlId: id, mrn: `SKM${n}`, visit: `SKV${n}`, charges: Array.from({ length: lines }, (_, j) => ({ amount: ['125.00', '40.10', '18.37'][j] as string, cpt: ['99213^^C4', '93000^^C4', '36415^^C4'][j] as string })) });
+    }
+    const bytes = Buffer.from(text, 'latin1');
+    if (recent.length < 2000) recent.push({ k: n, bytes });
+    else recent[Math.floor(r() * recent.length)] = { k: n, bytes };
+    return [bytes, n];
+  };
+
+  const connection = async (): Promise<void> => {
+    const socket = net.connect(job.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const decoder = new MllpDecoder();
+    let waiting: ((ack: string | null) => void) | undefined;
+    socket.on('data', (b: Buffer) => {
+      for (const ev of decoder.push(b)) {
+        if (ev.type !== 'frame') continue;
+        const w = waiting;
+        waiting = undefined;
+        w?.(ev.payload.toString('latin1'));
+      }
+    });
+    socket.on('close', () => {
+      const w = waiting;
+      waiting = undefined;
+      w?.(null);
+    });
+    for (;;) {
+      const slot = next++;
+      const due = (slot / job.rate) * 1000;
+      if (due >= endMs) break;
+      const wait = due - elapsedMs();
+      if (wait > 1) await new Promise((res) => setTimeout(res, wait));
+      const [payload, n] = nextFrame();
+      const t0 = process.hrtime.bigint();
+      const ack = await new Promise<string | null>((resolve) => {
+        waiting = resolve;
+        const timer = setTimeout(() => {
+          if (waiting === resolve) {
+            waiting = undefined;
+            resolve(null);
+          }
+        }, 30_000);
+        timer.unref();
+        socket.write(encodeFrame(payload));
+      });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      sentInWindow++;
+      if (ack === null) {
+        counts.unanswered++;
+        if (socket.destroyed) return;
+        continue;
+      }
+      counts.acks++;
+      window.push(ms);
+      const aa = /\rMSA\|(?:AA|CA)\|/.test(ack);
+      if (!aa && n >= 0) windowNotAa++;
+      if (n >= 0 && answered[n] !== 1) answered[n] = aa ? 1 : 2;
+    }
+    socket.end();
+  };
+
+  const reporter = setInterval(() => {
+    const sorted = window.sort((a, b) => a - b);
+    const w: SoakWindow = { type: 'window', atSeconds: Math.round(elapsedMs() / 1000), sent: sentInWindow, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? 0, notAa: windowNotAa };
+    window = [];
+    windowNotAa = 0;
+    sentInWindow = 0;
+    process.send?.(w);
+  }, 10_000);
+
+  void Promise.all(Array.from({ length: job.connections }, () => connection())).then(() => {
+    clearInterval(reporter);
+    writeFileSync(job.outFile, answered.subarray(0, k));
+    const done: SoakLoadDone = { type: 'done', messages: k, ...counts, elapsedSeconds: Math.round(elapsedMs() / 1000) };
+    process.send?.(done, () => process.exit(0));
+  }, (e: unknown) => {
+    process.stderr.write(`soak load failed: ${String(e)}\n`);
+    process.exit(1);
+  });
+}
+
+process.once('message', (job: SoakLoadJob) => {
+  run(job);
+});
