@@ -7,6 +7,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { resolveApiToken } from './common/api-token';
+import { finishOpenApi } from './common/openapi';
 import { logger, PinoNestLogger } from './common/logger';
 import type { AppConfig } from './config/config';
 import { openDatabase, type OpenDatabase } from './database/database';
@@ -43,10 +44,10 @@ export async function startService(config: AppConfig): Promise<RunningService> {
     defaultCharset: 'latin1',
   });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
-  const doc = SwaggerModule.createDocument(
+  const doc = finishOpenApi(SwaggerModule.createDocument(
     app,
-    new DocumentBuilder().setTitle('hl7-claims').setDescription('HL7 v2 intake, encounters and charges for billing').setVersion('0.1.0').addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API_TOKEN (machine clients: every route), or a personal token from `hl7-claims users token EMAIL --name WHAT` acting with that person\'s role (viewer: reads; biller: work; admin: settings), each request audited' }).build(),
-  );
+    new DocumentBuilder().setTitle('hl7-claims').setDescription('HL7 v2 intake, encounters and charges for billing').setVersion('0.1.0').addServer('/', 'this service').addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API_TOKEN (machine clients: every route), or a personal token from `hl7-claims users token EMAIL --name WHAT` acting with that person\'s role (viewer: reads; biller: work; admin: settings), each request audited' }).build(),
+  ));
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/json' });
   // A client has HTTP_REQUEST_TIMEOUT_SECONDS to send a whole request (an 835 upload included)
   // and at most 20 s of that for its headers: slow senders cannot hold connections open (408).

@@ -1,9 +1,14 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
+import { ClaimsRepository, statusesToRebuild } from '../src/modules/claims/claims.repository';
+import { ClaimsService } from '../src/modules/claims/claims.service';
 import { readPracticeSetup } from '../src/modules/practice/practice.setup';
+import { BatchesService } from '../src/modules/submission/batches.service';
 import { EXAMPLE_PRACTICE_FILE } from '../src/modules/practice/practice.service';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { professionalClaim } from './support/claims';
+import { dft } from './support/hl7';
+import { MllpClient } from './support/mllp-client';
 import { startTestService } from './support/service';
 
 /**
@@ -60,4 +65,49 @@ import { startTestService } from './support/service';
     const st = await db.query<{ n: string; distinct: string }>(`SELECT count(*)::text AS n, count(DISTINCT s)::text AS distinct FROM claim_batch, unnest(transaction_control_numbers) AS s`);
     expect(st[0]?.n).toBe(st[0]?.distinct);
   }, 60_000);
+});
+
+/**
+ * A build rebuilding an encounter's ready claim while a batch takes that claim: the batch must
+ * not wait for the build's lock on the encounter (its foreign-key checks), or the two deadlock
+ * (the soak found it: 40P01 at 500 messages a second).
+ */
+(process.env.HL7C_TEST_MODE === 'embedded' ? describe.skip : describe)('a build and a batch on the same claim at once', () => {
+  let db: TestDatabase;
+  let svc: Awaited<ReturnType<typeof startTestService>>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    svc = await startTestService(db.url);
+  });
+
+  afterAll(async () => {
+    await svc.stop();
+    await db.drop();
+  });
+
+  it('does not deadlock: the batch takes the claim, the build goes on after it', async () => {
+    const client = await MllpClient.connect(svc.mllpPort);
+    expect(await client.send(dft({ controlId: 'DL-1', mrn: 'DLM1', visit: 'DLV1', charges: [{ amount: '100.00' }] }))).toMatch(/\rMSA\|AA\|/);
+    await client.close();
+    const claims = svc.app.get(ClaimsService);
+    expect(await claims.build({ actor: 'test' })).toMatchObject({ created: 1, ready: 1 });
+    const [c] = await db.query<{ id: string; encounter_id: string }>(`SELECT id, encounter_id FROM claim`);
+    const runner = svc.db.dataSource.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      // The builder's first step: the encounter locked, as ClaimsService.build does.
+      await svc.app.get(ClaimsRepository).bundle(runner.manager, c?.encounter_id as string, statusesToRebuild(false));
+      const batching = svc.app.get(BatchesService).create({ actor: 'test' });
+      await new Promise((r) => setTimeout(r, 1_500));
+      // The builder's next write to that claim (saveDrafts updates it).
+      await runner.query(`UPDATE claim SET updated_at = now() WHERE id = $1`, [c?.id]);
+      await runner.commitTransaction();
+      expect((await batching).map((b) => b.claims)).toEqual([1]);
+    } finally {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      await runner.release();
+    }
+  }, 30_000);
 });

@@ -65,7 +65,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       }
       return;
     }
-    this.log.error({ event: 'unhandled_error', err: exception instanceof Error ? exception.name : 'unknown' });
+    // The error's name and, for a database error, its SQLSTATE (never its message: it may quote PHI).
+    const code = (exception as { code?: unknown } | null)?.code;
+    this.log.error({ event: 'unhandled_error', err: exception instanceof Error ? exception.name : 'unknown', code: typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined });
     res.status(500).json({ error: 'internal', message: 'internal error' });
   }
 }

@@ -2,8 +2,8 @@
  * The soak's load generator, a process of its own (forked by soak.ts) so that its event loop is
  * not the service's nor the orchestrator's. C connections share one schedule of RATE messages a
  * second: each connection takes the next message when it is due (or at once when behind), sends
- * it and waits for its ACK. The mix: ADT^A04 registrations and A08 updates, DFT^P03 charges on a
- * new visit each (a claim each), resends of earlier messages (same bytes), and junk frames.
+ * it and waits for its ACK. The mix (see nextFrame): ADT^A04 registrations and A08 updates,
+ * DFT^P03 charges on new and recent visits, resends of earlier messages (same bytes), junk frames.
  * Every 10 s it reports the window's ACK latencies; at the end it writes which messages were
  * answered AA (a byte per message number) to the file it was given.
  */
@@ -55,6 +55,16 @@ function rng(seed: number): () => number {
   };
 }
 
+interface Visit {
+  mrn: string;
+  visit: string;
+  /** The procedures already charged on it. */
+  billed: Set<string>;
+}
+
+/** Laboratory tests (CPT) and their charges. */
+const LABS: [string, string][] = [['36415', '18.37'], ['80053', '54.20'], ['85025', '31.75'], ['81002', '12.10'], ['84443', '61.00'], ['82947', '14.90'], ['83036', '38.45'], ['80061', '47.30'], ['84153', '70.15'], ['87086', '29.99']];
+
 const percentile = (sorted: number[], p: number): number => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number));
 
 function run(job: SoakLoadJob): void {
@@ -72,15 +82,28 @@ function run(job: SoakLoadJob): void {
   const elapsedMs = (): number => Number(process.hrtime.bigint() - start) / 1e6;
   const endMs = job.seconds * 1000;
 
-  /** The next frame to send: [payload, message number or -1 for junk]. */
+  /** Visits still receiving charges (a feed sends a visit's charges in a few DFTs over a short time). */
+  const open: Visit[] = [];
+  const remember = (v: Visit): void => {
+    if (open.length < 600) open.push(v);
+    else open[Math.floor(r() * open.length)] = v;
+  };
+  const recentVisit = (): Visit | undefined => open[Math.floor(r() * open.length)];
+
+  /**
+   * The next frame to send: [payload, message number or -1 for junk]. The mix: 3% resends of an
+   * earlier message, 2% junk, 10% ADT^A04 (a new patient and visit), 40% ADT^A08 (an update to a
+   * visit), 45% DFT^P03 with 1-3 charges, a fifth of them on a new visit and the rest on a visit
+   * registered or charged a moment ago.
+   */
   const nextFrame = (): [Buffer, number] => {
     const x = r();
-    if (x < 0.05 && recent.length > 0) {
+    if (x < 0.03 && recent.length > 0) {
       counts.resends++;
       const old = recent[Math.floor(r() * recent.length)] as { k: number; bytes: Buffer };
       return [old.bytes, old.k];
     }
-    if (x < 0.07) {
+    if (x < 0.05) {
       counts.junk++;
       const junk = r() < 0.5 ? `MSH|${'x'.repeat(Math.floor(r() * 200))}` : Buffer.from(Array.from({ length: 1 + Math.floor(r() * 300) }, () => 32 + Math.floor(r() * 90))).toString('latin1');
       return [Buffer.from(junk, 'latin1'), -1];
@@ -88,13 +111,29 @@ function run(job: SoakLoadJob): void {
     const n = k++;
     const id = `SK${n}`;
     let text: string;
-    if (x < 0.3) text = adt('A04', id, `SKM${n}`, `SKV${n}`);
-    else if (x < 0.37) text = adt('A08', id, `SKM${n - 1}`, `SKV${n - 1}`);
-    else {
-      const lines = 1 + Math.floor(r() * 3);
+    const known = recentVisit();
+    if (x < 0.15 || known === undefined) {
+      const v: Visit = { mrn: `SKM${n}`, visit: `SKV${n}`, billed: new Set() };
+      remember(v);
+      text = adt('A04', id, v.mrn, v.visit);
+    } else if (x < 0.55) {
+      text = adt('A08', id, known.mrn, known.visit);
+    } else {
+      // A visit's charges: the office visit once, then tests not yet billed on it (a test twice
+      // on one day is a duplicate line the scrubber holds; feeds seldom send that).
+      let v = known;
+      if (r() < 0.2 || LABS.every((l) => v.billed.has(l[0]))) {
+        v = { mrn: `SKM${n}`, visit: `SKV${n}`, billed: new Set() };
+        remember(v);
+      }
+      const codes: [string, string][] = [];
+      if (!v.billed.has('99213')) codes.push(['99213', '125.00']);
+      for (const lab of LABS) if (codes.length < 1 + Math.floor(r() * 3) && !v.billed.has(lab[0]) && r() < 0.5) codes.push(lab);
+      if (codes.length === 0) codes.push(LABS.find((l) => !v.billed.has(l[0])) as [string, string]);
+      for (const [cpt] of codes) v.billed.add(cpt);
       counts.dfts++;
-      counts.charges += lines;
-      text = dft({ controlId: id, mrn: `SKM${n}`, visit: `SKV${n}`, charges: Array.from({ length: lines }, (_, j) => ({ amount: ['125.00', '40.10', '18.37'][j] as string, cpt: ['99213^^C4', '93000^^C4', '36415^^C4'][j] as string })) });
+      counts.charges += codes.length;
+      text = dft({ controlId: id, mrn: v.mrn, visit: v.visit, charges: codes.map(([cpt, amount]) => ({ cpt: `${cpt}^^C4`, amount, date: '20240105' })) });
     }
     const bytes = Buffer.from(text, 'latin1');
     if (recent.length < 2000) recent.push({ k: n, bytes });

@@ -1,18 +1,19 @@
 /**
  * The soak: `npm run soak` (not in CI). The built service runs as its own process on a fresh
- * database, its submission job every minute (build, batch, deliver to a directory clearinghouse,
- * import what came back). A forked load generator sends mixed ADT/DFT at SOAK_RATE messages a
- * second (500) over SOAK_CONNECTIONS (16) for SOAK_MINUTES (30), with resends and junk. Every
+ * database, its submission job every minute (build the encounters quiet for a minute, batch,
+ * deliver to a directory clearinghouse, import what came back). A forked load generator sends mixed ADT/DFT at SOAK_RATE messages a
+ * second (500) over SOAK_CONNECTIONS (32) for SOAK_MINUTES (30), with resends and junk. Every
  * minute this orchestrator writes an 835 paying the claims submitted since the last one into the
  * clearinghouse's response folder. It prints, a line a minute, the ACK latency and the service's
  * resident memory; at the end it checks that nothing was lost: every message answered AA is
- * stored, every DFT became one claim in one file, every 835 payment posted once.
+ * stored, every charge stored once and billed on one claim, every filed claim in exactly one file,
+ * every 835 payment posted once (paid = billed).
  *
  * The server: SOAK_DATABASE_URL, else TEST_DATABASE_URL, else postgres on 127.0.0.1:5432.
  * SOAK_KEEP=1 keeps the database.
  */
 import { fork, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ import type { SoakLoadDone, SoakLoadJob, SoakWindow } from './soak-load';
 const ROOT = join(__dirname, '..', '..');
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const RATE = Number(process.env.SOAK_RATE ?? 500);
-const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 16);
+const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 32);
 /** At most this many claims per 835 (a payer's daily file is seldom bigger). */
 const PER_835 = 20_000;
 
@@ -98,10 +99,11 @@ async function main(): Promise<void> {
   const svc = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
     env: {
       ...process.env, DATABASE_URL: bench.url, MLLP_PORT: String(mllpPort), HTTP_PORT: String(httpPort), API_TOKEN: token, DATA_DIR: join(dir, 'data'), PRACTICE_FILE: practice,
-      SCRUB_AS_OF: '2024-01-10', CLAIMS_SETTLED_MINUTES: '0', SUBMISSION_INTERVAL_SECONDS: '60', LOG_LEVEL: 'warn', DB_POOL_SIZE: '10',
+      SCRUB_AS_OF: '2024-01-10', CLAIMS_SETTLED_MINUTES: '1', SUBMISSION_INTERVAL_SECONDS: '60', LOG_LEVEL: 'warn', DB_POOL_SIZE: '10',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', openSync(join(dir, 'service.log'), 'a'), 'inherit'],
   });
+  log(`soak: the service's log is ${join(dir, 'service.log')}`);
   const svcExit = new Promise<number | null>((resolve) => svc.once('exit', resolve));
   for (const until = Date.now() + 120_000; ;) {
     try {
@@ -166,16 +168,18 @@ async function main(): Promise<void> {
   }
   const result = await done;
 
-  // Drain: the job builds, batches and delivers the last claims; the last 835s are written and imported.
-  const run = async (): Promise<void> => {
-    for (;;) {
-      const r = await fetch(`http://127.0.0.1:${httpPort}/api/submission/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-      const body = (await r.json()) as { ran: boolean };
-      if (r.status !== 200) throw new Error(`submission run: ${r.status}`);
-      if (body.ran) return;
-      await new Promise((res) => setTimeout(res, 1000));
-    }
+  // Drain: every encounter's charges billed now (settled or not), batched and delivered; the last
+  // 835s written and imported.
+  const api = async (path: string, body?: unknown): Promise<{ ran?: boolean }> => {
+    const r = await fetch(`http://127.0.0.1:${httpPort}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    if (r.status !== 200) throw new Error(`${path}: ${r.status}`);
+    return (await r.json()) as { ran?: boolean };
   };
+  const run = async (): Promise<void> => {
+    while ((await api('/api/submission/run')).ran !== true) await new Promise((res) => setTimeout(res, 1000));
+  };
+  if (!autovacuum) await db.query('ANALYZE');
+  await api('/api/claims/build');
   await run();
   for (;;) {
     const paid = await pay(db, lastPaid, responses, ++remitNo);
@@ -204,11 +208,17 @@ async function main(): Promise<void> {
     missing += (r.rows[0] as { n: number }).n;
   }
   const stored = (await db.query(`SELECT count(*) FILTER (WHERE duplicate_of_id IS NULL AND control_id LIKE 'SK%')::int AS originals, count(*) FILTER (WHERE status = 'duplicate')::int AS duplicates, count(*)::int AS total FROM inbound_message`)).rows[0] as { originals: number; duplicates: number; total: number };
-  const [charges] = (await db.query(`SELECT count(*)::int AS n FROM charge`)).rows as { n: number }[];
+  // Every charge stored once and billed once: on a claim, and on one live claim only.
+  const billing = (await db.query(
+    `SELECT (SELECT count(*) FROM charge)::int AS charges, (SELECT count(*) FROM charge WHERE claim_id IS NULL)::int AS unbilled,
+            (SELECT count(*) FROM (SELECT c FROM claim_line l JOIN claim k ON k.id = l.claim_id, unnest(l.charge_ids) AS c
+                                    WHERE k.status NOT IN ('cancelled', 'replaced') GROUP BY c HAVING count(*) > 1) t)::int AS "billedTwice"`,
+  )).rows[0] as { charges: number; unbilled: number; billedTwice: number };
+  const byStatus = Object.fromEntries((await db.query(`SELECT status, count(*)::int AS n FROM claim GROUP BY status ORDER BY status`)).rows.map((r: { status: string; n: number }) => [r.status, r.n]));
+  const [filed] = (await db.query(`SELECT count(*)::int AS n, COALESCE(sum(total_charge) FILTER (WHERE status = 'paid'), 0)::text AS "paidBilled" FROM claim WHERE batch_id IS NOT NULL`)).rows as { n: number; paidBilled: string }[];
   const c = await counts(db);
   const files = readdirSync(outbox);
   const clm01 = files.flatMap((f) => readFileSync(join(outbox, f), 'latin1').split(/~\r?\n?/).filter((s) => s.startsWith('CLM*')).map((s) => s.split('*')[1] as string));
-  const [billed] = (await db.query(`SELECT COALESCE(sum(total_charge), 0)::text AS t FROM claim`)).rows as { t: string }[];
   const mem = rssMb(svc.pid as number);
 
   const half = Math.max(1, Math.floor(Math.min(5, rss.length / 2)));
@@ -217,9 +227,9 @@ async function main(): Promise<void> {
     minutes: MINUTES, rate: RATE, connections: CONNECTIONS, elapsedSeconds: result.elapsedSeconds,
     messages: result.messages, dfts: result.dfts, charges: result.charges, resends: result.resends, junk: result.junk, acks: result.acks, unansweredFrames: result.unanswered,
     answeredAa: aa.length, answeredOther: notAa, unansweredMessages: unanswered, missing,
-    storedOriginals: stored.originals, storedDuplicates: stored.duplicates, storedRows: stored.total, chargesStored: charges?.n,
-    claims: c.claims, claimsInFiles: clm01.length, distinctClaimsInFiles: new Set(clm01).size, files: files.length, batches: c.batches,
-    remittances: c.remits, payments: c.payments, paidClaims: c.paid, billed: billed?.t, paid: c.paidTotal,
+    storedOriginals: stored.originals, storedDuplicates: stored.duplicates, storedRows: stored.total, chargesStored: billing.charges, chargesUnbilled: billing.unbilled, chargesBilledTwice: billing.billedTwice,
+    claims: c.claims, claimsByStatus: byStatus, claimsFiled: filed?.n, claimsInFiles: clm01.length, distinctClaimsInFiles: new Set(clm01).size, files: files.length, batches: c.batches,
+    remittances: c.remits, payments: c.payments, paidClaims: c.paid, billedOnPaidClaims: filed?.paidBilled, paid: c.paidTotal,
     rssMb: { firstMinutes: Math.round(avg(rss.slice(0, half))), lastMinutes: Math.round(avg(rss.slice(-half))), max: Math.max(...rss, mem), afterDrain: mem },
     p99Ms: { firstMinutes: Number(avg(p99s.slice(0, half)).toFixed(1)), lastMinutes: Number(avg(p99s.slice(-half)).toFixed(1)), max: Number(Math.max(...p99s, 0).toFixed(1)) },
   };
@@ -227,8 +237,9 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   if (missing > 0) problems.push(`${missing} messages answered AA are not stored`);
   if (unanswered > 0 || result.unanswered > 0) problems.push(`${result.unanswered} frames unanswered`);
-  if (c.claims !== result.dfts || clm01.length !== c.claims || new Set(clm01).size !== c.claims) problems.push(`claims ${c.claims}, DFTs ${result.dfts}, in files ${clm01.length} (${new Set(clm01).size} distinct)`);
-  if (c.payments !== c.claims || c.paid !== c.claims || billed?.t !== c.paidTotal) problems.push(`payments ${c.payments} for ${c.claims} claims, paid claims ${c.paid}, billed ${billed?.t ?? ''} paid ${c.paidTotal}`);
+  if (billing.charges !== result.charges || billing.unbilled > 0 || billing.billedTwice > 0) problems.push(`charges sent ${result.charges}, stored ${billing.charges}, unbilled ${billing.unbilled}, billed twice ${billing.billedTwice}`);
+  if (clm01.length !== filed?.n || new Set(clm01).size !== clm01.length) problems.push(`claims filed ${filed?.n ?? 0}, in files ${clm01.length} (${new Set(clm01).size} distinct)`);
+  if (c.payments !== c.paid || c.paid !== filed?.n || filed.paidBilled !== c.paidTotal) problems.push(`payments ${c.payments}, paid claims ${c.paid} of ${filed?.n ?? 0} filed, billed ${filed?.paidBilled ?? ''} paid ${c.paidTotal}`);
   log(problems.length === 0 ? 'soak: nothing lost, nothing twice' : `soak: PROBLEMS: ${problems.join('; ')}`);
 
   svc.kill('SIGTERM');

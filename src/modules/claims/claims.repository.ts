@@ -97,6 +97,10 @@ export class ClaimsRepository {
    */
   async bundle(em: EntityManager, encounterId: string, rebuild: readonly string[], onlyClaim?: string): Promise<EncounterBundle | undefined> {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
+    // The encounter is locked FOR NO KEY UPDATE: builders exclude each other, but the foreign-key
+    // checks of other writers (KEY SHARE: a batch marking this encounter's claim, intake adding a
+    // charge) do not wait for the build. With FOR UPDATE a batch holding the claim deadlocked
+    // with a build waiting for it (found by the soak).
     const [e] = await q<{
       id: string; patient_id: string; visit_number: string | null; status: string; patient_class: string | null; facility: string | null; admit_at: string | null;
       discharge_at: string | null; admit_type: string | null; admit_source: string | null; discharge_disposition: string | null;
@@ -104,7 +108,7 @@ export class ClaimsRepository {
     }>(
       `SELECT id, patient_id, visit_number, status, patient_class, facility, to_char(admit_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS admit_at,
               to_char(discharge_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS discharge_at, admit_type, admit_source, discharge_disposition, attending_provider, referring_provider
-         FROM encounter WHERE id = $1 FOR UPDATE`,
+         FROM encounter WHERE id = $1 FOR NO KEY UPDATE`,
       [encounterId],
     );
     if (!e) return undefined;

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Controller, Get, Inject, Injectable, Module, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { logger } from '../../common/logger';
@@ -10,6 +10,7 @@ import { APP_CONFIG, PROCESS_ROLE, type ProcessRole } from '../../config/config.
 
 /** Prometheus text exposition at GET /metrics (bearer token), and without a token on METRICS_PORT when set. */
 @ApiTags('health')
+@ApiBearerAuth()
 @Controller()
 export class MetricsController {
   @Get('metrics')
