@@ -49,7 +49,7 @@ describe('rate limits and request timeouts (real HTTP, real PostgreSQL)', () => 
     // Another caller (no token: counted by address) is not held back by that: it gets its 401.
     expect((await get(services[0] as Svc, '/api/messages')).status).toBe(401);
     // Health checks are never limited (a load balancer polls them).
-    for (let i = 0; i < 12; i++) expect((await get(services[0] as Svc, '/api/health/live')).status).toBe(200);
+    for (let i = 0; i < 12; i++) for (const path of ['/api/health/live', '/api/health']) expect((await get(services[0] as Svc, path)).status).toBe(200);
     const [row] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM rate_limit WHERE key LIKE 'default:bearer:%'`);
     expect(row?.n).toBe('1');
   });

@@ -8,6 +8,7 @@ import type { AppConfig } from '../config/config';
 import { ApiErrorCode, ApiException } from './api.exception';
 import { IntervalJob } from './interval-job';
 import { logger } from './logger';
+import { isPublicPath } from './openapi';
 
 /** What the throttler's storage answers (the package does not export the type by name). */
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
@@ -23,7 +24,24 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('bas
 export class PgThrottlerStorage implements ThrottlerStorage {
   constructor(private readonly dataSource: DataSource) {}
 
+  private readonly log = logger('rate-limit');
+
+  /**
+   * Counts a hit. When the database cannot be reached the hit is let through (logged): the
+   * request then fails or succeeds as it would without a limit (a health check answers 503, not
+   * a limiter's 500).
+   */
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    try {
+      return await this.count(key, ttl, limit, blockDuration, throttlerName);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      this.log.warn({ event: 'rate_limit_unavailable', throttler: throttlerName, err: e instanceof Error ? e.name : 'unknown', code: typeof code === 'string' ? code : undefined });
+      return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+    }
+  }
+
+  private async count(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const [r] = await this.dataSource.query<{ hits: number; expires_in: string; blocked_for: string | null }[]>(
       `WITH v AS (SELECT now() + $2 * interval '1 millisecond' AS window_ends, $3::int AS lim, $4 * interval '1 millisecond' AS block)
        INSERT INTO rate_limit AS r (key, window_ends, hits, blocked_until)
@@ -73,7 +91,7 @@ export class ApiRateLimitGuard extends ThrottlerGuard {
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return Promise.resolve(true);
     const path = context.switchToHttp().getRequest<Request>().path;
-    return Promise.resolve(!path.startsWith('/api/') || path.startsWith('/api/health/'));
+    return Promise.resolve(!path.startsWith('/api/') || isPublicPath(path));
   }
 
   protected override getTracker(req: Record<string, unknown>): Promise<string> {

@@ -48,14 +48,20 @@ export class ClaimsRepository {
    */
   async candidateEncounters(encounterIds: string[] | undefined, limit: number, settledMinutes?: number): Promise<string[]> {
     const rows = await this.dataSource.query<{ id: string }[]>(
-      `SELECT c.encounter_id AS id
-         FROM charge c JOIN encounter e ON e.id = c.encounter_id
-        WHERE c.status IN ('posted', 'unmatched_credit') AND e.status <> 'cancelled'
-          AND (c.claim_id IS NULL OR c.claim_id IN (SELECT id FROM claim WHERE status = ANY($3::text[]) AND encounter_id = c.encounter_id))
-          AND ($1::bigint[] IS NULL OR c.encounter_id = ANY($1::bigint[]))
-        GROUP BY c.encounter_id, e.status
-       HAVING $4::int IS NULL OR e.status = 'discharged'
-           OR (SELECT max(created_at) FROM charge WHERE encounter_id = c.encounter_id) < now() - make_interval(mins => $4::int)
+      // Unbilled charges (a partial index) and the charges of claims still to rebuild (by claim
+      // status): never a read of every charge posted.
+      `WITH cand AS (
+         SELECT c.encounter_id FROM charge c
+          WHERE c.claim_id IS NULL AND c.status IN ('posted', 'unmatched_credit') AND ($1::bigint[] IS NULL OR c.encounter_id = ANY($1::bigint[]))
+         UNION
+         SELECT k.encounter_id FROM claim k
+          WHERE k.status = ANY($3::text[]) AND ($1::bigint[] IS NULL OR k.encounter_id = ANY($1::bigint[]))
+            AND EXISTS (SELECT 1 FROM charge c WHERE c.claim_id = k.id AND c.encounter_id = k.encounter_id AND c.status IN ('posted', 'unmatched_credit'))
+       )
+       SELECT e.id FROM cand JOIN encounter e ON e.id = cand.encounter_id
+        WHERE e.status <> 'cancelled'
+          AND ($4::int IS NULL OR e.status = 'discharged'
+               OR (SELECT max(created_at) FROM charge WHERE encounter_id = e.id) < now() - make_interval(mins => $4::int))
         ORDER BY 1 LIMIT $2`,
       [encounterIds ?? null, limit, statusesToRebuild(encounterIds !== undefined), settledMinutes ?? null],
     );

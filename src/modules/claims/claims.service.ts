@@ -15,8 +15,10 @@ export interface BuildSummary {
   skipped: number;
 }
 
-/** Encounters built at once by one builder (each its own transaction and pool connection). */
+/** Encounters built at once by one builder (each its own transaction and pool connection)... */
 const BUILD_CONCURRENCY = 4;
+/** ...when it has more than this many to build. */
+const PARALLEL_FROM = 100;
 
 /**
  * Claim building: each encounter with unbilled charges in its own transaction (its row locked,
@@ -57,9 +59,10 @@ export class ClaimsService {
           else summary.ready++;
         }
       });
-    // A few encounters at once, each in its own transaction (as several instances would): the
-    // round trips of one overlap another's. A failure stops the others taking more and is raised
-    // once they are done.
+    // A backlog (the job after a busy minute) is built a few encounters at once, each in its own
+    // transaction (as several instances would): the round trips of one overlap another's. A small
+    // build (a person's, the demo) goes one by one, so claims are numbered in encounter order. A
+    // failure stops the workers taking more and is raised once they are done.
     let next = 0;
     let failure: { error: unknown } | undefined;
     const worker = async (): Promise<void> => {
@@ -72,7 +75,7 @@ export class ClaimsService {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(BUILD_CONCURRENCY, candidates.length) }, worker));
+    await Promise.all(Array.from({ length: candidates.length > PARALLEL_FROM ? BUILD_CONCURRENCY : 1 }, worker));
     if (failure !== undefined) throw failure.error;
     this.log.info({ event: 'claims_built', ...summary, ms: Date.now() - started });
     return summary;

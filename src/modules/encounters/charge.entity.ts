@@ -13,6 +13,7 @@ export type PriceSource = 'message' | 'unit_price' | 'chargemaster' | 'unpriced'
 @Unique('uq_charge_message_ft1', ['messageId', 'ft1Index'])
 @Index('ix_charge_encounter', ['encounterId', 'transactionId'])
 @Index('ix_charge_claim', ['claimId'], { where: 'claim_id IS NOT NULL' })
+@Index('ix_charge_unbilled', ['encounterId'], { where: 'claim_id IS NULL' })
 @Check('ck_charge_status', `status IN ('posted', 'held', 'reversed', 'reversal', 'unmatched_credit')`)
 @Check('ck_charge_price_source', `price_source IN ('message', 'unit_price', 'chargemaster', 'unpriced')`)
 export class ChargeEntity {
