@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { ClaimsRepository, statusesToRebuild } from '../src/modules/claims/claims.repository';
 import { ClaimsService } from '../src/modules/claims/claims.service';
 import { readPracticeSetup } from '../src/modules/practice/practice.setup';
@@ -104,10 +105,39 @@ import { startTestService } from './support/service';
       // The builder's next write to that claim (saveDrafts updates it).
       await runner.query(`UPDATE claim SET updated_at = now() WHERE id = $1`, [c?.id]);
       await runner.commitTransaction();
-      expect((await batching).map((b) => b.claims)).toEqual([1]);
+      // The batch passed by the claim the build held; the next one takes it.
+      expect(await batching).toEqual([]);
+      expect((await svc.app.get(BatchesService).create({ actor: 'test' })).map((b) => b.claims)).toEqual([1]);
     } finally {
       if (runner.isTransactionActive) await runner.rollbackTransaction();
       await runner.release();
     }
+  }, 30_000);
+
+  it('does not bill twice: a claim a batch took while a build waited stays batched, its charges on it alone', async () => {
+    const client = await MllpClient.connect(svc.mllpPort);
+    expect(await client.send(dft({ controlId: 'DL-2', mrn: 'DLM2', visit: 'DLV2', charges: [{ amount: '100.00' }] }))).toMatch(/\rMSA\|AA\|/);
+    await client.close();
+    const claims = svc.app.get(ClaimsService);
+    expect(await claims.build({ actor: 'test' })).toMatchObject({ created: 1 });
+    const [c] = await db.query<{ id: string; encounter_id: string }>(`SELECT id, encounter_id FROM claim WHERE status = 'ready'`);
+    // A batch in flight: the claim taken and marked, not yet committed.
+    const batch = new Client({ connectionString: db.url });
+    await batch.connect();
+    try {
+      await batch.query('BEGIN');
+      await batch.query(`UPDATE claim SET status = 'batched', updated_at = now() WHERE id = $1`, [c?.id]);
+      // The job's build, meanwhile (the claim is ready as far as it can see).
+      const building = claims.build({ actor: 'test' });
+      await new Promise((r) => setTimeout(r, 1_500));
+      await batch.query('COMMIT');
+      await building;
+    } finally {
+      await batch.end();
+    }
+    const after = await db.query<{ id: string; status: string }>(`SELECT id, status FROM claim WHERE encounter_id = $1 ORDER BY id`, [c?.encounter_id]);
+    expect(after).toEqual([{ id: c?.id, status: 'batched' }]);
+    const charges = await db.query<{ claim_id: string }>(`SELECT claim_id FROM charge WHERE encounter_id = $1`, [c?.encounter_id]);
+    expect(charges).toEqual([{ claim_id: c?.id }]);
   }, 30_000);
 });

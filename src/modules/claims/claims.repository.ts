@@ -106,7 +106,11 @@ export class ClaimsRepository {
     // The encounter is locked FOR NO KEY UPDATE: builders exclude each other, but the foreign-key
     // checks of other writers (KEY SHARE: a batch marking this encounter's claim, intake adding a
     // charge) do not wait for the build. With FOR UPDATE a batch holding the claim deadlocked
-    // with a build waiting for it (found by the soak).
+    // with a build waiting for it (found by the soak). Then the claims this build may rewrite are
+    // locked before anything is read: a batch taking one of them (SKIP LOCKED) passes it by, and
+    // one a batch took first is waited for and then no longer counts as rewritable, so its
+    // charges are not billed again and the batched claim is not turned back to ready (the soak
+    // found 4 claims in two files before this lock).
     const [e] = await q<{
       id: string; patient_id: string; visit_number: string | null; status: string; patient_class: string | null; facility: string | null; admit_at: string | null;
       discharge_at: string | null; admit_type: string | null; admit_source: string | null; discharge_disposition: string | null;
@@ -118,6 +122,7 @@ export class ClaimsRepository {
       [encounterId],
     );
     if (!e) return undefined;
+    if (rebuild.length > 0) await q(`SELECT id FROM claim WHERE encounter_id = $1 AND status = ANY($2::text[]) ORDER BY id FOR UPDATE`, [encounterId, rebuild]);
     const [p] = await q<{ id: string; family_name: string | null; given_name: string | null; middle_name: string | null; name_suffix: string | null; birth_date: string | null; sex: string | null; address: EncounterBundle['patient']['address'] }>(
       `SELECT id, family_name, given_name, middle_name, name_suffix, to_char(birth_date, 'YYYY-MM-DD') AS birth_date, sex, address FROM patient WHERE id = $1`,
       [e.patient_id],
