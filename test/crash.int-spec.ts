@@ -7,19 +7,7 @@ import { parseMessage } from '../src/lib/hl7v2';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
+import { freePort } from './support/net';
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;

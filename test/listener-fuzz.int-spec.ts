@@ -5,18 +5,7 @@ import { encodeFrame, MllpDecoder } from '../src/lib/mllp';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { dft } from './support/hl7';
 import { startTestService } from './support/service';
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './support/rng';
 
 const SAMPLES = readdirSync(join(__dirname, '..', 'fixtures', 'hl7', 'dft')).map((f) => readFileSync(join(__dirname, '..', 'fixtures', 'hl7', 'dft', f), 'latin1'));
 const LIMIT = 64 * 1024;

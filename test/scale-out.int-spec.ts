@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addDecimal } from '../src/lib/decimal';
@@ -12,19 +11,7 @@ import { MllpClient } from './support/mllp-client';
 import { practiceWith } from './support/practice';
 import { claimPayment, era, payment, postEra, write835, type SentClaim } from './support/remit';
 import { SCRUB_TODAY, TEST_TOKEN } from './support/service';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
+import { freePort } from './support/net';
 
 /** Until the instance answers ready (database, migrations, code sets, listener). */
 async function waitReady(httpPort: number, child: ChildProcess, timeoutMs: number): Promise<void> {

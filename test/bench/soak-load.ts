@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { MllpDecoder, encodeFrame } from '../../src/lib/mllp';
 import { adt, dft } from '../support/hl7';
+import { rng } from '../support/rng';
 
 export interface SoakLoadJob {
   port: number;
@@ -41,18 +42,6 @@ export interface SoakLoadDone {
   acks: number;
   unanswered: number;
   elapsedSeconds: number;
-}
-
-/** mulberry32: deterministic, so a soak can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Visit {

@@ -14,7 +14,6 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -22,6 +21,7 @@ import { practiceWith } from '../support/practice';
 import { claimPayment, era, payment, write835, type SentClaim } from '../support/remit';
 import { benchDatabase } from './bench-db';
 import type { SoakLoadDone, SoakLoadJob, SoakWindow } from './soak-load';
+import { freePort } from '../support/net';
 
 const ROOT = join(__dirname, '..', '..');
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
@@ -36,19 +36,6 @@ const children: ChildProcess[] = [];
 const log = (s: string): void => {
   process.stdout.write(s + '\n');
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 /** Resident set size of a process in MB (Linux /proc). */
 function rssMb(pid: number): number {

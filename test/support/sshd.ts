@@ -6,9 +6,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './net';
 
 export const SSHD = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((p) => existsSync(p));
 export const SFTP_AVAILABLE = SSHD !== undefined && spawnSync('ssh-keygen', ['-?']).error === undefined;
@@ -20,19 +21,6 @@ export interface Sshd {
   privateKeyFile: string;
   dir: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => {
-        resolve(typeof a === 'object' && a !== null ? a.port : 0);
-      });
-    });
-    s.once('error', reject);
-  });
 }
 
 export async function startSshd(): Promise<Sshd> {
