@@ -1,45 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/**
- * What each payer did with the lines we billed, for the scrubber's `payer-history` rule and the
- * dashboard's top denial patterns: claim lines answered by an 835, counted by payer, procedure,
- * modifiers (sorted, joined by ':'), diagnosis category (the first three characters of the line's
- * first diagnosis), the date of the line's first answer, and the CARC of its denial ('' for a
- * line not denied). A summary of the ledger, never a source of truth: filled here from what is
- * stored, then brought up to date after each 835 import and each payment matched by hand, for the
- * days those claims were answered on (hl7c_denial_pattern_refresh(claim ids); NULL rebuilds all).
- *
- * Not kept by triggers in the posting transaction: a day's rows are recomputed from all of that
- * day's lines, and an 835 posts in batches of a few dozen claims (100,000 claims answered on one
- * day: 2.5 s for the whole day, once per import, against once per batch).
- */
-export class DenialPatterns1764648000000 implements MigrationInterface {
-  name = 'DenialPatterns1764648000000';
-
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE TABLE denial_pattern (
-        payer_row_id bigint NOT NULL,
-        procedure_code text NOT NULL,
-        modifiers text NOT NULL,
-        dx_category text NOT NULL,
-        answered_on date NOT NULL,
-        carc text NOT NULL,
-        lines integer NOT NULL,
-        denied_amount numeric(14,2) NOT NULL,
-        CONSTRAINT pk_denial_pattern PRIMARY KEY (payer_row_id, procedure_code, modifiers, dx_category, answered_on, carc)
-      )`);
-    await q.query(`
-      CREATE TABLE denial_pattern_refresh (
-        id boolean PRIMARY KEY DEFAULT true CONSTRAINT ck_denial_pattern_refresh_one CHECK (id),
-        refreshed_at timestamptz NOT NULL,
-        lines integer NOT NULL,
-        milliseconds integer NOT NULL
-      )`);
-    // The days a claim's lines may have been first answered on: when an older 835 arrives after a
-    // newer one, a line moves to an earlier day, and the day it leaves is one of its payment dates too.
-    await q.query(`CREATE INDEX ix_claim_payment_payment_date ON claim_payment (payment_date) WHERE match_status = 'matched'`);
-    await q.query(`
+/** The refresh as this migration made it (day by day); 1765008000000-DenialPatternLines replaces it, and puts it back when undone. */
+export const DAY_REFRESH_FUNCTION = `
       CREATE FUNCTION hl7c_denial_pattern_refresh(claim_ids bigint[]) RETURNS integer LANGUAGE plpgsql AS $$
       DECLARE
         started timestamptz := clock_timestamp();
@@ -102,7 +64,48 @@ export class DenialPatterns1764648000000 implements MigrationInterface {
           VALUES (now(), (SELECT coalesce(sum(lines), 0) FROM denial_pattern), (extract(epoch FROM clock_timestamp() - started) * 1000)::int)
           ON CONFLICT (id) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at, lines = EXCLUDED.lines, milliseconds = EXCLUDED.milliseconds;
         RETURN n;
-      END $$`);
+      END $$`;
+
+/**
+ * What each payer did with the lines we billed, for the scrubber's `payer-history` rule and the
+ * dashboard's top denial patterns: claim lines answered by an 835, counted by payer, procedure,
+ * modifiers (sorted, joined by ':'), diagnosis category (the first three characters of the line's
+ * first diagnosis), the date of the line's first answer, and the CARC of its denial ('' for a
+ * line not denied). A summary of the ledger, never a source of truth: filled here from what is
+ * stored, then brought up to date after each 835 import and each payment matched by hand, for the
+ * days those claims were answered on (hl7c_denial_pattern_refresh(claim ids); NULL rebuilds all).
+ *
+ * Not kept by triggers in the posting transaction: a day's rows are recomputed from all of that
+ * day's lines, and an 835 posts in batches of a few dozen claims (100,000 claims answered on one
+ * day: 2.5 s for the whole day, once per import, against once per batch).
+ */
+export class DenialPatterns1764648000000 implements MigrationInterface {
+  name = 'DenialPatterns1764648000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE denial_pattern (
+        payer_row_id bigint NOT NULL,
+        procedure_code text NOT NULL,
+        modifiers text NOT NULL,
+        dx_category text NOT NULL,
+        answered_on date NOT NULL,
+        carc text NOT NULL,
+        lines integer NOT NULL,
+        denied_amount numeric(14,2) NOT NULL,
+        CONSTRAINT pk_denial_pattern PRIMARY KEY (payer_row_id, procedure_code, modifiers, dx_category, answered_on, carc)
+      )`);
+    await q.query(`
+      CREATE TABLE denial_pattern_refresh (
+        id boolean PRIMARY KEY DEFAULT true CONSTRAINT ck_denial_pattern_refresh_one CHECK (id),
+        refreshed_at timestamptz NOT NULL,
+        lines integer NOT NULL,
+        milliseconds integer NOT NULL
+      )`);
+    // The days a claim's lines may have been first answered on: when an older 835 arrives after a
+    // newer one, a line moves to an earlier day, and the day it leaves is one of its payment dates too.
+    await q.query(`CREATE INDEX ix_claim_payment_payment_date ON claim_payment (payment_date) WHERE match_status = 'matched'`);
+    await q.query(DAY_REFRESH_FUNCTION);
     await q.query(`SELECT hl7c_denial_pattern_refresh(NULL)`);
   }
 

@@ -1,13 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { StaffService } from '../src/modules/staff/staff.service';
 import { apiOf } from './support/api';
 import { createTestDatabase, type TestDatabase } from './support/db';
 import { visitDft } from './support/hl7';
 import { MllpClient } from './support/mllp-client';
 import { practiceWith } from './support/practice';
-import { claimPayment, era, payment, postEra, sendClaims, write835, type SentClaim } from './support/remit';
+import { claimPayment, era, payment, postEra, sendClaims, write835, type SentClaim, type SentLine } from './support/remit';
 import { startTestService } from './support/service';
 import { WebClient } from './support/web';
 
@@ -114,5 +115,64 @@ describe('payer-history: the scrubber learns from the 835s', () => {
     const section = page.text.slice(page.text.indexOf('id="h-patterns"'));
     const row = /<tr><td>([^<]*)<\/td><td>93000<\/td><td><\/td><td>I10<\/td>\s*<td><a href="[^"]*">197<\/a><\/td><td class="num">5 \(83%\)<\/td><td class="num">6<\/td><td class="num">312.50<\/td><\/tr>/.exec(section);
     expect(row?.[1]).toBe('BLUE CROSS BLUE SHIELD OF ILLINOIS');
+  });
+
+  it('keeps the summary equal to a full rebuild through late, reversed and failed refreshes', async () => {
+    // The summary as it stands, and as a rebuild from every stored payment makes it (rolled back).
+    const summaryNow = async (): Promise<{ now: unknown[]; rebuilt: unknown[]; total: number; recorded: number }> => {
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const read = async (): Promise<unknown[]> => (await c.query(`SELECT payer_row_id::text, procedure_code, modifiers, dx_category, to_char(answered_on, 'YYYY-MM-DD') AS day, carc, lines, denied_amount::text FROM denial_pattern ORDER BY 1, 2, 3, 4, 5, 6`)).rows;
+        const now = await read();
+        const [{ total, recorded }] = (await c.query(`SELECT (SELECT coalesce(sum(lines), 0)::int FROM denial_pattern) AS total, (SELECT lines FROM denial_pattern_refresh) AS recorded`)).rows as [{ total: number; recorded: number }];
+        await c.query('BEGIN');
+        await c.query('SELECT hl7c_denial_pattern_refresh(NULL)');
+        const rebuilt = await read();
+        await c.query('ROLLBACK');
+        return { now, rebuilt, total, recorded };
+      } finally {
+        await c.end();
+      }
+    };
+    const expectConsistent = async (): Promise<void> => {
+      const s = await summaryNow();
+      expect(s.now).toEqual(s.rebuilt);
+      expect(s.recorded).toBe(s.total);
+    };
+    const encounters: string[] = [];
+    for (let i = 0; i < 5; i++) encounters.push(await visit(['CHG99214', 'CHG93000']));
+    const sent = await sendClaims(api, db, encounters);
+    const [a, b, c, d, e] = sent as [SentClaim, SentClaim, SentClaim, SentClaim, SentClaim];
+    const deny = (l: SentLine) => (l.procedureCode === '93000' ? { paid: '0', adjustments: [{ group: 'CO', reason: '197', amount: l.charge }] } : {});
+    const on = (date: string) => ({ payment: { method: 'ACH' as const, date } });
+
+    // Denied on 2024-02-10, then an older 835 (2024-02-05) answering b again: b's lines move to the earlier day.
+    expect((await postEra(svc.httpPort, write835(era([payment('EFT-PL1', [claimPayment(a, deny), claimPayment(b, deny), claimPayment(c)], on('2024-02-10'))], 9401)))).json).toMatchObject({ matched: 3 });
+    await expectConsistent();
+    expect((await postEra(svc.httpPort, write835(era([payment('EFT-PL2', [claimPayment(b)], on('2024-02-05'))], 9402)))).json).toMatchObject({ matched: 1 });
+    await expectConsistent();
+    expect(await db.query(`SELECT claim_id::text AS claim, to_char(answered_on, 'YYYY-MM-DD') AS day FROM denial_pattern_line WHERE claim_id = ANY($1::bigint[]) GROUP BY claim_id, answered_on ORDER BY claim_id`, [[a.id, b.id]]))
+      .toEqual([{ claim: a.id, day: '2024-02-10' }, { claim: b.id, day: '2024-02-05' }]);
+
+    // a's payment reversed and posted again.
+    const denied = claimPayment(a, deny);
+    const reversal = { ...denied, status: '22', charge: `-${denied.charge}`, paid: `-${denied.paid}`, services: denied.services.map((sv) => ({ ...sv, charge: `-${sv.charge}`, paid: sv.paid === '0' ? '0' : `-${sv.paid}`, units: '-1', adjustments: sv.adjustments?.map((x) => ({ ...x, amount: `-${x.amount}` })) })) };
+    expect((await postEra(svc.httpPort, write835(era([payment('EFT-PL3', [reversal, claimPayment(a)], on('2024-02-12'))], 9403)))).json).toMatchObject({ matched: 2 });
+    await expectConsistent();
+
+    // A refresh that fails after the import committed: the claims wait, and the next refresh takes them.
+    await db.query(`ALTER FUNCTION hl7c_denial_pattern_refresh(bigint[]) RENAME TO hl7c_denial_pattern_refresh_away`);
+    try {
+      expect((await postEra(svc.httpPort, write835(era([payment('EFT-PL4', [claimPayment(d, deny)], on('2024-02-15'))], 9404)))).json).toMatchObject({ matched: 1 });
+    } finally {
+      await db.query(`ALTER FUNCTION hl7c_denial_pattern_refresh_away(bigint[]) RENAME TO hl7c_denial_pattern_refresh`);
+    }
+    expect(await db.query(`SELECT claim_id::text FROM denial_pattern_pending`)).toEqual([{ claim_id: d.id }]);
+    const behind = await summaryNow();
+    expect(behind.now).not.toEqual(behind.rebuilt);
+    expect((await postEra(svc.httpPort, write835(era([payment('EFT-PL5', [claimPayment(e)], on('2024-02-15'))], 9405)))).json).toMatchObject({ matched: 1 });
+    await expectConsistent();
+    expect(await db.query(`SELECT claim_id FROM denial_pattern_pending`)).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@ const TABLES = [
   'charge', 'procedure', 'diagnosis', 'coverage', 'encounter', 'patient', 'chargemaster_item', 'inbound_message',
   'remittance_exception', 'denial', 'provider_adjustment', 'payment_adjustment', 'service_payment', 'claim_payment', 'remittance_transaction', 'remittance_file_part', 'remittance_file', 'practice_fee_schedule',
   'appeal_letter', 'appeal_template', 'write_off', 'work_item_event', 'work_item', 'saved_view', 'audit_event', 'staff_api_token', 'staff_session', 'staff_user',
-  'denial_pattern', 'denial_pattern_refresh', 'rate_limit',
+  'denial_pattern', 'denial_pattern_line', 'denial_pattern_pending', 'denial_pattern_refresh', 'rate_limit',
   'claim_response', 'ack_file', 'claim_event', 'claim_line', 'claim', 'claim_batch_file', 'claim_batch', 'practice_facility', 'practice_payer', 'practice_clearinghouse', 'practice_billing_provider',
 ];
 

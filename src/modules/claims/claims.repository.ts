@@ -102,82 +102,111 @@ export class ClaimsRepository {
    * builders (instances, or the job and an API call) never build the same encounter at once.
    */
   async bundle(em: EntityManager, encounterId: string, rebuild: readonly string[], onlyClaim?: string): Promise<EncounterBundle | undefined> {
+    return (await this.bundles(em, [encounterId], rebuild, { onlyClaim })).get(encounterId);
+  }
+
+  /**
+   * bundle() for many encounters, a query for all of them at each step. `skipLocked` (the job):
+   * an encounter another transaction holds (another builder, or intake updating it this moment)
+   * is left for the next run instead of waited for, so a build holding many encounters never
+   * waits on intake while intake waits on one of them.
+   */
+  async bundles(em: EntityManager, encounterIds: readonly string[], rebuild: readonly string[], opts: { onlyClaim?: string; skipLocked?: boolean } = {}): Promise<Map<string, EncounterBundle>> {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
-    // The encounter is locked FOR NO KEY UPDATE: builders exclude each other, but the foreign-key
-    // checks of other writers (KEY SHARE: a batch marking this encounter's claim, intake adding a
-    // charge) do not wait for the build. With FOR UPDATE a batch holding the claim deadlocked
-    // with a build waiting for it (found by the soak). Then the claims this build may rewrite are
-    // locked before anything is read: a batch taking one of them (SKIP LOCKED) passes it by, and
-    // one a batch took first is waited for and then no longer counts as rewritable, so its
-    // charges are not billed again and the batched claim is not turned back to ready (the soak
-    // found 4 claims in two files before this lock).
-    const [e] = await q<{
+    const out = new Map<string, EncounterBundle>();
+    // The encounters are locked FOR NO KEY UPDATE (in id order): builders exclude each other, but
+    // the foreign-key checks of other writers (KEY SHARE: a batch marking an encounter's claim,
+    // intake adding a charge) do not wait for the build. With FOR UPDATE a batch holding the claim
+    // deadlocked with a build waiting for it (found by the soak). Then the claims this build may
+    // rewrite are locked before anything is read: a batch taking one of them (SKIP LOCKED) passes
+    // it by, and one a batch took first is waited for and then no longer counts as rewritable, so
+    // its charges are not billed again and the batched claim is not turned back to ready (the
+    // soak found 4 claims in two files before this lock).
+    const encounters = await q<{
       id: string; patient_id: string; visit_number: string | null; status: string; patient_class: string | null; facility: string | null; admit_at: string | null;
       discharge_at: string | null; admit_type: string | null; admit_source: string | null; discharge_disposition: string | null;
       attending_provider: EncounterBundle['encounter']['attendingProvider']; referring_provider: EncounterBundle['encounter']['referringProvider'];
     }>(
-      `SELECT id, patient_id, visit_number, status, patient_class, facility, to_char(admit_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS admit_at,
+      `SELECT id::text, patient_id::text, visit_number, status, patient_class, facility, to_char(admit_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS admit_at,
               to_char(discharge_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS discharge_at, admit_type, admit_source, discharge_disposition, attending_provider, referring_provider
-         FROM encounter WHERE id = $1 FOR NO KEY UPDATE`,
-      [encounterId],
+         FROM encounter WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE${opts.skipLocked === true ? ' SKIP LOCKED' : ''}`,
+      [encounterIds],
     );
-    if (!e) return undefined;
-    if (rebuild.length > 0) await q(`SELECT id FROM claim WHERE encounter_id = $1 AND status = ANY($2::text[]) ORDER BY id FOR UPDATE`, [encounterId, rebuild]);
-    const [p] = await q<{ id: string; family_name: string | null; given_name: string | null; middle_name: string | null; name_suffix: string | null; birth_date: string | null; sex: string | null; address: EncounterBundle['patient']['address'] }>(
-      `SELECT id, family_name, given_name, middle_name, name_suffix, to_char(birth_date, 'YYYY-MM-DD') AS birth_date, sex, address FROM patient WHERE id = $1`,
-      [e.patient_id],
+    if (encounters.length === 0) return out;
+    const ids = encounters.map((e) => e.id);
+    if (rebuild.length > 0) await q(`SELECT id FROM claim WHERE encounter_id = ANY($1::bigint[]) AND status = ANY($2::text[]) ORDER BY id FOR UPDATE`, [ids, rebuild]);
+    const patients = await q<{ id: string; family_name: string | null; given_name: string | null; middle_name: string | null; name_suffix: string | null; birth_date: string | null; sex: string | null; address: EncounterBundle['patient']['address'] }>(
+      `SELECT id::text, family_name, given_name, middle_name, name_suffix, to_char(birth_date, 'YYYY-MM-DD') AS birth_date, sex, address FROM patient WHERE id = ANY($1::bigint[])`,
+      [[...new Set(encounters.map((e) => e.patient_id))]],
     );
-    // The encounter's own coverages (IN1 in its messages), else the patient's person-level ones.
-    const coverages = await q<{ id: string; set_id: number; payer_id: string | null; plan_id: string | null; payer_name: string | null; member_id: string | null; group_number: string | null; group_name: string | null; insured_name: EncounterBundle['coverages'][number]['insuredName']; insured_relationship: string | null; insured_birth_date: string | null; insured_address: EncounterBundle['coverages'][number]['insuredAddress'] }>(
-      `SELECT id, set_id, payer_id, plan_id, payer_name, member_id, group_number, group_name, insured_name, insured_relationship,
-              to_char(insured_birth_date, 'YYYY-MM-DD') AS insured_birth_date, insured_address
-         FROM coverage WHERE encounter_id = $1
+    // Each encounter's own coverages (IN1 in its messages), else its patient's person-level ones.
+    const coverages = await q<{ encounter_id: string; id: string; set_id: number; payer_id: string | null; plan_id: string | null; payer_name: string | null; member_id: string | null; group_number: string | null; group_name: string | null; insured_name: EncounterBundle['coverages'][number]['insuredName']; insured_relationship: string | null; insured_birth_date: string | null; insured_address: EncounterBundle['coverages'][number]['insuredAddress'] }>(
+      `WITH e AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS e(id, patient_id))
+       SELECT e.id::text AS encounter_id, cv.id::text, cv.set_id, cv.payer_id, cv.plan_id, cv.payer_name, cv.member_id, cv.group_number, cv.group_name, cv.insured_name, cv.insured_relationship,
+              to_char(cv.insured_birth_date, 'YYYY-MM-DD') AS insured_birth_date, cv.insured_address
+         FROM e JOIN coverage cv ON cv.encounter_id = e.id
        UNION ALL
-       SELECT id, set_id, payer_id, plan_id, payer_name, member_id, group_number, group_name, insured_name, insured_relationship,
-              to_char(insured_birth_date, 'YYYY-MM-DD') AS insured_birth_date, insured_address
-         FROM coverage WHERE patient_id = $2 AND encounter_id IS NULL AND NOT EXISTS (SELECT 1 FROM coverage WHERE encounter_id = $1)
-        ORDER BY set_id`,
-      [e.id, e.patient_id],
+       SELECT e.id::text, cv.id::text, cv.set_id, cv.payer_id, cv.plan_id, cv.payer_name, cv.member_id, cv.group_number, cv.group_name, cv.insured_name, cv.insured_relationship,
+              to_char(cv.insured_birth_date, 'YYYY-MM-DD'), cv.insured_address
+         FROM e JOIN coverage cv ON cv.patient_id = e.patient_id AND cv.encounter_id IS NULL
+        WHERE NOT EXISTS (SELECT 1 FROM coverage x WHERE x.encounter_id = e.id)
+        ORDER BY 1, 3`,
+      [ids, encounters.map((e) => e.patient_id)],
     );
-    const diagnoses = await q<{ code: string; coding_system: string; priority: number | null; set_id: number | null }>(
-      `SELECT code, coding_system, priority, set_id FROM diagnosis WHERE encounter_id = $1 ORDER BY priority NULLS LAST, set_id NULLS LAST, id`,
-      [e.id],
+    const diagnoses = await q<{ encounter_id: string; code: string; coding_system: string; priority: number | null; set_id: number | null }>(
+      `SELECT encounter_id::text, code, coding_system, priority, set_id FROM diagnosis WHERE encounter_id = ANY($1::bigint[]) ORDER BY encounter_id, priority NULLS LAST, set_id NULLS LAST, id`,
+      [ids],
     );
-    const procedures = await q<{ code: string; coding_system: string; procedure_at: string | null; surgeon: EncounterBundle['procedures'][number]['surgeon'] }>(
-      `SELECT code, coding_system, to_char(procedure_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS procedure_at, surgeon FROM procedure WHERE encounter_id = $1 ORDER BY set_id NULLS LAST, id`,
-      [e.id],
+    const procedures = await q<{ encounter_id: string; code: string; coding_system: string; procedure_at: string | null; surgeon: EncounterBundle['procedures'][number]['surgeon'] }>(
+      `SELECT encounter_id::text, code, coding_system, to_char(procedure_at, 'YYYY-MM-DD"T"HH24:MI:SS') AS procedure_at, surgeon FROM procedure WHERE encounter_id = ANY($1::bigint[]) ORDER BY encounter_id, set_id NULLS LAST, id`,
+      [ids],
     );
-    const charges = await q<{ id: string; ft1_index: number; transaction_id: string | null; transaction_code: string | null; service_date: string; service_end_date: string | null; procedure_code: string | null; modifiers: string[]; quantity: string; amount: string | null; diagnosis_codes: string[] | null; ndc: string | null; performing_provider: EncounterBundle['charges'][number]['performingProvider']; status: string }>(
-      `SELECT c.id, c.ft1_index, c.transaction_id, c.transaction_code, to_char(c.service_date, 'YYYY-MM-DD') AS service_date, to_char(c.service_end_date, 'YYYY-MM-DD') AS service_end_date,
+    const charges = await q<{ encounter_id: string; id: string; ft1_index: number; transaction_id: string | null; transaction_code: string | null; service_date: string; service_end_date: string | null; procedure_code: string | null; modifiers: string[]; quantity: string; amount: string | null; diagnosis_codes: string[] | null; ndc: string | null; performing_provider: EncounterBundle['charges'][number]['performingProvider']; status: string }>(
+      `SELECT c.encounter_id::text, c.id::text, c.ft1_index, c.transaction_id, c.transaction_code, to_char(c.service_date, 'YYYY-MM-DD') AS service_date, to_char(c.service_end_date, 'YYYY-MM-DD') AS service_end_date,
               c.procedure_code, c.modifiers, c.quantity::text, c.amount::text, c.diagnosis_codes, c.ndc, c.performing_provider, c.status
          FROM charge c
-        WHERE c.encounter_id = $1 AND c.status IN ('posted', 'unmatched_credit')
+        WHERE c.encounter_id = ANY($1::bigint[]) AND c.status IN ('posted', 'unmatched_credit')
           AND CASE WHEN $3::bigint IS NOT NULL THEN c.claim_id = $3
-                   ELSE c.claim_id IS NULL OR c.claim_id IN (SELECT id FROM claim WHERE encounter_id = $1 AND status = ANY($2::text[])) END
-        ORDER BY c.id`,
-      [e.id, rebuild, onlyClaim ?? null],
+                   ELSE c.claim_id IS NULL OR c.claim_id IN (SELECT id FROM claim WHERE encounter_id = ANY($1::bigint[]) AND status = ANY($2::text[])) END
+        ORDER BY c.encounter_id, c.id`,
+      [ids, rebuild, opts.onlyClaim ?? null],
     );
-    return {
-      encounter: {
-        id: e.id, visitNumber: e.visit_number, status: e.status, patientClass: e.patient_class, facility: e.facility, admitAt: e.admit_at, dischargeAt: e.discharge_at,
-        admitType: e.admit_type, admitSource: e.admit_source, dischargeDisposition: e.discharge_disposition, attendingProvider: e.attending_provider, referringProvider: e.referring_provider,
-      },
-      patient: {
-        id: (p as NonNullable<typeof p>).id, familyName: p?.family_name ?? null, givenName: p?.given_name ?? null, middleName: p?.middle_name ?? null,
-        nameSuffix: p?.name_suffix ?? null, birthDate: p?.birth_date ?? null, sex: p?.sex ?? null, address: p?.address ?? null,
-      },
-      coverages: coverages.map((c) => ({
-        id: c.id, setId: c.set_id, payerId: c.payer_id, planId: c.plan_id, payerName: c.payer_name, memberId: c.member_id, groupNumber: c.group_number, groupName: c.group_name,
-        insuredName: c.insured_name, insuredRelationship: c.insured_relationship, insuredBirthDate: c.insured_birth_date, insuredAddress: c.insured_address,
-      })),
-      diagnoses: diagnoses.map((d) => ({ code: d.code, codingSystem: d.coding_system, priority: d.priority, setId: d.set_id })),
-      procedures: procedures.map((x) => ({ code: x.code, codingSystem: x.coding_system, procedureAt: x.procedure_at, surgeon: x.surgeon })),
-      charges: charges.map((c) => ({
-        id: c.id, ft1Index: c.ft1_index, transactionId: c.transaction_id, transactionCode: c.transaction_code, serviceDate: c.service_date, serviceEndDate: c.service_end_date,
-        procedureCode: c.procedure_code, modifiers: c.modifiers, quantity: c.quantity, amount: c.amount, diagnosisCodes: c.diagnosis_codes ?? [], ndc: c.ndc,
-        performingProvider: c.performing_provider, status: c.status,
-      })),
+    const patientOf = new Map(patients.map((p) => [p.id, p]));
+    const byEncounter = <T extends { encounter_id: string }>(rows: T[]): Map<string, T[]> => {
+      const m = new Map<string, T[]>();
+      for (const r of rows) {
+        let list = m.get(r.encounter_id);
+        if (list === undefined) m.set(r.encounter_id, (list = []));
+        list.push(r);
+      }
+      return m;
     };
+    const [coveragesOf, diagnosesOf, proceduresOf, chargesOf] = [byEncounter(coverages), byEncounter(diagnoses), byEncounter(procedures), byEncounter(charges)];
+    for (const e of encounters) {
+      const p = patientOf.get(e.patient_id);
+      out.set(e.id, {
+        encounter: {
+          id: e.id, visitNumber: e.visit_number, status: e.status, patientClass: e.patient_class, facility: e.facility, admitAt: e.admit_at, dischargeAt: e.discharge_at,
+          admitType: e.admit_type, admitSource: e.admit_source, dischargeDisposition: e.discharge_disposition, attendingProvider: e.attending_provider, referringProvider: e.referring_provider,
+        },
+        patient: {
+          id: e.patient_id, familyName: p?.family_name ?? null, givenName: p?.given_name ?? null, middleName: p?.middle_name ?? null,
+          nameSuffix: p?.name_suffix ?? null, birthDate: p?.birth_date ?? null, sex: p?.sex ?? null, address: p?.address ?? null,
+        },
+        coverages: (coveragesOf.get(e.id) ?? []).map((c) => ({
+          id: c.id, setId: c.set_id, payerId: c.payer_id, planId: c.plan_id, payerName: c.payer_name, memberId: c.member_id, groupNumber: c.group_number, groupName: c.group_name,
+          insuredName: c.insured_name, insuredRelationship: c.insured_relationship, insuredBirthDate: c.insured_birth_date, insuredAddress: c.insured_address,
+        })),
+        diagnoses: (diagnosesOf.get(e.id) ?? []).map((d) => ({ code: d.code, codingSystem: d.coding_system, priority: d.priority, setId: d.set_id })),
+        procedures: (proceduresOf.get(e.id) ?? []).map((x) => ({ code: x.code, codingSystem: x.coding_system, procedureAt: x.procedure_at, surgeon: x.surgeon })),
+        charges: (chargesOf.get(e.id) ?? []).map((c) => ({
+          id: c.id, ft1Index: c.ft1_index, transactionId: c.transaction_id, transactionCode: c.transaction_code, serviceDate: c.service_date, serviceEndDate: c.service_end_date,
+          procedureCode: c.procedure_code, modifiers: c.modifiers, quantity: c.quantity, amount: c.amount, diagnosisCodes: c.diagnosis_codes ?? [], ndc: c.ndc,
+          performingProvider: c.performing_provider, status: c.status,
+        })),
+      });
+    }
+    return out;
   }
 
   /**
@@ -187,97 +216,159 @@ export class ClaimsRepository {
    * matches are cancelled. Charges point at their claim.
    */
   async saveDrafts(em: EntityManager, encounterId: string, patientId: string, drafts: ClaimDraft[], actor: string, rebuild: readonly string[]): Promise<SavedClaim[]> {
+    return (await this.saveDraftsMany(em, [{ encounterId, patientId, drafts }], actor, rebuild))[0] as SavedClaim[];
+  }
+
+  /**
+   * saveDrafts for many encounters at once, a statement for all of them at each step; new claims
+   * are numbered in the order given (encounters, then their drafts). Returns each encounter's
+   * saved claims, in the order given.
+   */
+  async saveDraftsMany(em: EntityManager, items: readonly { encounterId: string; patientId: string; drafts: readonly ClaimDraft[] }[], actor: string, rebuild: readonly string[]): Promise<SavedClaim[][]> {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);
-    const existing = await q<{ id: string; patient_control_number: string; status: ClaimStatus; claim_type: string; payer_id: string | null; billing_provider_id: string | null; part: number; frequency: '1' | '7' | '8'; payer_claim_control_number: string | null }>(
-      `SELECT id, patient_control_number, status, claim_type, payer_id, billing_provider_id, part, frequency, payer_claim_control_number FROM claim
-        WHERE encounter_id = $1 AND status = ANY($2::text[]) AND payer_sequence = 'P' ORDER BY id`,
-      [encounterId, rebuild],
+    if (items.length === 0) return [];
+    type Existing = { id: string; encounter_id: string; patient_control_number: string; status: ClaimStatus; claim_type: string; payer_id: string | null; billing_provider_id: string | null; part: number; frequency: '1' | '7' | '8'; payer_claim_control_number: string | null };
+    const existingRows = await q<Existing>(
+      `SELECT id::text, encounter_id::text, patient_control_number, status, claim_type, payer_id::text, billing_provider_id::text, part, frequency, payer_claim_control_number FROM claim
+        WHERE encounter_id = ANY($1::bigint[]) AND status = ANY($2::text[]) AND payer_sequence = 'P' ORDER BY id`,
+      [items.map((i) => i.encounterId), rebuild],
     );
-    if (existing.length > 0) await q(`UPDATE charge SET claim_id = NULL WHERE claim_id = ANY($1::bigint[])`, [existing.map((x) => x.id)]);
+    if (existingRows.length > 0) await q(`UPDATE charge SET claim_id = NULL WHERE claim_id = ANY($1::bigint[])`, [existingRows.map((x) => x.id)]);
+    // Which existing claim each draft updates (none: a new claim).
     const used = new Set<string>();
-    const saved: SavedClaim[] = [];
-    for (const d of drafts) {
-      const match = existing.find((x) => !used.has(x.id) && x.claim_type === d.claimType && x.payer_id === d.payerRowId && x.billing_provider_id === d.billingProviderRowId && x.part === d.part);
-      const status: ClaimStatus = d.problems.length > 0 ? 'held' : 'ready';
-      let id: string;
-      let pcn: string;
-      if (match) {
-        used.add(match.id);
-        id = match.id;
-        pcn = match.patient_control_number;
-        await q(`DELETE FROM claim_line WHERE claim_id = $1`, [id]);
-      } else {
-        ({ id, pcn } = await this.newClaimId(em));
-      }
-      const lineIds = await this.newLineIds(em, d.claim.lines.length);
-      const resent = match !== undefined && (match.status === 'rejected' || match.status === 'payer_rejected');
-      // A correction (7) keeps its frequency and the payer's claim number when rebuilt; a rejected
-      // claim goes out again as a new original.
-      const frequency = match && !resent ? match.frequency : '1';
-      const claim: Claim837 = {
-        ...d.claim, patientControlNumber: pcn, frequency,
-        payerClaimControlNumber: frequency === '1' ? undefined : (match?.payer_claim_control_number ?? undefined),
-        // REF*6R: the line's id, unique across all claims (payers echo it on the 835, loop 2110).
-        lines: d.claim.lines.map((l, i) => ({ ...l, controlNumber: lineIds[i] as string })),
-      };
-      if (match) {
-        await q(
-          `UPDATE claim SET coverage_id = $2, payer_id = $3, billing_provider_id = $4, facility_id = $5, status = $6, total_charge = $7, service_from = $8, service_to = $9,
-                  payload = $10, problems = $11, updated_at = now(), version = version + 1,
-                  batch_id = CASE WHEN $12 THEN NULL ELSE batch_id END, transaction_control_number = CASE WHEN $12 THEN NULL ELSE transaction_control_number END,
-                  submission = submission + CASE WHEN $12 THEN 1 ELSE 0 END
-            WHERE id = $1`,
-          [id, d.coverageId, d.payerRowId, d.billingProviderRowId, d.facilityRowId, status, d.totalCharge, d.serviceFrom, d.serviceTo, JSON.stringify(claim), JSON.stringify(d.problems), resent],
-        );
-        if (match.status !== status) {
-          const reason = status === 'held' ? problemSummary(d.problems) : resent ? 'rebuilt after the rejection: to be sent again as a new original (frequency 1)' : 'rebuilt: every required element present';
-          await this.event(em, id, match.status, status, reason, actor);
+    const plan = items.map((item) => {
+      const existing = existingRows.filter((x) => x.encounter_id === item.encounterId);
+      const drafts = item.drafts.map((d) => {
+        const match = existing.find((x) => !used.has(x.id) && x.claim_type === d.claimType && x.payer_id === d.payerRowId && x.billing_provider_id === d.billingProviderRowId && x.part === d.part);
+        if (match) used.add(match.id);
+        return { d, match };
+      });
+      return { item, drafts, unmatched: existing.filter((x) => !used.has(x.id)) };
+    });
+    const newIds = await this.newClaimIds(em, plan.reduce((n, p) => n + p.drafts.filter((x) => !x.match).length, 0));
+    const lineIds = await this.newLineIds(em, plan.reduce((n, p) => n + p.drafts.reduce((m, x) => m + x.d.claim.lines.length, 0), 0));
+    const matched = plan.flatMap((p) => p.drafts.flatMap((x) => (x.match ? [x.match.id] : [])));
+    if (matched.length > 0) await q(`DELETE FROM claim_line WHERE claim_id = ANY($1::bigint[])`, [matched]);
+
+    const updates: Record<string, unknown>[] = [];
+    const inserts: Record<string, unknown>[] = [];
+    const lines: LineRow[] = [];
+    const events: EventRow[] = [];
+    const pointed: { charges: string[]; claimId: string }[] = [];
+    const saved: SavedClaim[][] = [];
+    let nextNew = 0;
+    let nextLine = 0;
+    for (const { item, drafts, unmatched } of plan) {
+      const mine: SavedClaim[] = [];
+      for (const { d, match } of drafts) {
+        const status: ClaimStatus = d.problems.length > 0 ? 'held' : 'ready';
+        const { id, pcn } = match ? { id: match.id, pcn: match.patient_control_number } : (newIds[nextNew++] as { id: string; pcn: string });
+        const resent = match !== undefined && (match.status === 'rejected' || match.status === 'payer_rejected');
+        // A correction (7) keeps its frequency and the payer's claim number when rebuilt; a rejected
+        // claim goes out again as a new original.
+        const frequency = match && !resent ? match.frequency : '1';
+        const claim: Claim837 = {
+          ...d.claim, patientControlNumber: pcn, frequency,
+          payerClaimControlNumber: frequency === '1' ? undefined : (match?.payer_claim_control_number ?? undefined),
+          // REF*6R: the line's id, unique across all claims (payers echo it on the 835, loop 2110).
+          lines: d.claim.lines.map((l) => ({ ...l, controlNumber: lineIds[nextLine++] as string })),
+        };
+        const row = {
+          id, coverage_id: d.coverageId, payer_id: d.payerRowId, billing_provider_id: d.billingProviderRowId, facility_id: d.facilityRowId, status, total_charge: d.totalCharge,
+          service_from: d.serviceFrom, service_to: d.serviceTo, payload: claim, problems: d.problems,
+        };
+        if (match) {
+          updates.push({ ...row, resent });
+          if (match.status !== status) {
+            const reason = status === 'held' ? problemSummary(d.problems) : resent ? 'rebuilt after the rejection: to be sent again as a new original (frequency 1)' : 'rebuilt: every required element present';
+            events.push({ claimId: id, from: match.status, to: status, reason });
+          }
+        } else {
+          inserts.push({ ...row, patient_control_number: pcn, encounter_id: item.encounterId, patient_id: item.patientId, claim_type: d.claimType, part: d.part });
+          events.push({ claimId: id, from: null, to: status, reason: status === 'held' ? problemSummary(d.problems) : 'built' });
         }
-      } else {
-        await q(
-          `INSERT INTO claim (id, patient_control_number, encounter_id, patient_id, coverage_id, payer_id, billing_provider_id, facility_id, claim_type, part, status,
-                              total_charge, service_from, service_to, payload, problems)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-          [id, pcn, encounterId, patientId, d.coverageId, d.payerRowId, d.billingProviderRowId, d.facilityRowId, d.claimType, d.part, status, d.totalCharge, d.serviceFrom, d.serviceTo,
-            JSON.stringify(claim), JSON.stringify(d.problems)],
-        );
-        await this.event(em, id, null, status, status === 'held' ? problemSummary(d.problems) : 'built', actor);
+        lines.push(...lineRows(id, claim, d.lineCharges));
+        pointed.push({ charges: d.lineCharges.flat(), claimId: id });
+        mine.push({ id, status, created: !match });
       }
-      await this.insertLines(em, id, claim, d.lineCharges);
-      saved.push({ id, status, created: !match });
+      for (const x of unmatched) events.push({ claimId: x.id, from: x.status, to: 'cancelled', reason: 'rebuilt: no charges left to bill on this claim' });
+      saved.push(mine);
     }
-    for (const x of existing.filter((c) => !used.has(c.id))) {
-      await q(`UPDATE claim SET status = 'cancelled', updated_at = now() WHERE id = $1`, [x.id]);
-      await this.event(em, x.id, x.status, 'cancelled', 'rebuilt: no charges left to bill on this claim', actor);
+    if (updates.length > 0) {
+      await q(
+        `UPDATE claim c SET coverage_id = u.coverage_id, payer_id = u.payer_id, billing_provider_id = u.billing_provider_id, facility_id = u.facility_id, status = u.status,
+                total_charge = u.total_charge, service_from = u.service_from, service_to = u.service_to, payload = u.payload, problems = u.problems, updated_at = now(), version = c.version + 1,
+                batch_id = CASE WHEN u.resent THEN NULL ELSE c.batch_id END, transaction_control_number = CASE WHEN u.resent THEN NULL ELSE c.transaction_control_number END,
+                submission = c.submission + CASE WHEN u.resent THEN 1 ELSE 0 END
+           FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, coverage_id bigint, payer_id bigint, billing_provider_id bigint, facility_id bigint, status text, total_charge numeric,
+                                                   service_from date, service_to date, payload jsonb, problems jsonb, resent boolean)
+          WHERE c.id = u.id`,
+        [JSON.stringify(updates)],
+      );
     }
+    if (inserts.length > 0) {
+      await q(
+        `INSERT INTO claim (id, patient_control_number, encounter_id, patient_id, coverage_id, payer_id, billing_provider_id, facility_id, claim_type, part, status,
+                            total_charge, service_from, service_to, payload, problems)
+         SELECT id, patient_control_number, encounter_id, patient_id, coverage_id, payer_id, billing_provider_id, facility_id, claim_type, part, status,
+                total_charge, service_from, service_to, payload, problems
+           FROM jsonb_to_recordset($1::jsonb) AS n(id bigint, patient_control_number text, encounter_id bigint, patient_id bigint, coverage_id bigint, payer_id bigint, billing_provider_id bigint,
+                                                  facility_id bigint, claim_type text, part int, status text, total_charge numeric, service_from date, service_to date, payload jsonb, problems jsonb)`,
+        [JSON.stringify(inserts)],
+      );
+    }
+    const cancelled = plan.flatMap((p) => p.unmatched.map((x) => x.id));
+    if (cancelled.length > 0) await q(`UPDATE claim SET status = 'cancelled', updated_at = now() WHERE id = ANY($1::bigint[])`, [cancelled]);
+    await this.events(em, events, actor);
+    await this.insertLineRows(em, lines);
+    await this.pointCharges(em, pointed);
     return saved;
   }
 
   /** A new claim id and its patient control number (CLM01: at most 17 characters, echoed by payers on the 835 as CLP01). */
   private async newClaimId(em: EntityManager): Promise<{ id: string; pcn: string }> {
-    const [row] = await em.query<{ id: string }[]>(`SELECT nextval('claim_id_seq')::text AS id`);
-    const id = (row as { id: string }).id;
-    return { id, pcn: `HC${id}` };
+    return (await this.newClaimIds(em, 1))[0] as { id: string; pcn: string };
   }
 
-  /** Ids for n new lines; a line's id is its REF*6R control number, unique across all claims (echoed on the 835, loop 2110). */
+  /** n new claim ids, ascending. */
+  private async newClaimIds(em: EntityManager, n: number): Promise<{ id: string; pcn: string }[]> {
+    if (n === 0) return [];
+    const rows = await em.query<{ id: string }[]>(`SELECT nextval('claim_id_seq')::text AS id FROM generate_series(1, $1::int)`, [n]);
+    return rows.map((r) => r.id).sort(byNumber).map((id) => ({ id, pcn: `HC${id}` }));
+  }
+
+  /** Ids for n new lines, ascending; a line's id is its REF*6R control number, unique across all claims (echoed on the 835, loop 2110). */
   private async newLineIds(em: EntityManager, n: number): Promise<string[]> {
-    return (await em.query<{ id: string }[]>(`SELECT nextval('claim_line_id_seq')::text AS id FROM generate_series(1, $1::int)`, [n])).map((r) => r.id);
+    if (n === 0) return [];
+    return (await em.query<{ id: string }[]>(`SELECT nextval('claim_line_id_seq')::text AS id FROM generate_series(1, $1::int)`, [n])).map((r) => r.id).sort(byNumber);
   }
 
-  /** A claim's lines, and its charges pointed at it. */
   /** A claim's lines; its charges point at it unless it bills them again to the next payer (`pointCharges` false). */
   private async insertLines(em: EntityManager, claimId: string, claim: Claim837, lineCharges: string[][], pointCharges = true): Promise<void> {
-    for (const [i, l] of claim.lines.entries()) {
-      await em.query(
-        `INSERT INTO claim_line (id, claim_id, line_number, control_number, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date,
-                                 service_end_date, diagnosis_pointers, ndc)
-         VALUES ($1::bigint, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [l.controlNumber, claimId, i + 1, lineCharges[i], l.procedureCode ?? null, l.modifiers, l.revenueCode ?? null, l.quantity, l.charge, l.serviceDate,
-          l.serviceEndDate ?? null, l.diagnosisPointers, l.drug?.ndc ?? null, l.controlNumber],
-      );
-    }
-    if (pointCharges) await em.query(`UPDATE charge SET claim_id = $1 WHERE id = ANY($2::bigint[])`, [claimId, lineCharges.flat()]);
+    await this.insertLineRows(em, lineRows(claimId, claim, lineCharges));
+    if (pointCharges) await this.pointCharges(em, [{ charges: lineCharges.flat(), claimId }]);
+  }
+
+  private async insertLineRows(em: EntityManager, rows: readonly LineRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await em.query(
+      `INSERT INTO claim_line (id, claim_id, line_number, control_number, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date,
+                               service_end_date, diagnosis_pointers, ndc)
+       SELECT id, claim_id, line_number, id::text, charge_ids, procedure_code, modifiers, revenue_code, quantity, charge_amount, service_date, service_end_date, diagnosis_pointers, ndc
+         FROM jsonb_to_recordset($1::jsonb) AS l(id bigint, claim_id bigint, line_number int, charge_ids bigint[], procedure_code text, modifiers text[], revenue_code text, quantity numeric,
+                                                charge_amount numeric, service_date date, service_end_date date, diagnosis_pointers int[], ndc text)`,
+      [JSON.stringify(rows)],
+    );
+  }
+
+  /** Charges point at the claim that bills them. */
+  private async pointCharges(em: EntityManager, pointed: readonly { charges: readonly string[]; claimId: string }[]): Promise<void> {
+    const charges = pointed.flatMap((p) => p.charges);
+    if (charges.length === 0) return;
+    await em.query(
+      `UPDATE charge SET claim_id = x.claim_id FROM unnest($1::bigint[], $2::bigint[]) AS x(id, claim_id) WHERE charge.id = x.id`,
+      [charges, pointed.flatMap((p) => p.charges.map(() => p.claimId))],
+    );
   }
 
   /**
@@ -415,7 +506,17 @@ export class ClaimsRepository {
   }
 
   async event(em: EntityManager, claimId: string, from: ClaimStatus | null, to: ClaimStatus, reason: string, actor: string): Promise<void> {
-    await em.query(`INSERT INTO claim_event (claim_id, from_status, to_status, reason, actor) VALUES ($1, $2, $3, $4, $5)`, [claimId, from, to, reason, actor]);
+    await this.events(em, [{ claimId, from, to, reason }], actor);
+  }
+
+  /** Claim events, in the order given. */
+  async events(em: EntityManager, events: readonly EventRow[], actor: string): Promise<void> {
+    if (events.length === 0) return;
+    await em.query(
+      `INSERT INTO claim_event (claim_id, from_status, to_status, reason, actor)
+       SELECT x.claim_id, x.from_status, x.to_status, x.reason, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(claim_id, from_status, to_status, reason, n) ORDER BY x.n`,
+      [events.map((e) => e.claimId), events.map((e) => e.from), events.map((e) => e.to), events.map((e) => e.reason), actor],
+    );
   }
 
   async list(f: { status?: string; payerId?: string; limit: number; offset: number }): Promise<{ items: ClaimListItem[]; total: number }> {
@@ -540,6 +641,39 @@ export interface ClaimDetail {
   lines: { id: string; lineNumber: number; controlNumber: string; procedureCode: string | null; modifiers: string[]; revenueCode: string | null; quantity: string; charge: string; serviceDate: string; diagnosisPointers: number[]; ndc: string | null; chargeIds: string[] }[];
   history: { at: string; from: string | null; to: string; reason: string | null; actor: string }[];
 }
+
+interface EventRow {
+  claimId: string;
+  from: ClaimStatus | null;
+  to: ClaimStatus;
+  reason: string;
+}
+
+interface LineRow {
+  id: string;
+  claim_id: string;
+  line_number: number;
+  charge_ids: string[];
+  procedure_code: string | null;
+  modifiers: string[];
+  revenue_code: string | null;
+  quantity: string;
+  charge_amount: string;
+  service_date: string;
+  service_end_date: string | null;
+  diagnosis_pointers: number[];
+  ndc: string | null;
+}
+
+/** A claim's lines as rows (a line's id is its control number). */
+function lineRows(claimId: string, claim: Claim837, lineCharges: string[][]): LineRow[] {
+  return claim.lines.map((l, i) => ({
+    id: l.controlNumber, claim_id: claimId, line_number: i + 1, charge_ids: lineCharges[i] ?? [], procedure_code: l.procedureCode ?? null, modifiers: l.modifiers, revenue_code: l.revenueCode ?? null,
+    quantity: l.quantity, charge_amount: l.charge, service_date: l.serviceDate, service_end_date: l.serviceEndDate ?? null, diagnosis_pointers: l.diagnosisPointers, ndc: l.drug?.ndc ?? null,
+  }));
+}
+
+const byNumber = (a: string, b: string): number => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
 function problemSummary(problems: ClaimProblem[]): string {
   const first = problems.slice(0, 3).map((p) => `${p.field} (${p.loop}): ${p.message}`);

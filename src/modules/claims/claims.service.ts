@@ -15,14 +15,14 @@ export interface BuildSummary {
   skipped: number;
 }
 
-/** Encounters built at once by one builder (each its own transaction and pool connection)... */
-const BUILD_CONCURRENCY = 4;
-/** ...when it has more than this many to build. */
-const PARALLEL_FROM = 100;
+/** Encounters built in one transaction (their rows read and written a statement for all at each step)... */
+const CHUNK = 100;
+/** ...and transactions under way at once, when a build has more than one chunk. */
+const BUILD_CONCURRENCY = 2;
 
 /**
- * Claim building: each encounter with unbilled charges in its own transaction (its row locked,
- * so concurrent builders never double-bill it); the rules live in claim-builder.ts.
+ * Claim building: encounters with unbilled charges, a hundred to a transaction (their rows
+ * locked, so concurrent builders never double-bill one); the rules live in claim-builder.ts.
  */
 @Injectable()
 export class ClaimsService {
@@ -37,45 +37,53 @@ export class ClaimsService {
     const started = Date.now();
     const summary: BuildSummary = { encounters: 0, created: 0, updated: 0, ready: 0, held: 0, skipped: 0 };
     const practice = await this.repository.practiceView();
-    const rebuild = statusesToRebuild(opts.encounterIds !== undefined);
-    const candidates = await this.repository.candidateEncounters(opts.encounterIds, opts.limit ?? 10_000, opts.settledMinutes);
-    const one = (encounterId: string): Promise<void> =>
+    const explicit = opts.encounterIds !== undefined;
+    const rebuild = statusesToRebuild(explicit);
+    const candidates = await this.repository.candidateEncounters(opts.encounterIds, opts.limit ?? 50_000, opts.settledMinutes);
+    // A chunk of encounters in one transaction: their rows locked (the job skips those another
+    // transaction holds: the next run takes them), their claims built, saved and scrubbed with a
+    // statement for all of them at each step. New claims are numbered in encounter order.
+    const chunk = (encounterIds: string[]): Promise<void> =>
       this.repository.transaction(async (em) => {
-        const bundle = await this.repository.bundle(em, encounterId, rebuild);
-        if (!bundle) return;
-        summary.encounters++;
-        const outcome = buildEncounterClaims(bundle, practice);
-        if (outcome.drafts.length === 0) {
-          summary.skipped++;
-          return;
+        const bundles = await this.repository.bundles(em, encounterIds, rebuild, { skipLocked: !explicit });
+        const items: { encounterId: string; patientId: string; drafts: ReturnType<typeof buildEncounterClaims>['drafts'] }[] = [];
+        for (const encounterId of encounterIds) {
+          const bundle = bundles.get(encounterId);
+          if (!bundle) continue;
+          summary.encounters++;
+          const outcome = buildEncounterClaims(bundle, practice);
+          if (outcome.drafts.length === 0) summary.skipped++;
+          else items.push({ encounterId, patientId: bundle.patient.id, drafts: outcome.drafts });
         }
-        const saved = await this.repository.saveDrafts(em, encounterId, bundle.patient.id, outcome.drafts, opts.actor, rebuild);
+        const saved = await this.repository.saveDraftsMany(em, items, opts.actor, rebuild);
         // Every claim is scrubbed as it is built or rebuilt (a new version): an unresolved error holds it.
-        const scrubbed = new Map((await this.scrubber.rescrub(em, saved.map((s) => s.id), opts.actor)).map((o) => [o.claimId, o.status]));
-        for (const s of saved) {
+        const position = new Map(saved.flatMap((claims, i) => claims.map((c) => [c.id, i] as const)));
+        const scrubbed = new Map((await this.scrubber.rescrub(em, [...position.keys()], opts.actor, position)).map((o) => [o.claimId, o.status]));
+        for (const s of saved.flat()) {
           if (s.created) summary.created++;
           else summary.updated++;
           if ((scrubbed.get(s.id) ?? s.status) === 'held') summary.held++;
           else summary.ready++;
         }
       });
-    // A backlog (the job after a busy minute) is built a few encounters at once, each in its own
-    // transaction (as several instances would): the round trips of one overlap another's. A small
-    // build (a person's, the demo) goes one by one, so claims are numbered in encounter order. A
-    // failure stops the workers taking more and is raised once they are done.
+    const chunks: string[][] = [];
+    for (let i = 0; i < candidates.length; i += CHUNK) chunks.push(candidates.slice(i, i + CHUNK));
+    // A backlog (the job after a busy minute) runs two chunks at once, each in its own transaction
+    // (as two instances would): the round trips of one overlap the other's. A failure stops the
+    // workers taking more and is raised once they are done.
     let next = 0;
     let failure: { error: unknown } | undefined;
     const worker = async (): Promise<void> => {
-      while (failure === undefined && next < candidates.length) {
-        const encounterId = candidates[next++] as string;
+      while (failure === undefined && next < chunks.length) {
+        const ids = chunks[next++] as string[];
         try {
-          await one(encounterId);
+          await chunk(ids);
         } catch (e) {
           failure ??= { error: e };
         }
       }
     };
-    await Promise.all(Array.from({ length: candidates.length > PARALLEL_FROM ? BUILD_CONCURRENCY : 1 }, worker));
+    await Promise.all(Array.from({ length: Math.min(BUILD_CONCURRENCY, chunks.length) }, worker));
     if (failure !== undefined) throw failure.error;
     this.log.info({ event: 'claims_built', ...summary, ms: Date.now() - started });
     return summary;

@@ -442,14 +442,18 @@ WITH ids AS MATERIALIZED (
     FROM ch WHERE price_source = 'unpriced' GROUP BY message_id
 ), seen AS (
   -- Earlier originals from the same sender with the same control id: the same content is a
-  -- resend, other content a reused id. A correlated look-up per message, so that it is an index
-  -- condition on uq_inbound_message_original in any plan (as a join, a plan made while the table
-  -- was empty read the whole index for every message).
+  -- resend, other content a reused id. Correlated look-ups per message, so that they are index
+  -- conditions on uq_inbound_message_original in any plan (as a join, a plan made while the table
+  -- was empty read the whole index for every message), each stopping at its first row (a sender
+  -- repeating one control id has many originals with it).
   SELECT ord, resent FROM (
-    SELECT v.ord, (SELECT bool_or(m.content_hash = substring($7::bytea FROM v.hash_at FOR 32))
-                     FROM inbound_message m
-                    WHERE m.control_id = v.control_id AND m.sending_application = v.sending_application
-                      AND m.sending_facility = v.sending_facility AND m.duplicate_of_id IS NULL) AS resent
+    SELECT v.ord, CASE WHEN EXISTS (SELECT 1 FROM inbound_message m
+                                     WHERE m.control_id = v.control_id AND m.sending_application = v.sending_application
+                                       AND m.sending_facility = v.sending_facility AND m.duplicate_of_id IS NULL
+                                       AND m.content_hash = substring($7::bytea FROM v.hash_at FOR 32)) THEN true
+                       WHEN EXISTS (SELECT 1 FROM inbound_message m
+                                     WHERE m.control_id = v.control_id AND m.sending_application = v.sending_application
+                                       AND m.sending_facility = v.sending_facility AND m.duplicate_of_id IS NULL) THEN false END AS resent
       FROM ${MESSAGES.sql} AS v
      WHERE v.duplicate_of_id IS NULL
   ) s WHERE resent IS NOT NULL

@@ -487,20 +487,38 @@ export class IntakeRepository {
    * written before the message row itself, which comes last). Then each message is classified.
    */
   private async planGroup(sql: Sql, items: PreparedMessage[]): Promise<GroupPlan & { ids: string[] }> {
+    // Per distinct (control id, sender, content) of the group: the stored original with that very
+    // content (a resend), and one with other content (a reused control id), each an index look-up
+    // on uq_inbound_message_original that stops at the first row. Reading every original with the
+    // control id instead grew with each message of a sender that repeats one (junk frames without
+    // MSH-10: the soak's intake slowed by the minute).
+    const keys = new Map<string, PreparedMessage>();
+    for (const it of items) keys.set(JSON.stringify([it.controlId, it.sendingApplication, it.sendingFacility, it.contentHash.toString('hex')]), it);
+    const k = [...keys.values()];
     const lookup = await sql.query<SeenMessage>(`SELECT 'id' AS kind, nextval('inbound_message_id_seq')::text AS id, NULL AS sending_application, NULL AS sending_facility, NULL AS control_id,
               NULL::bytea AS content_hash, NULL AS status, NULL AS ack_code, NULL AS error, NULL AS error_location
          FROM generate_series(1, $2::int)
        UNION ALL
        SELECT 'seen', m.id::text, m.sending_application, m.sending_facility, m.control_id, m.content_hash, m.status, m.ack_code, m.error, m.error_location
-         FROM inbound_message m
-        WHERE m.control_id = ANY($1::text[]) AND m.duplicate_of_id IS NULL`,
-      // control_id = ANY(...) is an index condition on uq_inbound_message_original's leading column
-      // whatever the statistics say; sender application and facility are compared below.
-      [[...new Set(items.map((i) => i.controlId))], items.length],
+         FROM unnest($1::text[], $3::text[], $4::text[], $5::bytea[]) AS k(control_id, app, fac, hash)
+        CROSS JOIN LATERAL (
+          (SELECT * FROM inbound_message m WHERE m.control_id = k.control_id AND m.sending_application = k.app AND m.sending_facility = k.fac AND m.duplicate_of_id IS NULL
+              AND m.content_hash = k.hash LIMIT 1)
+          UNION ALL
+          (SELECT * FROM inbound_message m WHERE m.control_id = k.control_id AND m.sending_application = k.app AND m.sending_facility = k.fac AND m.duplicate_of_id IS NULL
+              AND m.content_hash <> k.hash LIMIT 1)
+        ) m`,
+      [k.map((i) => i.controlId), items.length, k.map((i) => i.sendingApplication), k.map((i) => i.sendingFacility), k.map((i) => i.contentHash)],
     );
     const reserved = lookup.filter((r) => r.kind === 'id').map((r) => r.id);
-    const senders = new Set(items.map((i) => JSON.stringify([i.sendingApplication, i.sendingFacility, i.controlId])));
-    const existing = lookup.filter((r) => r.kind === 'seen' && senders.has(JSON.stringify([r.sending_application, r.sending_facility, r.control_id])));
+    // A row found for two items of the group counts once.
+    const existing: SeenMessage[] = [];
+    const found = new Set<string>();
+    for (const r of lookup) {
+      if (r.kind !== 'seen' || found.has(r.id)) continue;
+      found.add(r.id);
+      existing.push(r);
+    }
     const plans = classify(items, existing);
     const ids = reserved;
     const originalOf = (i: number): string | null => {

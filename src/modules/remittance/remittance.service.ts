@@ -78,7 +78,7 @@ export class RemittanceService {
   /**
    * After payments are committed: the scrubber's payer history learns what the payers did with
    * these claims' lines. A failure leaves the history a little behind and is logged; what was
-   * posted stands (the next import or match brings the days up to date).
+   * posted stands (the claims wait in denial_pattern_pending for the next refresh).
    */
   private async learn(claimIds: () => Promise<readonly string[]> | readonly string[]): Promise<void> {
     try {

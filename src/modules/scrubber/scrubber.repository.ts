@@ -106,15 +106,25 @@ export class ScrubberRepository {
    * checks): the same service billed to the next payer (a secondary claim) is no duplicate.
    */
   async otherLines(em: EntityManager, patientId: string, claimId: string | null, payerRowId: string | null, from: string, to: string): Promise<OtherLine[]> {
-    if (from === '' || to === '') return [];
-    const rows = await em.query<{ claim_id: string; service_date: string; procedure_code: string; modifiers: string[] }[]>(
-      `SELECT c.id::text AS claim_id, to_char(l.service_date, 'YYYY-MM-DD') AS service_date, l.procedure_code, l.modifiers
-         FROM claim c JOIN claim_line l ON l.claim_id = c.id
-        WHERE c.patient_id = $1 AND ($2::bigint IS NULL OR c.id <> $2) AND c.status <> ALL($3::text[]) AND c.frequency <> '8'
-          AND c.payer_id IS NOT DISTINCT FROM $6::bigint AND l.procedure_code IS NOT NULL AND l.service_date BETWEEN $4 AND $5`,
-      [patientId, claimId, DEAD, from, to, payerRowId],
+    return (await this.otherLinesMany(em, [{ patientId, claimId, payerRowId, from, to }]))[0] as OtherLine[];
+  }
+
+  /** otherLines for many claims in one query, in the order asked. */
+  async otherLinesMany(em: EntityManager, refs: readonly { patientId: string; claimId: string | null; payerRowId: string | null; from: string; to: string }[]): Promise<OtherLine[][]> {
+    const out: OtherLine[][] = refs.map(() => []);
+    const asked = refs.map((r, i) => ({ ...r, i })).filter((r) => r.from !== '' && r.to !== '');
+    if (asked.length === 0) return out;
+    const rows = await em.query<{ i: number; claim_id: string; service_date: string; procedure_code: string; modifiers: string[] }[]>(
+      `SELECT r.i, c.id::text AS claim_id, to_char(l.service_date, 'YYYY-MM-DD') AS service_date, l.procedure_code, l.modifiers
+         FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::bigint[], $5::date[], $6::date[]) AS r(i, patient_id, claim_id, payer_id, d_from, d_to)
+         JOIN claim c ON c.patient_id = r.patient_id AND (r.claim_id IS NULL OR c.id <> r.claim_id) AND c.status <> ALL($7::text[]) AND c.frequency <> '8'
+                     AND c.payer_id IS NOT DISTINCT FROM r.payer_id
+         JOIN claim_line l ON l.claim_id = c.id AND l.procedure_code IS NOT NULL AND l.service_date BETWEEN r.d_from AND r.d_to
+        ORDER BY r.i, c.id, l.line_number`,
+      [asked.map((r) => r.i), asked.map((r) => r.patientId), asked.map((r) => r.claimId), asked.map((r) => r.payerRowId), asked.map((r) => r.from), asked.map((r) => r.to), DEAD],
     );
-    return rows.map((r) => ({ claimId: r.claim_id, serviceDate: r.service_date, procedureCode: r.procedure_code, modifiers: r.modifiers }));
+    for (const r of rows) (out[r.i] as OtherLine[]).push({ claimId: r.claim_id, serviceDate: r.service_date, procedureCode: r.procedure_code, modifiers: r.modifiers });
+    return out;
   }
 
   /** The payers' history (payer-history) for some procedure codes, lines first answered on or after a date, by payer row. */
@@ -135,13 +145,18 @@ export class ScrubberRepository {
   }
 
   /**
-   * Brings the payers' history up to date for the days these claims were answered on (all of it
-   * when null), in its own transaction (migrations/…-DenialPatterns.ts).
+   * Brings the payers' history up to date for these claims' lines (all of it when null), in its
+   * own transaction, with the claims an earlier refresh failed to bring (migrations/…-DenialPatternLines.ts).
    */
   async refreshHistory(claimIds: readonly string[] | null): Promise<{ rows: number; milliseconds: number }> {
     const started = Date.now();
     const [r] = await this.dataSource.query<{ rows: number }[]>(`SELECT hl7c_denial_pattern_refresh($1::bigint[]) AS rows`, [claimIds]);
     return { rows: r?.rows ?? 0, milliseconds: Date.now() - started };
+  }
+
+  /** Claims whose history refresh failed: the next refresh takes them. */
+  async historyPending(claimIds: readonly string[]): Promise<void> {
+    await this.dataSource.query(`INSERT INTO denial_pattern_pending (claim_id) SELECT unnest($1::bigint[])`, [claimIds]);
   }
 
   async overrides(em: EntityManager | undefined, claimIds: readonly string[]): Promise<Map<string, OverrideRow[]>> {
@@ -166,23 +181,39 @@ export class ScrubberRepository {
     return (row as { id: string }).id;
   }
 
-  /** Replaces the findings of one claim version, and marks the claim scrubbed at that version. */
-  async storeFindings(em: EntityManager, claimId: string, version: number, findings: StoredFinding[]): Promise<void> {
-    await em.query(`DELETE FROM claim_finding WHERE claim_id = $1 AND claim_version = $2`, [claimId, version]);
-    if (findings.length > 0) {
+  /** Replaces the findings of claim versions, and marks each claim scrubbed at that version. */
+  async storeFindings(em: EntityManager, items: readonly { claimId: string; version: number; findings: readonly StoredFinding[] }[]): Promise<void> {
+    if (items.length === 0) return;
+    const ids = items.map((x) => x.claimId);
+    const versions = items.map((x) => x.version);
+    await em.query(
+      `DELETE FROM claim_finding f USING unnest($1::bigint[], $2::int[]) AS x(claim_id, version) WHERE f.claim_id = x.claim_id AND f.claim_version = x.version`,
+      [ids, versions],
+    );
+    const rows = items.flatMap((x) => x.findings.map((f) => ({
+      claim_id: x.claimId, claim_version: x.version, rule_id: f.ruleId, severity: f.severity, line_number: f.line ?? null, loop: f.loop, value: f.value ?? null, message: f.message, carc: f.carc, override_id: f.overrideId,
+    })));
+    if (rows.length > 0) {
       await em.query(
         `INSERT INTO claim_finding (claim_id, claim_version, rule_id, severity, line_number, loop, value, message, carc, override_id)
-         SELECT $1, $2, f.rule_id, f.severity, f.line_number, f.loop, f.value, f.message, f.carc, f.override_id
-           FROM jsonb_to_recordset($3::jsonb) AS f(rule_id text, severity text, line_number int, loop text, value text, message text, carc text, override_id bigint)`,
-        [claimId, version, JSON.stringify(findings.map((f) => ({ rule_id: f.ruleId, severity: f.severity, line_number: f.line ?? null, loop: f.loop, value: f.value ?? null, message: f.message, carc: f.carc, override_id: f.overrideId })))],
+         SELECT f.claim_id, f.claim_version, f.rule_id, f.severity, f.line_number, f.loop, f.value, f.message, f.carc, f.override_id
+           FROM jsonb_to_recordset($1::jsonb) AS f(claim_id bigint, claim_version int, rule_id text, severity text, line_number int, loop text, value text, message text, carc text, override_id bigint)`,
+        [JSON.stringify(rows)],
       );
     }
-    await em.query(`UPDATE claim SET scrubbed_version = $2 WHERE id = $1`, [claimId, version]);
+    await em.query(`UPDATE claim c SET scrubbed_version = x.version FROM unnest($1::bigint[], $2::int[]) AS x(id, version) WHERE c.id = x.id`, [ids, versions]);
   }
 
-  async setStatus(em: EntityManager, claimId: string, from: string, to: string, reason: string, actor: string): Promise<void> {
-    await em.query(`UPDATE claim SET status = $2, updated_at = now() WHERE id = $1`, [claimId, to]);
-    await em.query(`INSERT INTO claim_event (claim_id, from_status, to_status, reason, actor) VALUES ($1, $2, $3, $4, $5)`, [claimId, from, to, reason, actor]);
+  /** Moves claims to new statuses, each with its event. */
+  async setStatus(em: EntityManager, changes: readonly { claimId: string; from: string; to: string; reason: string }[], actor: string): Promise<void> {
+    if (changes.length === 0) return;
+    const ids = changes.map((c) => c.claimId);
+    const to = changes.map((c) => c.to);
+    await em.query(`UPDATE claim c SET status = x.status, updated_at = now() FROM unnest($1::bigint[], $2::text[]) AS x(id, status) WHERE c.id = x.id`, [ids, to]);
+    await em.query(
+      `INSERT INTO claim_event (claim_id, from_status, to_status, reason, actor) SELECT x.id, x.from_status, x.to_status, x.reason, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(id, from_status, to_status, reason, n) ORDER BY x.n`,
+      [ids, changes.map((c) => c.from), to, changes.map((c) => c.reason), actor],
+    );
   }
 
   /** The stored findings of a claim's current version, with their overrides. */

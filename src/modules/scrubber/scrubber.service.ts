@@ -5,7 +5,7 @@ import { metrics } from '../../common/metrics';
 import { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { CodeSets } from '../../lib/codes/codesets';
-import { defaultSetting, RULES, RULES_BY_ID, scrubClaim, serviceSpan, type Finding, type HistoryRow, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
+import { defaultSetting, RULES, RULES_BY_ID, scrubClaim, serviceSpan, type Finding, type HistoryRow, type OtherLine, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
 import type { Claim837 } from '../../lib/x12';
 import { CodeSetsService } from './codesets.service';
 import { ScrubberRepository, type OverrideRow, type RuleSettingRow, type StoredFinding } from './scrubber.repository';
@@ -110,7 +110,11 @@ export class ScrubberService {
     const range = serviceSpan(claim);
     const otherLines = await this.repository.otherLines(em, ref.patientId, ref.claimId, ref.payerRowId, range.from, range.to);
     history ??= (await this.history(em, [{ claim, payerRowId: ref.payerRowId }], settings)).get(ref.payerRowId ?? '');
-    return scrubClaim({ claim, today: this.today(), otherLines, ...(history ? { history } : {}) }, codes, settings(ref.payerRowId));
+    return this.findings(claim, ref.payerRowId, otherLines, settings, codes, history);
+  }
+
+  private findings(claim: Claim837, payerRowId: string | null, otherLines: OtherLine[], settings: PayerSettings, codes: CodeSets, history: readonly HistoryRow[] | undefined): Finding[] {
+    return scrubClaim({ claim, today: this.today(), otherLines, ...(history ? { history } : {}) }, codes, settings(payerRowId));
   }
 
   /**
@@ -140,7 +144,14 @@ export class ScrubberService {
   /** Brings the payers' history up to date after payments were posted for these claims (all claims: null). */
   async learnFromPayments(claimIds: readonly string[] | null): Promise<void> {
     if (claimIds !== null && claimIds.length === 0) return;
-    const r = await this.repository.refreshHistory(claimIds);
+    let r: Awaited<ReturnType<ScrubberRepository['refreshHistory']>>;
+    try {
+      r = await this.repository.refreshHistory(claimIds);
+    } catch (e) {
+      // Kept for the next refresh (when the database can still take them).
+      if (claimIds !== null) await this.repository.historyPending(claimIds).catch(() => undefined);
+      throw e;
+    }
     this.log.info({ event: 'payer_history_refreshed', claims: claimIds?.length ?? 'all', rows: r.rows, ms: r.milliseconds });
   }
 
@@ -149,30 +160,40 @@ export class ScrubberService {
    * stored for their current version, and each moves to held (an unresolved error, or the
    * builder's problems) or ready. Other statuses are left alone.
    */
-  async rescrub(em: EntityManager, claimIds: readonly string[], actor: string): Promise<ScrubOutcome[]> {
+  async rescrub(em: EntityManager, claimIds: readonly string[], actor: string, built?: ReadonlyMap<string, number>): Promise<ScrubOutcome[]> {
     if (claimIds.length === 0) return [];
-    // One query at a time on the transaction's connection.
+    // One query at a time on the transaction's connection; a query for all the claims, not one each.
     const codes = await this.codeSets.get(em);
     const settings = await this.settings(em);
     const claims = (await this.repository.claims(em, claimIds, true)).filter((c) => c.status === 'held' || c.status === 'ready');
     const overrides = await this.repository.overrides(em, claims.map((c) => c.id));
     const history = await this.history(em, claims.map((c) => ({ claim: c.payload, payerRowId: c.payerId })), settings);
+    const others = await this.repository.otherLinesMany(em, claims.map((c) => ({ patientId: c.patientId, claimId: c.id, payerRowId: c.payerId, ...serviceSpan(c.payload) })));
+    // `built`: claims just built by a builder, with the position of their encounter in its build.
+    // Each is compared with what was stored before and with the claims of its own and earlier
+    // encounters, as if the encounters were built and scrubbed one by one (of two duplicates on
+    // different encounters, the later one is flagged).
     const out: ScrubOutcome[] = [];
-    for (const c of claims) {
-      const found = await this.evaluate(em, c.payload, { claimId: c.id, patientId: c.patientId, payerRowId: c.payerId }, settings, codes, history.get(c.payerId ?? '') ?? []);
-      const mine = overrides.get(c.id) ?? [];
-      const findings: StoredFinding[] = found.map((f) => ({ ...f, overrideId: f.severity === 'error' ? (overrideFor(f, mine)?.id ?? null) : null }));
-      await this.repository.storeFindings(em, c.id, c.version, findings);
+    const stored: { claimId: string; version: number; findings: StoredFinding[] }[] = [];
+    const moves: { claimId: string; from: string; to: string; reason: string }[] = [];
+    claims.forEach((c, k) => {
+      const mine = built?.get(c.id);
+      const otherLines = (others[k] ?? []).filter((l) => mine === undefined || (built?.get(l.claimId) ?? -1) <= mine);
+      const found = this.findings(c.payload, c.payerId, otherLines, settings, codes, history.get(c.payerId ?? '') ?? []);
+      const overridesOf = overrides.get(c.id) ?? [];
+      const findings: StoredFinding[] = found.map((f) => ({ ...f, overrideId: f.severity === 'error' ? (overrideFor(f, overridesOf)?.id ?? null) : null }));
+      stored.push({ claimId: c.id, version: c.version, findings });
       for (const f of findings) metrics.findings.inc({ rule: f.ruleId, severity: f.severity });
       const errors = findings.filter((f) => f.severity === 'error' && f.overrideId === null).length;
       const overridden = findings.filter((f) => f.overrideId !== null).length;
       const status = c.problems.length > 0 || errors > 0 ? 'held' : 'ready';
       if (status !== c.status) {
-        const reason = status === 'held' ? summary(findings) : overridden > 0 ? `scrubbed: no unresolved errors (${overridden} overridden)` : 'scrubbed: no errors';
-        await this.repository.setStatus(em, c.id, c.status, status, reason, actor);
+        moves.push({ claimId: c.id, from: c.status, to: status, reason: status === 'held' ? summary(findings) : overridden > 0 ? `scrubbed: no unresolved errors (${overridden} overridden)` : 'scrubbed: no errors' });
       }
       out.push({ claimId: c.id, version: c.version, status, errors, warnings: findings.filter((f) => f.severity === 'warning').length, overridden, findings });
-    }
+    });
+    await this.repository.storeFindings(em, stored);
+    await this.repository.setStatus(em, moves, actor);
     return out;
   }
 
