@@ -139,7 +139,18 @@ async function main(): Promise<void> {
   const job: SoakLoadJob = { port: mllpPort, connections: CONNECTIONS, rate: RATE, seconds: MINUTES * 60, outFile: aaFile };
   load.send(job);
 
-  log('minute  msg/s   p50 ms  p99 ms  max ms  not AA  RSS MB  claims  submitted  paid  batches  835s');
+  /** The service's event-loop delay since the last scrape (prom-client resets it at each), max and p99 in ms. */
+  const loopDelay = async (): Promise<{ max: number; p99: number }> => {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+      const value = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+      return { max: value('hl7c_nodejs_eventloop_lag_max_seconds'), p99: value('hl7c_nodejs_eventloop_lag_p99_seconds') };
+    } catch {
+      return { max: NaN, p99: NaN };
+    }
+  };
+  await loopDelay();
+  log('minute  msg/s   p50 ms  p99 ms  max ms  not AA  RSS MB  loop p99/max ms  claims  submitted  paid  batches  835s');
   const rss: number[] = [];
   const p99s: number[] = [];
   let lastPaid = '0';
@@ -159,6 +170,7 @@ async function main(): Promise<void> {
     const sorted = ws.map((w) => w.p99).sort((a, b) => a - b);
     const p99 = sorted[sorted.length - 1] ?? 0;
     const mem = rssMb(svc.pid as number);
+    const loop = await loopDelay();
     rss.push(mem);
     p99s.push(p99);
     const paid = await pay(db, lastPaid, responses, ++remitNo);
@@ -166,7 +178,7 @@ async function main(): Promise<void> {
     const c = await counts(db);
     const sent = ws.reduce((n, w) => n + w.sent, 0);
     log([String(minute).padStart(6), String(Math.round(sent / 60)).padStart(6), Math.max(...ws.map((w) => w.p50), 0).toFixed(1).padStart(8), p99.toFixed(1).padStart(7), Math.max(...ws.map((w) => w.max), 0).toFixed(0).padStart(7),
-      String(ws.reduce((n, w) => n + w.notAa, 0)).padStart(7), String(mem).padStart(7), String(c.claims).padStart(7), String(c.submitted).padStart(10), String(c.paid).padStart(5), String(c.batches).padStart(8), String(c.remits).padStart(5)].join(' '));
+      String(ws.reduce((n, w) => n + w.notAa, 0)).padStart(7), String(mem).padStart(7), `${loop.p99.toFixed(0)}/${loop.max.toFixed(0)}`.padStart(16), String(c.claims).padStart(7), String(c.submitted).padStart(10), String(c.paid).padStart(5), String(c.batches).padStart(8), String(c.remits).padStart(5)].join(' '));
   }
   const result = await done;
 
