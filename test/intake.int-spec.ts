@@ -75,6 +75,33 @@ describe('MLLP intake against real PostgreSQL over real TCP', () => {
     expect(amounts.map((a) => a.amount)).toEqual(['1.00', '2.00']);
   });
 
+  // The server's own index statistics (the embedded database keeps none).
+  (process.env.HL7C_TEST_MODE === 'embedded' ? it.skip : it)('checks a control id a sender keeps reusing without reading every original that has it', async () => {
+    // What the service's sessions read through the duplicate index, once they have reported it
+    // (a session reports its statistics when idle, at most once a second).
+    const indexReads = async (): Promise<number> => {
+      await new Promise((r) => setTimeout(r, 1500));
+      const [r] = await db.query<{ n: string }>(`SELECT idx_tup_read::text AS n FROM pg_stat_user_indexes WHERE indexrelname = 'uq_inbound_message_original'`);
+      return Number(r?.n);
+    };
+    const many = 400;
+    for (let i = 0; i < many; i++) expect((await ackOf(adt('A08', 'SAME-ID', `MRN-S${i}`, `VS${i}`))).get('MSA-1')).toBe('AA');
+    const before = await indexReads();
+    const more = 10;
+    for (let i = 0; i < more; i++) expect((await ackOf(adt('A08', 'SAME-ID', `MRN-T${i}`, `VT${i}`))).get('MSA-1')).toBe('AA');
+    // A resend among them is still known as one.
+    const resend = await ackOf(adt('A08', 'SAME-ID', 'MRN-S7', 'VS7'));
+    expect(resend.get('MSA-1')).toBe('AA');
+    const read = (await indexReads()) - before;
+    // Reading every original with the id would be more than `many` entries per message.
+    expect(read).toBeLessThan((more + 1) * 20);
+    const rows = await db.query<{ n: string; reused: string; dups: string }>(
+      `SELECT count(*) FILTER (WHERE duplicate_of_id IS NULL)::text AS n, count(*) FILTER (WHERE control_id_reused)::text AS reused, count(*) FILTER (WHERE duplicate_of_id IS NOT NULL)::text AS dups
+         FROM inbound_message WHERE control_id = 'SAME-ID'`,
+    );
+    expect(rows).toEqual([{ n: String(many + more), reused: String(many + more - 1), dups: '1' }]);
+  });
+
   it('A11 cancels the encounter and holds its charges; a new admit releases them', async () => {
     await ackOf(adt('A01', 'C-1', 'MRN4', 'V400'));
     await ackOf(dft({ controlId: 'C-2', mrn: 'MRN4', visit: 'V400' }));

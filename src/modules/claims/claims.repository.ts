@@ -58,10 +58,15 @@ export class ClaimsRepository {
           WHERE k.status = ANY($3::text[]) AND ($1::bigint[] IS NULL OR k.encounter_id = ANY($1::bigint[]))
             AND EXISTS (SELECT 1 FROM charge c WHERE c.claim_id = k.id AND c.encounter_id = k.encounter_id AND c.status IN ('posted', 'unmatched_credit'))
        )
-       SELECT e.id FROM cand JOIN encounter e ON e.id = cand.encounter_id
-        WHERE e.status <> 'cancelled'
-          AND ($4::int IS NULL OR e.status = 'discharged'
-               OR (SELECT max(created_at) FROM charge WHERE encounter_id = e.id) < now() - make_interval(mins => $4::int))
+       -- Each candidate's encounter by its key (OFFSET 0: not a merge join along every encounter
+       -- ever registered, judging each one settled or not: the soak's job slowed by the minute).
+       SELECT e.id FROM (SELECT DISTINCT encounter_id FROM cand) AS k
+        CROSS JOIN LATERAL (
+          SELECT e.id FROM encounter e
+           WHERE e.id = k.encounter_id AND e.status <> 'cancelled'
+             AND ($4::int IS NULL OR e.status = 'discharged'
+                  OR (SELECT max(created_at) FROM charge WHERE encounter_id = e.id) < now() - make_interval(mins => $4::int))
+          OFFSET 0) AS e
         ORDER BY 1 LIMIT $2`,
       [encounterIds ?? null, limit, statusesToRebuild(encounterIds !== undefined), settledMinutes ?? null],
     );

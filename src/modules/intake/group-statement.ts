@@ -445,15 +445,16 @@ WITH ids AS MATERIALIZED (
   -- resend, other content a reused id. Correlated look-ups per message, so that they are index
   -- conditions on uq_inbound_message_original in any plan (as a join, a plan made while the table
   -- was empty read the whole index for every message), each stopping at its first row (a sender
-  -- repeating one control id has many originals with it).
+  -- repeating one control id has many originals with it). Scalar sub-selects with LIMIT 1, not
+  -- EXISTS: the planner may run an EXISTS as a hash of every original, built at each execution.
   SELECT ord, resent FROM (
-    SELECT v.ord, CASE WHEN EXISTS (SELECT 1 FROM inbound_message m
-                                     WHERE m.control_id = v.control_id AND m.sending_application = v.sending_application
-                                       AND m.sending_facility = v.sending_facility AND m.duplicate_of_id IS NULL
-                                       AND m.content_hash = substring($7::bytea FROM v.hash_at FOR 32)) THEN true
-                       WHEN EXISTS (SELECT 1 FROM inbound_message m
-                                     WHERE m.control_id = v.control_id AND m.sending_application = v.sending_application
-                                       AND m.sending_facility = v.sending_facility AND m.duplicate_of_id IS NULL) THEN false END AS resent
+    SELECT v.ord, CASE WHEN (SELECT true FROM inbound_message m
+                              WHERE m.control_id = v.control_id AND m.sending_application = v.sending_application
+                                AND m.sending_facility = v.sending_facility AND m.duplicate_of_id IS NULL
+                                AND m.content_hash = substring($7::bytea FROM v.hash_at FOR 32) LIMIT 1) THEN true
+                       WHEN (SELECT true FROM inbound_message m
+                              WHERE m.control_id = v.control_id AND m.sending_application = v.sending_application
+                                AND m.sending_facility = v.sending_facility AND m.duplicate_of_id IS NULL LIMIT 1) THEN false END AS resent
       FROM ${MESSAGES.sql} AS v
      WHERE v.duplicate_of_id IS NULL
   ) s WHERE resent IS NOT NULL
