@@ -57,17 +57,19 @@ export class DenialPatternLines1765008000000 implements MigrationInterface {
         ANALYZE hl7c_pattern_claims;
         -- Each answered line (its first own-payer payment, reversals aside) of those claims, with
         -- the CARC a denied line is known by: its largest adjustment that is not the patient's.
-        -- Driven from the claims' lines, each look-up an index probe (OFFSET 0 keeps the planner
-        -- from turning them into joins planned on statistics that a large import has just made
-        -- stale: it then read every payment once per line).
+        -- Driven from the claims, each look-up an index probe (OFFSET 0 keeps the planner from
+        -- turning them into joins: planned on statistics a large import had just made stale, it
+        -- read every payment once per line; with fresh ones, it merge-joined along every claim and
+        -- claim line ever billed, slower with each import).
         INSERT INTO hl7c_pattern_new (claim_id, claim_line_id, payer_row_id, procedure_code, modifiers, dx_category, answered_on, carc, denied_amount)
         SELECT c.id, cl.id, c.payer_id, cl.procedure_code,
                array_to_string(ARRAY(SELECT m FROM unnest(cl.modifiers) m ORDER BY m), ':'),
                coalesce(upper(left(replace(c.payload -> 'diagnoses' ->> (coalesce(cl.diagnosis_pointers[1], 1) - 1), '.', ''), 3)), ''),
                a.answered_on, coalesce(d.carc, ''), coalesce(d.amount, 0)
           FROM hl7c_pattern_claims k
-          JOIN claim c ON c.id = k.claim_id
-          JOIN claim_line cl ON cl.claim_id = c.id
+         CROSS JOIN LATERAL (SELECT c.id, c.payer_id, c.payload FROM claim c WHERE c.id = k.claim_id AND c.payer_id IS NOT NULL OFFSET 0) c
+         CROSS JOIN LATERAL (SELECT cl.id, cl.claim_id, cl.procedure_code, cl.modifiers, cl.diagnosis_pointers FROM claim_line cl
+                              WHERE cl.claim_id = c.id AND cl.procedure_code IS NOT NULL OFFSET 0) cl
           JOIN LATERAL (SELECT min(cp.payment_date) AS answered_on
                           FROM service_payment sp
                          CROSS JOIN LATERAL (SELECT x.payment_date FROM claim_payment x
@@ -77,8 +79,7 @@ export class DenialPatternLines1765008000000 implements MigrationInterface {
           LEFT JOIN LATERAL (SELECT dn.amount,
                                     (SELECT x ->> 'reason' FROM jsonb_array_elements(dn.carcs) x WHERE x ->> 'group' <> 'PR' ORDER BY (x ->> 'amount')::numeric DESC, x ->> 'reason' LIMIT 1) AS carc
                                FROM denial dn
-                              WHERE dn.claim_id = cl.claim_id AND dn.claim_line_id = cl.id AND dn.kind = 'denied' AND dn.status <> 'reversed' OFFSET 0) d ON true
-         WHERE c.payer_id IS NOT NULL AND cl.procedure_code IS NOT NULL;
+                              WHERE dn.claim_id = cl.claim_id AND dn.claim_line_id = cl.id AND dn.kind = 'denied' AND dn.status <> 'reversed' OFFSET 0) d ON true;
         GET DIAGNOSTICS n = ROW_COUNT;
         -- Out of the summary: what those claims' lines counted for before.
         WITH old AS (DELETE FROM denial_pattern_line l USING hl7c_pattern_claims k WHERE l.claim_id = k.claim_id RETURNING l.*)

@@ -161,4 +161,16 @@ describe('claim scrubber', () => {
       await db.query(`DELETE FROM codeset_import WHERE id = $1`, [first.id]);
     }
   });
+
+  it('of two visits billing the same service on the same day, built together, holds the later one only', async () => {
+    await send(visitDft({ ctl: 'SC-D1', mrn: 'SMD', visit: 'SVD1', charges: [{ code: 'CHG99213' }] }));
+    await send(visitDft({ ctl: 'SC-D2', mrn: 'SMD', visit: 'SVD2', charges: [{ code: 'CHG99213' }] }));
+    const built = (await api('POST', '/api/claims/build', { encounterIds: [await encounterOf('SVD1'), await encounterOf('SVD2')] })).json;
+    expect(built).toMatchObject({ created: 2, ready: 1, held: 1 });
+    const dup = (c: any): any[] => c.findings.filter((f: any) => f.ruleId === 'duplicate-lines');
+    const [first, second] = [await claimOf('SVD1'), await claimOf('SVD2')];
+    expect([first.status, dup(first)]).toEqual(['ready', []]);
+    expect(second.status).toBe('held');
+    expect(dup(second)).toEqual([expect.objectContaining({ severity: 'error', line: 1, carc: '18' })]);
+  });
 });

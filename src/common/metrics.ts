@@ -28,6 +28,8 @@ export const metrics = {
 type Source = { query: <T>(sql: string) => Promise<T[]>; pool: () => { total: number; idle: number; waiting: number } | undefined };
 /** Where the gauges read from: the service's database (one per process; tests that start several services see the latest). */
 let source: Source | undefined;
+/** Claim statuses a claim leaves again (the hl7c_claims gauge counts these). */
+const OPEN_CLAIM_STATUSES = ['draft', 'held', 'ready', 'batched', 'submitted', 'accepted', 'rejected', 'payer_accepted', 'payer_rejected', 'partially_paid', 'denied', 'reversed'];
 /** A gauge's reading that fails (the database away) leaves the gauge as it was: the scrape still answers. */
 async function read<T>(sql: string): Promise<T[] | undefined> {
   try {
@@ -42,9 +44,14 @@ export function databaseGauges(query: Source['query'], pool: Source['pool']): vo
   source = { query, pool };
   if (registry.getSingleMetric('hl7c_claims') !== undefined) return;
   new Gauge({
-    name: 'hl7c_claims', help: 'Claims by status', labelNames: ['status'], registers: [registry],
+    // Counted at every scrape along ix_claim_status, so only the statuses claims pass through: the
+    // finished ones (paid, forwarded, replaced, cancelled) only grow, and counting them read the
+    // whole table each time (the soak: a quarter of a second at 60,000 claims, growing).
+    name: 'hl7c_claims', help: 'Claims by status, for the statuses a claim passes through (not paid, forwarded, replaced or cancelled)', labelNames: ['status'], registers: [registry],
     async collect() {
-      const rows = await read<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM claim GROUP BY status`);
+      const rows = await read<{ status: string; n: number }>(
+        `SELECT status, count(*)::int AS n FROM claim WHERE status IN (${OPEN_CLAIM_STATUSES.map((x) => `'${x}'`).join(', ')}) GROUP BY status`,
+      );
       if (rows === undefined) return;
       this.reset();
       for (const r of rows) this.set({ status: r.status }, r.n);

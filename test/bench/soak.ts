@@ -246,6 +246,10 @@ async function main(): Promise<void> {
     remittances: c.remits, payments: c.payments, paidClaims: c.paid, billedOnPaidClaims: filed?.paidBilled, paid: c.paidTotal,
     rssMb: { firstMinutes: Math.round(avg(rss.slice(0, half))), lastMinutes: Math.round(avg(rss.slice(-half))), max: Math.max(...rss, mem), afterDrain: mem },
     p99Ms: { firstMinutes: Number(avg(p99s.slice(0, half)).toFixed(1)), lastMinutes: Number(avg(p99s.slice(-half)).toFixed(1)), max: Number(Math.max(...p99s, 0).toFixed(1)) },
+    // Flat or not, at a glance: the mean of each five minutes' figures.
+    byFiveMinutes: Array.from({ length: Math.ceil(p99s.length / 5) }, (_, i) => ({
+      minutes: `${i * 5 + 1}-${Math.min(p99s.length, i * 5 + 5)}`, p99Ms: Number(avg(p99s.slice(i * 5, i * 5 + 5)).toFixed(1)), rssMb: Math.round(avg(rss.slice(i * 5, i * 5 + 5))),
+    })),
   };
   log(JSON.stringify(summary, null, 2));
   const problems: string[] = [];
