@@ -78,9 +78,9 @@ describe('MLLP intake against real PostgreSQL over real TCP', () => {
   // The server's own index statistics (the embedded database keeps none).
   (process.env.HL7C_TEST_MODE === 'embedded' ? it.skip : it)('checks a control id a sender keeps reusing without reading every original that has it', async () => {
     // What the service's sessions read through the duplicate index, once they have reported it
-    // (a session reports its statistics when idle, at most once a second).
+    // (an idle session reports what it has not yet reported within 10 s).
     const indexReads = async (): Promise<number> => {
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 11_000));
       const [r] = await db.query<{ n: string }>(`SELECT idx_tup_read::text AS n FROM pg_stat_user_indexes WHERE indexrelname = 'uq_inbound_message_original'`);
       return Number(r?.n);
     };

@@ -502,10 +502,12 @@ export class IntakeRepository {
        SELECT 'seen', m.id::text, m.sending_application, m.sending_facility, m.control_id, m.content_hash, m.status, m.ack_code, m.error, m.error_location
          FROM unnest($1::text[], $3::text[], $4::text[], $5::bytea[]) AS k(control_id, app, fac, hash)
         CROSS JOIN LATERAL (
-          (SELECT * FROM inbound_message m WHERE m.control_id = k.control_id AND m.sending_application = k.app AND m.sending_facility = k.fac AND m.duplicate_of_id IS NULL
+          (SELECT m.id, m.sending_application, m.sending_facility, m.control_id, m.content_hash, m.status, m.ack_code, m.error, m.error_location
+             FROM inbound_message m WHERE m.control_id = k.control_id AND m.sending_application = k.app AND m.sending_facility = k.fac AND m.duplicate_of_id IS NULL
               AND m.content_hash = k.hash LIMIT 1)
           UNION ALL
-          (SELECT * FROM inbound_message m WHERE m.control_id = k.control_id AND m.sending_application = k.app AND m.sending_facility = k.fac AND m.duplicate_of_id IS NULL
+          (SELECT m.id, m.sending_application, m.sending_facility, m.control_id, m.content_hash, m.status, m.ack_code, m.error, m.error_location
+             FROM inbound_message m WHERE m.control_id = k.control_id AND m.sending_application = k.app AND m.sending_facility = k.fac AND m.duplicate_of_id IS NULL
               AND m.content_hash <> k.hash LIMIT 1)
         ) m`,
       [k.map((i) => i.controlId), items.length, k.map((i) => i.sendingApplication), k.map((i) => i.sendingFacility), k.map((i) => i.contentHash)],
