@@ -215,19 +215,12 @@ export class ClaimsRepository {
   }
 
   /**
-   * Stores an encounter's drafts in the caller's transaction. Unsubmitted claims of the encounter
-   * with the same payer, billing provider, type and part are updated in place (same id and
-   * patient control number, history kept); new ones are created; unsubmitted claims no draft
-   * matches are cancelled. Charges point at their claim.
-   */
-  async saveDrafts(em: EntityManager, encounterId: string, patientId: string, drafts: ClaimDraft[], actor: string, rebuild: readonly string[]): Promise<SavedClaim[]> {
-    return (await this.saveDraftsMany(em, [{ encounterId, patientId, drafts }], actor, rebuild))[0] as SavedClaim[];
-  }
-
-  /**
-   * saveDrafts for many encounters at once, a statement for all of them at each step; new claims
-   * are numbered in the order given (encounters, then their drafts). Returns each encounter's
-   * saved claims, in the order given.
+   * Stores encounters' drafts in the caller's transaction, a statement for all of them at each
+   * step. Unsubmitted claims of an encounter with the same payer, billing provider, type and part
+   * are updated in place (same id and patient control number, history kept); new ones are created,
+   * numbered in the order given (encounters, then their drafts); unsubmitted claims no draft
+   * matches are cancelled. Charges point at their claim. Returns each encounter's saved claims,
+   * in the order given.
    */
   async saveDraftsMany(em: EntityManager, items: readonly { encounterId: string; patientId: string; drafts: readonly ClaimDraft[] }[], actor: string, rebuild: readonly string[]): Promise<SavedClaim[][]> {
     const q = <T>(sql: string, params: unknown[]): Promise<T[]> => em.query<T[]>(sql, params);

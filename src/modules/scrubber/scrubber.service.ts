@@ -8,7 +8,7 @@ import type { CodeSets } from '../../lib/codes/codesets';
 import { defaultSetting, RULES, RULES_BY_ID, scrubClaim, serviceSpan, type Finding, type HistoryRow, type OtherLine, type Rule, type RuleSetting, type Severity, type SettingsOf } from '../../lib/scrub';
 import type { Claim837 } from '../../lib/x12';
 import { CodeSetsService } from './codesets.service';
-import { ScrubberRepository, type OverrideRow, type RuleSettingRow, type StoredFinding } from './scrubber.repository';
+import { ScrubberRepository, type ClaimToScrub, type OverrideRow, type RuleSettingRow, type StoredFinding } from './scrubber.repository';
 
 /** The rule that learns from our own denials. */
 const PAYER_HISTORY = 'payer-history';
@@ -167,21 +167,13 @@ export class ScrubberService {
     const settings = await this.settings(em);
     const claims = (await this.repository.claims(em, claimIds, true)).filter((c) => c.status === 'held' || c.status === 'ready');
     const overrides = await this.repository.overrides(em, claims.map((c) => c.id));
-    const history = await this.history(em, claims.map((c) => ({ claim: c.payload, payerRowId: c.payerId })), settings);
-    const others = await this.repository.otherLinesMany(em, claims.map((c) => ({ patientId: c.patientId, claimId: c.id, payerRowId: c.payerId, ...serviceSpan(c.payload) })));
-    // `built`: claims just built by a builder, with the position of their encounter in its build.
-    // Each is compared with what was stored before and with the claims of its own and earlier
-    // encounters, as if the encounters were built and scrubbed one by one (of two duplicates on
-    // different encounters, the later one is flagged).
+    const found = await this.storedFindings(em, claims, settings, codes, built);
     const out: ScrubOutcome[] = [];
     const stored: { claimId: string; version: number; findings: StoredFinding[] }[] = [];
     const moves: { claimId: string; from: string; to: string; reason: string }[] = [];
     claims.forEach((c, k) => {
-      const mine = built?.get(c.id);
-      const otherLines = (others[k] ?? []).filter((l) => mine === undefined || (built?.get(l.claimId) ?? -1) <= mine);
-      const found = this.findings(c.payload, c.payerId, otherLines, settings, codes, history.get(c.payerId ?? '') ?? []);
       const overridesOf = overrides.get(c.id) ?? [];
-      const findings: StoredFinding[] = found.map((f) => ({ ...f, overrideId: f.severity === 'error' ? (overrideFor(f, overridesOf)?.id ?? null) : null }));
+      const findings: StoredFinding[] = (found[k] ?? []).map((f) => ({ ...f, overrideId: f.severity === 'error' ? (overrideFor(f, overridesOf)?.id ?? null) : null }));
       stored.push({ claimId: c.id, version: c.version, findings });
       for (const f of findings) metrics.findings.inc({ rule: f.ruleId, severity: f.severity });
       const errors = findings.filter((f) => f.severity === 'error' && f.overrideId === null).length;
@@ -195,6 +187,23 @@ export class ScrubberService {
     await this.repository.storeFindings(em, stored);
     await this.repository.setStatus(em, moves, actor);
     return out;
+  }
+
+  /**
+   * Findings for stored claims, in their order: their payers' history and the patients' other
+   * lines read once for all of them. `built`: claims just built by a builder, with the position of
+   * their encounter in its build; each is compared with what was stored before and with the claims
+   * of its own and earlier encounters, as if the encounters were built and scrubbed one by one (of
+   * two duplicates on different encounters, the later one is flagged).
+   */
+  private async storedFindings(em: EntityManager, claims: readonly ClaimToScrub[], settings: PayerSettings, codes: CodeSets, built?: ReadonlyMap<string, number>): Promise<Finding[][]> {
+    const history = await this.history(em, claims.map((c) => ({ claim: c.payload, payerRowId: c.payerId })), settings);
+    const others = await this.repository.otherLinesMany(em, claims.map((c) => ({ patientId: c.patientId, claimId: c.id, payerRowId: c.payerId, ...serviceSpan(c.payload) })));
+    return claims.map((c, k) => {
+      const mine = built?.get(c.id);
+      const otherLines = (others[k] ?? []).filter((l) => mine === undefined || (built?.get(l.claimId) ?? -1) <= mine);
+      return this.findings(c.payload, c.payerId, otherLines, settings, codes, history.get(c.payerId ?? '') ?? []);
+    });
   }
 
   /** Scrubs every unbatched claim whose findings are not for its current version (before batching). */
@@ -214,15 +223,12 @@ export class ScrubberService {
     return this.repository.transaction(async (em) => {
       const claims = await this.repository.claims(em, claimIds, false);
       const overrides = await this.repository.overrides(em, claims.map((c) => c.id));
-      const history = await this.history(em, claims.map((c) => ({ claim: c.payload, payerRowId: c.payerId })), settings);
-      const out = [];
-      for (const c of claims) {
-        const found = await this.evaluate(em, c.payload, { claimId: c.id, patientId: c.patientId, payerRowId: c.payerId }, settings, codes, history.get(c.payerId ?? '') ?? []);
-        const findings = found.map((f) => ({ ...f, overridden: f.severity === 'error' && overrideFor(f, overrides.get(c.id) ?? []) !== undefined }));
+      const found = await this.storedFindings(em, claims, settings, codes);
+      return claims.map((c, k) => {
+        const findings = (found[k] ?? []).map((f) => ({ ...f, overridden: f.severity === 'error' && overrideFor(f, overrides.get(c.id) ?? []) !== undefined }));
         const blocked = c.problems.length > 0 || findings.some((f) => f.severity === 'error' && !f.overridden);
-        out.push({ claimId: c.id, status: c.status, wouldBe: blocked ? 'held' : 'ready', findings });
-      }
-      return out;
+        return { claimId: c.id, status: c.status, wouldBe: blocked ? 'held' : 'ready', findings };
+      });
     });
   }
 
